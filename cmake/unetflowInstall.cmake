@@ -1,0 +1,13 @@
+# install(): headers, the INTERFACE target and a package config so that find_package(unetflow CONFIG) works.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/unetflow DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS unetflow EXPORT unetflowTargets)
+install(EXPORT unetflowTargets NAMESPACE unetflow:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/unetflow)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/unetflowConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/unetflowConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/unetflow)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/unetflowConfigVersion.cmake COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
+install(FILES ${PROJECT_BINARY_DIR}/unetflowConfig.cmake ${PROJECT_BINARY_DIR}/unetflowConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/unetflow)

@@ -1,0 +1,410 @@
+#pragma once
+// The CPU policy: OpenMP over samples (or channels), Eigen's GEMM inside, over our own aligned buffers.
+// A backend policy is a type with static member functions; layers are written once against it.
+// basic_cpu<double> exists for finite-difference gradient checks.
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "../tensor.hpp"
+
+namespace unetflow {
+
+// Geometry of a convolution: input (ci, hi, wi) -> output (co, ho, wo) with a k x k kernel, stride s, padding p.
+// A transposed convolution uses the geometry of the convolution it is the transpose of.
+struct ConvGeom {
+  int ci, hi, wi, co, ho, wo, k, s, p;
+  std::ptrdiff_t col_rows() const { return std::ptrdiff_t(ci) * k * k; }
+  std::ptrdiff_t col_cols() const { return std::ptrdiff_t(ho) * wo; }
+};
+
+template <class T_>
+struct basic_cpu {
+  using scalar = T_;
+  using T = T_;
+  static constexpr const char* name = "cpu";
+
+  // ---- memory -------------------------------------------------------------------------------------------
+  template <class U>
+  static U* allocate(std::ptrdiff_t n) {
+    std::size_t bytes = (std::size_t(n) * sizeof(U) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, bytes ? bytes : 64);
+    if (!p) throw std::bad_alloc();
+    return static_cast<U*>(p);
+  }
+  template <class U>
+  static void deallocate(U* p) { std::free(p); }
+  static void fill(T* p, std::ptrdiff_t n, T v) { std::fill(p, p + n, v); }
+  static void copy(const T* src, T* dst, std::ptrdiff_t n) { std::copy(src, src + n, dst); }
+  static void to_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
+  static void from_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
+
+  // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused.
+  // Call it outside parallel regions (it may allocate).
+  enum class Use { columns, partial_sums, activation };
+  static T* scratch(Use use, int thread, std::ptrdiff_t n) {
+    static std::vector<std::unique_ptr<Storage<basic_cpu>>> slots;
+    const std::size_t slot = std::size_t(use) * 1024 + std::size_t(thread);
+    if (slot >= slots.size()) slots.resize(slot + 1);
+    if (!slots[slot]) slots[slot] = std::make_unique<Storage<basic_cpu>>();
+    slots[slot]->reserve(n);
+    return slots[slot]->data();
+  }
+  static std::vector<T*> thread_scratch(Use use, int nt, std::ptrdiff_t n) {
+    std::vector<T*> out(nt);
+    for (int t = 0; t < nt; ++t) out[t] = scratch(use, t, n);
+    return out;
+  }
+  static int threads() { return omp_get_max_threads(); }
+
+  // ---- GEMM: C = alpha * op(A) * op(B) + beta * C, row-major --------------------------------------------
+  using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using MapC = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
+  using Map = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
+
+  static void gemm(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb,
+                   T beta, T* C, int ldc) {
+    Map c(C, M, N, Eigen::OuterStride<>(ldc));
+    MapC a(A, ta ? K : M, ta ? M : K, Eigen::OuterStride<>(lda));
+    MapC b(B, tb ? N : K, tb ? K : N, Eigen::OuterStride<>(ldb));
+    if (beta == T(0)) c.setZero();
+    else if (beta != T(1)) c *= beta;
+    if (!ta && !tb) c.noalias() += alpha * a * b;
+    else if (ta && !tb) c.noalias() += alpha * a.transpose() * b;
+    else if (!ta && tb) c.noalias() += alpha * a * b.transpose();
+    else c.noalias() += alpha * a.transpose() * b.transpose();
+  }
+
+  // ---- convolution primitives (weights w[co][ci][k][k], PyTorch's Conv2d layout) ------------------------
+  static void im2col(const T* x, T* col, const ConvGeom& g) {
+    const int hw = g.ho * g.wo;
+    for (int c = 0; c < g.ci; ++c)
+      for (int ky = 0; ky < g.k; ++ky)
+        for (int kx = 0; kx < g.k; ++kx) {
+          T* out = col + ((std::ptrdiff_t(c) * g.k + ky) * g.k + kx) * hw;
+          const T* plane = x + std::ptrdiff_t(c) * g.hi * g.wi;
+          for (int oy = 0; oy < g.ho; ++oy) {
+            const int iy = oy * g.s - g.p + ky;
+            T* row = out + oy * g.wo;
+            if (iy < 0 || iy >= g.hi) {
+              std::fill(row, row + g.wo, T(0));
+              continue;
+            }
+            for (int ox = 0; ox < g.wo; ++ox) {
+              const int ix = ox * g.s - g.p + kx;
+              row[ox] = (ix >= 0 && ix < g.wi) ? plane[iy * g.wi + ix] : T(0);
+            }
+          }
+        }
+  }
+  // Adds the columns back onto the image they came from (x must be zeroed first unless accumulating).
+  static void col2im(const T* col, T* x, const ConvGeom& g) {
+    const int hw = g.ho * g.wo;
+    for (int c = 0; c < g.ci; ++c)
+      for (int ky = 0; ky < g.k; ++ky)
+        for (int kx = 0; kx < g.k; ++kx) {
+          const T* in = col + ((std::ptrdiff_t(c) * g.k + ky) * g.k + kx) * hw;
+          T* plane = x + std::ptrdiff_t(c) * g.hi * g.wi;
+          for (int oy = 0; oy < g.ho; ++oy) {
+            const int iy = oy * g.s - g.p + ky;
+            if (iy < 0 || iy >= g.hi) continue;
+            const T* row = in + oy * g.wo;
+            for (int ox = 0; ox < g.wo; ++ox) {
+              const int ix = ox * g.s - g.p + kx;
+              if (ix >= 0 && ix < g.wi) plane[iy * g.wi + ix] += row[ox];
+            }
+          }
+        }
+  }
+
+  // y[s] (+)= w * im2col(x[s]) for every sample; one column buffer per thread bounds the workspace.
+  static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate) {
+    const int rows = int(g.col_rows()), cols = int(g.col_cols());
+    const int nt = threads();
+    const auto columns = thread_scratch(Use::columns, nt, g.col_rows() * g.col_cols());
+#pragma omp parallel num_threads(nt)
+    {
+      T* col = columns[omp_get_thread_num()];
+#pragma omp for schedule(static)
+      for (int s = 0; s < n; ++s) {
+        im2col(x[s], col, g);
+        gemm(false, false, g.co, cols, rows, T(1), w, rows, col, cols, accumulate ? T(1) : T(0), y[s], cols);
+      }
+    }
+  }
+  // dx[s] (+)= col2im(w^T * dy[s]): the data gradient of a convolution, and the forward of a transposed one.
+  static void conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
+                                 bool accumulate) {
+    const int rows = int(g.col_rows()), cols = int(g.col_cols());
+    const std::ptrdiff_t image = std::ptrdiff_t(g.ci) * g.hi * g.wi;
+    const int nt = threads();
+    const auto columns = thread_scratch(Use::columns, nt, g.col_rows() * g.col_cols());
+#pragma omp parallel num_threads(nt)
+    {
+      T* col = columns[omp_get_thread_num()];
+#pragma omp for schedule(static)
+      for (int s = 0; s < n; ++s) {
+        gemm(true, false, rows, cols, g.co, T(1), w, rows, dy[s], cols, T(0), col, cols);
+        if (!accumulate) std::fill(dx[s], dx[s] + image, T(0));
+        col2im(col, dx[s], g);
+      }
+    }
+  }
+  // dw += sum_s dy[s] * im2col(x[s])^T. Per-thread partial sums are added in thread order: deterministic.
+  static void conv_backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g) {
+    const int rows = int(g.col_rows()), cols = int(g.col_cols());
+    const std::ptrdiff_t wsize = std::ptrdiff_t(g.co) * rows;
+    const int nt = std::min(threads(), std::max(n, 1));
+    const auto partial = thread_scratch(Use::partial_sums, nt, wsize);
+    const auto columns = thread_scratch(Use::columns, nt, g.col_rows() * g.col_cols());
+#pragma omp parallel num_threads(nt)
+    {
+      const int t = omp_get_thread_num();
+      T* col = columns[t];
+      T* acc = partial[t];
+      std::fill(acc, acc + wsize, T(0));
+#pragma omp for schedule(static)
+      for (int s = 0; s < n; ++s) {
+        im2col(x[s], col, g);
+        gemm(false, true, g.co, rows, cols, T(1), dy[s], cols, col, cols, T(1), acc, rows);
+      }
+    }
+    for (int t = 0; t < nt; ++t)
+      for (std::ptrdiff_t i = 0; i < wsize; ++i) dw[i] += partial[t][i];
+  }
+
+  // ---- per-channel bias ---------------------------------------------------------------------------------
+  static void add_channel_bias(Strided<T> y, int n, int C, int plane, const T* b) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (int c = 0; c < C; ++c) {
+        T* p = y[s] + std::ptrdiff_t(c) * plane;
+        for (int i = 0; i < plane; ++i) p[i] += b[c];
+      }
+  }
+  static void channel_sums(Strided<const T> y, int n, int C, int plane, T* out_accumulate) {
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; ++c) {
+      double acc = 0;
+      for (int s = 0; s < n; ++s) {
+        const T* p = y[s] + std::ptrdiff_t(c) * plane;
+        for (int i = 0; i < plane; ++i) acc += p[i];
+      }
+      out_accumulate[c] += T(acc);
+    }
+  }
+
+  // ---- batch normalisation ------------------------------------------------------------------------------
+  // Batch mean and biased variance per channel (two passes, double accumulators).
+  static void bn_stats(Strided<const T> x, int n, int C, int plane, T* mean, T* var) {
+    const double count = double(n) * plane;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; ++c) {
+      double sum = 0;
+      for (int s = 0; s < n; ++s) {
+        const T* p = x[s] + std::ptrdiff_t(c) * plane;
+        for (int i = 0; i < plane; ++i) sum += p[i];
+      }
+      const double m = sum / count;
+      double sq = 0;
+      for (int s = 0; s < n; ++s) {
+        const T* p = x[s] + std::ptrdiff_t(c) * plane;
+        for (int i = 0; i < plane; ++i) sq += (p[i] - m) * (p[i] - m);
+      }
+      mean[c] = T(m);
+      var[c] = T(sq / count);
+    }
+  }
+  // Turns the batch variance into invstd and moves the running statistics (training), or takes the running
+  // statistics as they are (evaluation). `count` is the number of values per channel in the batch.
+  static void bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count,
+                         double momentum, double eps, bool training) {
+    for (int c = 0; c < C; ++c) {
+      if (training) {
+        const double unbiased = count > 1 ? double(var_invstd[c]) * count / (count - 1) : double(var_invstd[c]);
+        running_mean[c] = T((1 - momentum) * running_mean[c] + momentum * mean[c]);
+        running_var[c] = T((1 - momentum) * running_var[c] + momentum * unbiased);
+        var_invstd[c] = T(1.0 / std::sqrt(double(var_invstd[c]) + eps));
+      } else {
+        mean[c] = running_mean[c];
+        var_invstd[c] = T(1.0 / std::sqrt(double(running_var[c]) + eps));
+      }
+    }
+  }
+  // y = (x - mean) * invstd * gamma + beta
+  static void bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
+                       const T* gamma, const T* beta) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (int c = 0; c < C; ++c) {
+        const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
+        const T* in = x[s] + std::ptrdiff_t(c) * plane;
+        T* out = y[s] + std::ptrdiff_t(c) * plane;
+        for (int i = 0; i < plane; ++i) out[i] = in[i] * scale + shift;
+      }
+  }
+  // In place: g holds dL/dy on entry and dL/dx on exit. batch_stats: the statistics depended on x (training).
+  static void bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean,
+                          const T* invstd, const T* gamma, T* dgamma, T* dbeta, bool batch_stats) {
+    const double count = double(n) * plane;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; ++c) {
+      double sum_g = 0, sum_gx = 0;
+      const T m = mean[c], is = invstd[c];
+      for (int s = 0; s < n; ++s) {
+        const T* xp = x[s] + std::ptrdiff_t(c) * plane;
+        const T* gp = g[s] + std::ptrdiff_t(c) * plane;
+        for (int i = 0; i < plane; ++i) {
+          sum_g += gp[i];
+          sum_gx += gp[i] * ((xp[i] - m) * is);
+        }
+      }
+      dgamma[c] += T(sum_gx);
+      dbeta[c] += T(sum_g);
+      const T k = gamma[c] * is;
+      const T mg = batch_stats ? T(sum_g / count) : T(0);
+      const T mgx = batch_stats ? T(sum_gx / count) : T(0);
+      for (int s = 0; s < n; ++s) {
+        const T* xp = x[s] + std::ptrdiff_t(c) * plane;
+        T* gp = g[s] + std::ptrdiff_t(c) * plane;
+        for (int i = 0; i < plane; ++i) gp[i] = k * (gp[i] - mg - (xp[i] - m) * is * mgx);
+      }
+    }
+  }
+
+  // ---- element-wise -------------------------------------------------------------------------------------
+  static T gelu(T x) { return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2))); }
+  static T gelu_grad(T x) {
+    return T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2))) + x * std::exp(T(-0.5) * x * x) * T(0.5 * M_2_SQRTPI * M_SQRT1_2);
+  }
+  static void gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (std::ptrdiff_t i = 0; i < len; ++i) y[s][i] = gelu(x[s][i]);
+  }
+  // In place: g holds dL/dy on entry and dL/dx on exit.
+  static void gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (std::ptrdiff_t i = 0; i < len; ++i) g[s][i] *= gelu_grad(x[s][i]);
+  }
+  static void copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s) std::copy(x[s], x[s] + len, y[s]);
+  }
+  static void add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (std::ptrdiff_t i = 0; i < len; ++i) y[s][i] += x[s][i];
+  }
+
+  // Average pooling with a k x k window and stride k (no padding).
+  static void avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k) {
+    const int ho = h / k, wo = w / k;
+    const T inv = T(1) / T(k * k);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (int c = 0; c < C; ++c) {
+        const T* in = x[s] + std::ptrdiff_t(c) * h * w;
+        T* out = y[s] + std::ptrdiff_t(c) * ho * wo;
+        for (int oy = 0; oy < ho; ++oy)
+          for (int ox = 0; ox < wo; ++ox) {
+            T acc = 0;
+            for (int ky = 0; ky < k; ++ky)
+              for (int kx = 0; kx < k; ++kx) acc += in[(oy * k + ky) * w + ox * k + kx];
+            out[oy * wo + ox] = acc * inv;
+          }
+      }
+  }
+  static void avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate) {
+    const int ho = h / k, wo = w / k;
+    const T inv = T(1) / T(k * k);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (int c = 0; c < C; ++c) {
+        const T* g = dy[s] + std::ptrdiff_t(c) * ho * wo;
+        T* out = dx[s] + std::ptrdiff_t(c) * h * w;
+        for (int iy = 0; iy < h; ++iy)
+          for (int ix = 0; ix < w; ++ix) {
+            const T v = g[(iy / k) * wo + ix / k] * inv;
+            out[iy * w + ix] = accumulate ? out[iy * w + ix] + v : v;
+          }
+      }
+  }
+
+  // y = h * scale[c] (+ shift[c]): conditioning signals broadcast over the plane.
+  static void modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y,
+                               int n, int C, int plane) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (int c = 0; c < C; ++c) {
+        const T a = scale[s][c], b = shift.data ? shift[s][c] : T(0);
+        const T* in = h[s] + std::ptrdiff_t(c) * plane;
+        T* out = y[s] + std::ptrdiff_t(c) * plane;
+        for (int i = 0; i < plane; ++i) out[i] = in[i] * a + b;
+      }
+  }
+  static void modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
+                                Strided<T> dscale, Strided<T> dshift, int n, int C, int plane) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (int c = 0; c < C; ++c) {
+        const T a = scale[s][c];
+        const T* in = h[s] + std::ptrdiff_t(c) * plane;
+        const T* g = dy[s] + std::ptrdiff_t(c) * plane;
+        T* out = dh[s] + std::ptrdiff_t(c) * plane;
+        T sa = 0, sb = 0;
+        for (int i = 0; i < plane; ++i) {
+          sa += g[i] * in[i];
+          sb += g[i];
+          out[i] = g[i] * a;
+        }
+        dscale[s][c] = sa;
+        if (dshift.data) dshift[s][c] = sb;
+      }
+  }
+
+  // Mean squared error over all elements; writes dL/dpred when grad is given.
+  static double mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len) {
+    const double count = double(n) * len;
+    double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+    for (int s = 0; s < n; ++s) {
+      double acc = 0;
+      for (std::ptrdiff_t i = 0; i < len; ++i) {
+        const double d = double(pred[s][i]) - double(target[s][i]);
+        acc += d * d;
+        if (grad.data) grad[s][i] = T(2.0 * d / count);
+      }
+      total += acc;
+    }
+    return total / count;
+  }
+
+  // Adam step with bias correction, PyTorch's formulation (eps added after the square root).
+  static void adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2,
+                          double eps, double weight_decay, long step) {
+    const double bc1 = 1.0 - std::pow(beta1, double(step)), bc2 = 1.0 - std::pow(beta2, double(step));
+    const T step_size = T(lr / bc1), sqrt_bc2 = T(std::sqrt(bc2));
+    const T b1 = T(beta1), b2 = T(beta2), e = T(eps), wd = T(weight_decay);
+#pragma omp parallel for schedule(static) if (len > 65536)
+    for (std::ptrdiff_t i = 0; i < len; ++i) {
+      const T gi = wd != T(0) ? g[i] + wd * p[i] : g[i];
+      m[i] = b1 * m[i] + (T(1) - b1) * gi;
+      v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+      p[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + e);
+    }
+  }
+};
+
+using cpu = basic_cpu<float>;
+using cpu_f64 = basic_cpu<double>;
+
+}  // namespace unetflow

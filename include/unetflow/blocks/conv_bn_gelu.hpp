@@ -1,0 +1,72 @@
+#pragma once
+// ConvBnGelu<Layer>: a convolution-like layer, then BatchNorm2d, then GELU: the body of SPEC's Conv, DownConv,
+// UpConv and Unflatten. It keeps the convolution's output and its own output; the normalised map between BN
+// and GELU is recomputed in backward into shared scratch instead of being kept (one map per block saved).
+//   forward(x) -> view of the output (owned here, valid until the next forward)
+//   backward(x, dy, dx, accumulate)   dy is overwritten; dx may be empty
+#include <string>
+
+#include "../layers/batchnorm2d.hpp"
+#include "../layers/conv2d.hpp"
+#include "../layers/conv_transpose2d.hpp"
+#include "../layers/gelu.hpp"
+
+namespace unetflow {
+
+template <class Layer>
+class ConvBnGelu {
+ public:
+  using B = typename Layer::backend;
+  using T = typename B::scalar;
+  static constexpr int in_channels = Layer::in_channels, out_channels = Layer::out_channels;
+  template <class In>
+  using output_shape = typename Layer::template output_shape<In>;
+
+  Layer conv;
+  BatchNorm2d<out_channels, B> bn;
+  GELU<B> gelu;
+
+  template <class In, class U>
+  View<output_shape<In>, T> forward(View<In, U> x) {
+    static_assert(In::C == in_channels, "block: the input's channel count differs from the block's Cin");
+    using Out = output_shape<In>;
+    conv_out_.reserve(std::ptrdiff_t(x.n) * Out::size);
+    out_.reserve(std::ptrdiff_t(x.n) * Out::size);
+    View<Out, T> y{conv_out_.data(), x.n}, a{out_.data(), x.n};
+    conv.forward(x, y);
+    bn.forward(y, a);
+    gelu.forward(a, a);
+    return a;
+  }
+
+  template <class In, class U, class V>
+  void backward(View<In, U> x, View<output_shape<In>, V> dy, View<In, T> dx, bool accumulate = false) {
+    using Out = output_shape<In>;
+    View<Out, T> y{conv_out_.data(), x.n};
+    View<Out, T> z{B::scratch(B::Use::activation, 0, x.n * Out::size), x.n};
+    bn.replay(y, z);
+    gelu.backward(z, dy, dy);
+    bn.backward(y, dy, dy);
+    conv.backward(x, dy, dx, accumulate);
+  }
+
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    conv.visit(prefix + "0.", f);
+    bn.visit(prefix + "1.", f);
+  }
+
+ private:
+  Storage<B> conv_out_, out_;
+};
+
+template <int Cin, int Cout, class B = cpu>
+using Conv = ConvBnGelu<Conv2d<Cin, Cout, 3, 1, 1, B>>;
+template <int Cin, int Cout, class B = cpu>
+using DownConv = ConvBnGelu<Conv2d<Cin, Cout, 3, 2, 1, B>>;
+template <int Cin, int Cout, class B = cpu>
+using UpConv = ConvBnGelu<ConvTranspose2d<Cin, Cout, 4, 2, 1, B>>;
+template <int C, class B = cpu>
+using Unflatten = ConvBnGelu<ConvTranspose2d<C, C, 7, 7, 0, B>>;
+
+}  // namespace unetflow

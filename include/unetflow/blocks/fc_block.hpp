@@ -1,0 +1,57 @@
+#pragma once
+// FCBlock<Fin, Fout>: Linear(Fin, Fout) -> GELU -> Linear(Fout, Fout), the conditioning network of SPEC 1.
+#include <string>
+
+#include "../layers/gelu.hpp"
+#include "../layers/linear.hpp"
+
+namespace unetflow {
+
+template <int Fin, int Fout, class B = cpu>
+class FCBlock {
+ public:
+  using T = typename B::scalar;
+  static constexpr int in_channels = Fin, out_channels = Fout;
+  template <class In>
+  using output_shape = Vec<Fout>;
+
+  Linear<Fin, Fout, B> fc1;
+  GELU<B> gelu;
+  Linear<Fout, Fout, B> fc2;
+
+  template <class In, class U>
+  View<Vec<Fout>, T> forward(View<In, U> x) {
+    static_assert(std::is_same_v<In, Vec<Fin>>, "FCBlock: the input must be a vector of Fin features");
+    for (auto* s : {&h_, &a_, &out_}) s->reserve(std::ptrdiff_t(x.n) * Fout);
+    View<Vec<Fout>, T> h{h_.data(), x.n}, a{a_.data(), x.n}, y{out_.data(), x.n};
+    fc1.forward(x, h);
+    gelu.forward(h, a);
+    fc2.forward(a, y);
+    n_ = x.n;
+    return y;
+  }
+  // The last forward's output.
+  View<Vec<Fout>, T> output() const { return {out_.data(), n_}; }
+
+  // dy is kept; dx may be empty (the conditioning inputs need no gradient).
+  template <class In, class U, class V>
+  void backward(View<In, U> x, View<Vec<Fout>, V> dy, View<In, T> dx, bool accumulate = false) {
+    grad_.reserve(std::ptrdiff_t(x.n) * Fout);
+    View<Vec<Fout>, T> h{h_.data(), x.n}, a{a_.data(), x.n}, g{grad_.data(), x.n};
+    fc2.backward(a, dy, g);
+    gelu.backward(h, g, g);
+    fc1.backward(x, g, dx, accumulate);
+  }
+
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    fc1.visit(prefix + "0.", f);
+    fc2.visit(prefix + "2.", f);
+  }
+
+ private:
+  Storage<B> h_, a_, out_, grad_;
+  int n_ = 0;
+};
+
+}  // namespace unetflow

@@ -1,0 +1,120 @@
+#pragma once
+// Checkpoints as safetensors. A checkpoint is a set of named parts, each a visitable object under a prefix:
+// the model under "" (so its tensor names are exactly PyTorch's state_dict names and a PyTorch module of the same
+// structure loads them with strict=True), the optimiser under "optim.", a schedule under "sched.", and so on.
+//   save_checkpoint(path, metadata, part("", model), part("optim.", adam));
+//   auto metadata = load_checkpoint(path, {{"model", name}}, part("", model), part("optim.", adam));
+// Loading checks every tensor of every part (present, dtype, shape), that the file holds nothing else and that
+// the expected metadata match, before it changes anything: a failed load leaves every object as it was, and its
+// message names the file and the tensor.
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../layers/param.hpp"
+#include "safetensors.hpp"
+
+namespace unetflow {
+
+template <class M>
+struct Part {
+  std::string prefix;
+  M& module;
+};
+template <class M>
+Part<M> part(std::string prefix, M& m) {
+  return {std::move(prefix), m};
+}
+
+using Metadata = std::map<std::string, std::string>;
+
+namespace detail {
+
+// Calls f(name, entry) for every stored entry (parameters, buffers, counters; train/eval flags are not stored).
+template <class M, class F>
+void for_each_stored(const Part<M>& p, F&& f) {
+  p.module.visit(p.prefix, [&](const std::string& name, auto& e) {
+    if constexpr (!std::is_same_v<std::decay_t<decltype(e)>, Mode>) f(name, e);
+  });
+}
+
+inline std::vector<std::int64_t> dims_of(const Counter&) { return {}; }
+template <class E>
+std::vector<std::int64_t> dims_of(const E& e) { return e.dims; }
+
+template <class E>
+safetensors::DType dtype_of_entry() {
+  if constexpr (std::is_same_v<E, Counter>) return safetensors::DType::I64;
+  else return safetensors::dtype_of<typename E::T>();
+}
+
+template <class M>
+void add_part(safetensors::File& file, const Part<M>& p) {
+  for_each_stored(p, [&](const std::string& name, auto& e) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>) {
+      file.add(name, {}, &e.value);
+    } else {
+      const auto host = e.to_host();
+      file.add(name, e.dims, host.data());
+    }
+  });
+}
+
+template <class M>
+void check_part(const safetensors::File& file, const std::string& path, const Part<M>& p, std::set<std::string>& seen) {
+  for_each_stored(p, [&](const std::string& name, auto& e) {
+    using E = std::decay_t<decltype(e)>;
+    const auto* t = file.find(name);
+    if (!t) throw Error("checkpoint " + path + " has no tensor '" + name + "': it was written for another model or is incomplete.");
+    if (t->dtype != dtype_of_entry<E>())
+      throw Error("checkpoint " + path + ": tensor '" + name + "' has dtype " + safetensors::dtype_name(t->dtype) + " but " + safetensors::dtype_name(dtype_of_entry<E>()) + " is expected.");
+    if (t->shape != dims_of(e))
+      throw Error("checkpoint " + path + ": tensor '" + name + "' has shape " + safetensors::shape_string(t->shape) + " but the model expects " + safetensors::shape_string(dims_of(e)) + ".");
+    seen.insert(name);
+  });
+}
+
+template <class M>
+void load_part(const safetensors::File& file, const Part<M>& p) {
+  for_each_stored(p, [&](const std::string& name, auto& e) {
+    const auto* t = file.find(name);
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>) {
+      std::memcpy(&e.value, t->bytes.data(), sizeof e.value);
+    } else {
+      e.from_host(reinterpret_cast<const typename std::decay_t<decltype(e)>::T*>(t->bytes.data()));
+    }
+  });
+}
+
+}  // namespace detail
+
+template <class... M>
+void save_checkpoint(const std::filesystem::path& path, const Metadata& metadata, const Part<M>&... parts) {
+  safetensors::File file;
+  file.metadata = metadata;
+  (detail::add_part(file, parts), ...);
+  safetensors::write(path, file);
+}
+
+// Returns the file's metadata. `expected` entries must be present with equal values.
+template <class... M>
+Metadata load_checkpoint(const std::filesystem::path& path, const Metadata& expected, const Part<M>&... parts) {
+  const auto file = safetensors::read(path);
+  const std::string p = path.string();
+  for (auto& [k, v] : expected) {
+    auto it = file.metadata.find(k);
+    if (it == file.metadata.end())
+      throw Error("checkpoint " + p + " has no '" + k + "' in its metadata, so it cannot be checked to be a " + v + ".");
+    if (it->second != v) throw Error("checkpoint " + p + " holds " + k + " '" + it->second + "', not the expected '" + v + "'.");
+  }
+  std::set<std::string> seen;
+  (detail::check_part(file, p, parts, seen), ...);
+  for (auto& [name, t] : file.tensors)
+    if (!seen.count(name)) throw Error("checkpoint " + p + " holds tensor '" + name + "', which this model does not have: it was written for another model.");
+  (detail::load_part(file, parts), ...);
+  return file.metadata;
+}
+
+}  // namespace unetflow

@@ -1,0 +1,81 @@
+#pragma once
+// BatchNorm2d<C>: PyTorch's semantics (eps 1e-5, momentum 0.1, affine). Training normalises with the batch's
+// statistics and moves the running ones (unbiased variance); evaluation normalises with the running ones.
+//   forward(x, y)            y may alias x
+//   replay(x, y)             the last forward's output again, from its saved statistics (no running update):
+//                            blocks use it to recompute a normalised map instead of keeping it in memory
+//   backward(x, dy, dx)      dx may alias dy (then it is computed in place)
+#include <string>
+
+#include "../backend/cpu.hpp"
+#include "check.hpp"
+#include "param.hpp"
+
+namespace unetflow {
+
+template <int C, class B = cpu>
+class BatchNorm2d {
+ public:
+  using backend = B;
+  using T = typename B::scalar;
+  static constexpr double eps = 1e-5, momentum = 0.1;
+  template <class In>
+  using output_shape = In;
+
+  Param<B> weight{{C}, 0.0, T(1)};
+  Param<B> bias{{C}, 0.0, T(0)};
+  Buffer<B> running_mean{{C}, T(0)};
+  Buffer<B> running_var{{C}, T(1)};
+  Counter num_batches_tracked;
+  Mode mode;
+
+  template <class In, class U, class Out>
+  void forward(View<In, U> x, View<Out, T> y) {
+    check<In, U, Out>();
+    const bool training = mode.training;
+    if (training) {
+      B::bn_stats(x.rows(), x.n, C, In::plane, mean_.data(), invstd_.data());
+      ++num_batches_tracked.value;
+    }
+    B::bn_prepare(mean_.data(), invstd_.data(), running_mean.data(), running_var.data(), C,
+                  double(x.n) * In::plane, momentum, eps, training);
+    saved_batch_stats_ = training;
+    replay(x, y);
+  }
+
+  template <class In, class U, class Out>
+  void replay(View<In, U> x, View<Out, T> y) const {
+    check<In, U, Out>();
+    B::bn_apply(x.rows(), y.rows(), x.n, C, In::plane, mean_.data(), invstd_.data(), weight.data(), bias.data());
+  }
+
+  template <class In, class U, class Out, class V>
+  void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx) {
+    check<In, U, Out>();
+    if (dx.data != dy.data || dx.stride != dy.stride) B::copy_rows(dy.rows(), dx.rows(), x.n, In::size);
+    B::bn_backward(x.rows(), dx.rows(), x.n, C, In::plane, mean_.data(), invstd_.data(), weight.data(),
+                   weight.grad.data(), bias.grad.data(), saved_batch_stats_);
+  }
+
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    f(prefix + "weight", weight);
+    f(prefix + "bias", bias);
+    f(prefix + "running_mean", running_mean);
+    f(prefix + "running_var", running_var);
+    f(prefix + "num_batches_tracked", num_batches_tracked);
+    f(prefix + "training", mode);
+  }
+
+ private:
+  template <class In, class U, class Out>
+  static constexpr void check() {
+    static_assert(In::C == C, "BatchNorm2d: the input's channel count differs from the layer's");
+    static_assert(std::is_same_v<In, Out>, "BatchNorm2d: input and output shapes must be equal");
+    static_assert(detail::same_scalar_v<U, T>, "BatchNorm2d: the input's scalar type differs from the backend's");
+  }
+  Storage<B> mean_{C}, invstd_{C};
+  bool saved_batch_stats_ = true;
+};
+
+}  // namespace unetflow

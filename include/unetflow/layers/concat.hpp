@@ -1,0 +1,33 @@
+#pragma once
+// Channel concatenation (torch.cat(dim=1)) of two maps with the same height and width. Forward copies both into
+// a buffer this object owns; backward needs no copy: the gradient's channel slices are views (split_channels).
+#include "../backend/cpu.hpp"
+#include "check.hpp"
+
+namespace unetflow {
+
+template <class B = cpu>
+class Concat {
+ public:
+  using T = typename B::scalar;
+
+  template <class A, class U, class Bs, class V>
+  View<concat_t<A, Bs>, T> forward(View<A, U> a, View<Bs, V> b) {
+    static_assert(A::H == Bs::H && A::W == Bs::W,
+                  "Concat: both tensors must have the same height and width (channel concatenation only)");
+    using Out = concat_t<A, Bs>;
+    out_.reserve(std::ptrdiff_t(a.n) * Out::size);
+    View<Out, T> y{out_.data(), a.n, Out::size};
+    auto [ya, yb] = split_channels<A, Bs>(y);
+    B::copy_rows(a.rows(), ya.rows(), a.n, A::size);
+    B::copy_rows(b.rows(), yb.rows(), a.n, Bs::size);
+    return y;
+  }
+  template <class F>
+  void visit(const std::string&, F&&) {}
+
+ private:
+  Storage<B> out_;
+};
+
+}  // namespace unetflow

@@ -1,0 +1,210 @@
+#pragma once
+// The assignment's UNets (SPEC sections 2 and 3) as one template; the three models are aliases of it:
+//   UNet<Cin, H, W, D>                    y = net(x)
+//   TimeUNet<Cin, H, W, D>                y = net(x, t)      t: Vec<1> in [0, 1]
+//   ClassTimeUNet<Cin, H, W, D, N>        y = net(x, t, c)   c: one-hot Vec<N>, all zeros = no class
+// Every intermediate shape below is derived at compile time; a wiring mistake fails to compile.
+// Parameter names follow the PyTorch reference module (c0, d1, d2, unflat, u1, u2, c1, out, fc1_t, ...).
+#include <string>
+#include <type_traits>
+
+#include "../blocks/chain.hpp"
+#include "../blocks/fc_block.hpp"
+#include "../blocks/flatten.hpp"
+#include "../layers/concat.hpp"
+#include "../layers/modulate.hpp"
+
+namespace unetflow {
+
+struct Absent {
+  template <class F>
+  void visit(const std::string&, F&&) {}
+};
+
+template <int Cin, int H, int W, int D, bool Time, int Classes, class B = cpu>
+class UNetModel {
+  static_assert(!(Classes > 0 && !Time), "UNetModel: class conditioning is only defined together with time conditioning");
+
+ public:
+  using backend = B;
+  using T = typename B::scalar;
+  static constexpr int hidden = D, classes = Classes;
+  static constexpr bool time_conditioned = Time;
+
+  using In = Shape<Cin, H, W>;
+  using TimeIn = Vec<1>;
+  using ClassIn = Vec<(Classes > 0 ? Classes : 1)>;
+
+  ConvBlock<Cin, D, B> c0;
+  DownBlock<D, D, B> d1;
+  DownBlock<D, 2 * D, B> d2;
+  Flatten<2 * D, B> flat;
+  Unflatten<2 * D, B> unflat;
+  UpBlock<4 * D, D, B> u1;
+  UpBlock<2 * D, D, B> u2;
+  ConvBlock<2 * D, D, B> c1;
+  Conv2d<D, Cin, 3, 1, 1, B> out;
+  [[no_unique_address]] std::conditional_t<Time, FCBlock<1, 2 * D, B>, Absent> fc1_t;
+  [[no_unique_address]] std::conditional_t<Time, FCBlock<1, D, B>, Absent> fc2_t;
+  [[no_unique_address]] std::conditional_t<(Classes > 0), FCBlock<Classes, 2 * D, B>, Absent> fc1_c;
+  [[no_unique_address]] std::conditional_t<(Classes > 0), FCBlock<Classes, D, B>, Absent> fc2_c;
+
+  // The shapes along the way, each derived from the one before.
+  using X0 = typename decltype(c0)::template output_shape<In>;
+  using X1 = typename decltype(d1)::template output_shape<X0>;
+  using X2 = typename decltype(d2)::template output_shape<X1>;
+  using Bottleneck = typename decltype(flat)::template output_shape<X2>;
+  using Up0 = typename decltype(unflat)::template output_shape<Bottleneck>;
+  using Cat1 = concat_t<X2, Up0>;
+  using Up1 = typename decltype(u1)::template output_shape<Cat1>;
+  using Cat2 = concat_t<X1, Up1>;
+  using Up2 = typename decltype(u2)::template output_shape<Cat2>;
+  using Cat3 = concat_t<X0, Up2>;
+  using Hidden = typename decltype(c1)::template output_shape<Cat3>;
+  using Out = typename decltype(out)::template output_shape<Hidden>;
+  static_assert(std::is_same_v<Out, In>, "UNet: the output shape must equal the input shape");
+
+  View<Out, T> forward(View<In, const T> x) requires(!Time) { return run(x, {}, {}); }
+  View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t) requires(Time && Classes == 0) {
+    return run(x, t, {});
+  }
+  View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t, View<ClassIn, const T> c)
+    requires(Classes > 0) {
+    return run(x, t, c);
+  }
+
+  // Gradients of every parameter for the last forward, given dL/dy; dx receives dL/dx when it is given.
+  void backward(View<Out, const T> dy, View<In, T> dx = {}) {
+    const int n = x_.n;
+    auto g_hidden = grow(g_hidden_, n, Hidden{});
+    out.backward(hidden_, dy, g_hidden);
+    auto dcat3 = grow(g_cat3_, n, Cat3{});
+    c1.backward(cat3_, g_hidden, dcat3);
+    auto [dx0, dup2] = split_channels<X0, Up2>(dcat3);
+    auto dcat2 = grow(g_cat2_, n, Cat2{});
+    u2.backward(cat2_, dup2, dcat2);
+    auto [dx1, dm2] = split_channels<X1, Up1>(dcat2);
+    auto dup1 = grow(g_up1_, n, Up1{});
+    condition_backward(up1_, dm2, dup1, fc2_t, fc2_c, g_scale2_, g_shift2_);
+    auto dcat1 = grow(g_cat1_, n, Cat1{});
+    u1.backward(cat1_, dup1, dcat1);
+    auto [dx2, dm1] = split_channels<X2, Up0>(dcat1);
+    auto dup0 = grow(g_up0_, n, Up0{});
+    condition_backward(up0_, dm1, dup0, fc1_t, fc1_c, g_scale1_, g_shift1_);
+    auto dbottleneck = grow(g_bottleneck_, n, Bottleneck{});
+    unflat.backward(bottleneck_, dup0, dbottleneck);
+    flat.backward(x2_, dbottleneck, dx2, true);
+    d2.backward(x1_, dx2, dx1, true);
+    d1.backward(x0_, dx1, dx0, true);
+    c0.backward(x_, dx0, dx);
+  }
+
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    c0.visit(prefix + "c0.", f);
+    d1.visit(prefix + "d1.", f);
+    d2.visit(prefix + "d2.", f);
+    unflat.visit(prefix + "unflat.", f);
+    u1.visit(prefix + "u1.", f);
+    u2.visit(prefix + "u2.", f);
+    c1.visit(prefix + "c1.", f);
+    out.visit(prefix + "out.", f);
+    fc1_t.visit(prefix + "fc1_t.", f);
+    fc2_t.visit(prefix + "fc2_t.", f);
+    fc1_c.visit(prefix + "fc1_c.", f);
+    fc2_c.visit(prefix + "fc2_c.", f);
+  }
+
+ private:
+  template <class S>
+  static View<S, T> grow(Storage<B>& s, int n, S) {
+    s.reserve(std::ptrdiff_t(n) * S::size);
+    return {s.data(), n};
+  }
+
+  View<Out, T> run(View<In, const T> x, View<TimeIn, const T> t, View<ClassIn, const T> c) {
+    const int n = x.n;
+    x_ = x;
+    t_ = t;
+    c_ = c;
+    x0_ = c0.forward(x);
+    x1_ = d1.forward(x0_);
+    x2_ = d2.forward(x1_);
+    bottleneck_ = flat.forward(x2_);
+    up0_ = unflat.forward(bottleneck_);
+    cat1_ = cat1.forward(x2_, condition(up0_, fc1_t, fc1_c, m1_));
+    up1_ = u1.forward(cat1_);
+    cat2_ = cat2.forward(x1_, condition(up1_, fc2_t, fc2_c, m2_));
+    up2_ = u2.forward(cat2_);
+    cat3_ = cat3.forward(x0_, up2_);
+    hidden_ = c1.forward(cat3_);
+    auto y = grow(y_, n, Out{});
+    out.forward(hidden_, y);
+    return y;
+  }
+
+  // Time only: h * fc_t(t). Time and class: h * fc_c(c) + fc_t(t). Neither: h unchanged.
+  template <class S, class FT, class FC>
+  View<S, T> condition(View<S, T> h, FT& fc_t, FC& fc_c, Storage<B>& buffer) {
+    if constexpr (!Time) {
+      return h;
+    } else {
+      auto y = grow(buffer, h.n, S{});
+      auto tv = fc_t.forward(t_);
+      if constexpr (Classes > 0) modulate.forward(h, fc_c.forward(c_), tv, y);
+      else modulate.forward(h, tv, View<Vec<S::C>, T>{}, y);
+      return y;
+    }
+  }
+  template <class S, class FT, class FC>
+  void condition_backward(View<S, T> h, View<S, T> dy, View<S, T> dh, FT& fc_t, FC& fc_c, Storage<B>& g_scale,
+                          Storage<B>& g_shift) {
+    if constexpr (!Time) {
+      B::copy_rows(dy.rows(), dh.rows(), dy.n, S::size);
+    } else {
+      using V = Vec<S::C>;
+      auto dscale = grow(g_scale, h.n, V{});
+      if constexpr (Classes > 0) {
+        auto dshift = grow(g_shift, h.n, V{});
+        View<V, T> scale = fc_c.output();
+        modulate.backward(h, scale, dy, dh, dscale, dshift);
+        fc_c.backward(c_, dscale, View<ClassIn, T>{});
+        fc_t.backward(t_, dshift, View<TimeIn, T>{});
+      } else {
+        View<V, T> scale = fc_t.output();
+        modulate.backward(h, scale, dy, dh, dscale, View<V, T>{});
+        fc_t.backward(t_, dscale, View<TimeIn, T>{});
+      }
+    }
+  }
+
+  Concat<B> cat1, cat2, cat3;
+  Modulate<B> modulate;
+  Storage<B> m1_, m2_, y_;
+  Storage<B> g_hidden_, g_cat3_, g_cat2_, g_cat1_, g_up1_, g_up0_, g_bottleneck_;
+  Storage<B> g_scale1_, g_shift1_, g_scale2_, g_shift2_;
+
+  View<In, const T> x_;
+  View<TimeIn, const T> t_;
+  View<ClassIn, const T> c_;
+  View<X0, T> x0_;
+  View<X1, T> x1_;
+  View<X2, T> x2_;
+  View<Bottleneck, T> bottleneck_;
+  View<Up0, T> up0_;
+  View<Cat1, T> cat1_;
+  View<Up1, T> up1_;
+  View<Cat2, T> cat2_;
+  View<Up2, T> up2_;
+  View<Cat3, T> cat3_;
+  View<Hidden, T> hidden_;
+};
+
+template <int Cin, int H, int W, int D, class B = cpu>
+using UNet = UNetModel<Cin, H, W, D, false, 0, B>;
+template <int Cin, int H, int W, int D, class B = cpu>
+using TimeUNet = UNetModel<Cin, H, W, D, true, 0, B>;
+template <int Cin, int H, int W, int D, int Classes, class B = cpu>
+using ClassTimeUNet = UNetModel<Cin, H, W, D, true, Classes, B>;
+
+}  // namespace unetflow
