@@ -7,22 +7,29 @@
 
 namespace unetflow {
 
+namespace detail {
+template <class In, int C>
+struct FlattenOutput {
+  static_assert(In::H == 7 && In::W == 7,
+                "Flatten: expects a 7x7 map here (two stride-2 downsamplings of 28x28); this map is not 7x7");
+  static_assert(In::C == C, "Flatten: the input's channel count differs from the block's");
+  using type = Vec<C>;
+};
+}  // namespace detail
+
 template <int C, class B = cpu>
 class Flatten {
  public:
   using T = typename B::scalar;
   static constexpr int in_channels = C, out_channels = C;
   template <class In>
-  using output_shape = Vec<C>;
+  using output_shape = typename detail::FlattenOutput<In, C>::type;
 
   AvgPool2d<7, B> pool;
   GELU<B> gelu;
 
   template <class In, class U>
-  View<Vec<C>, T> forward(View<In, U> x) {
-    static_assert(In::H == 7 && In::W == 7,
-                  "Flatten: expects a 7x7 map here (two stride-2 downsamplings of 28x28); this map is not 7x7");
-    static_assert(In::C == C, "Flatten: the input's channel count differs from the block's");
+  View<output_shape<In>, T> forward(View<In, U> x) {
     pooled_.reserve(std::ptrdiff_t(x.n) * C);
     out_.reserve(std::ptrdiff_t(x.n) * C);
     View<Vec<C>, T> p{pooled_.data(), x.n}, a{out_.data(), x.n};

@@ -1,0 +1,41 @@
+// Each CASE is a shape mistake that must not compile; tests/CMakeLists.txt compiles this file once per case and
+// checks that the compiler's output carries our static_assert message. CASE 0 is the control: it must compile.
+#include <unetflow/unetflow.hpp>
+
+using namespace unetflow;
+
+int main() {
+  Tensor<Shape<4, 28, 28>, cpu> x(2);
+#if CASE == 0
+  DownBlock<4, 8> block;
+  View<Shape<8, 14, 14>, float> y = block.forward(x.view());
+  Concat<> cat;
+  auto both = cat.forward(y, y);
+  static_assert(std::is_same_v<decltype(both)::shape, Shape<16, 14, 14>>);
+  UNet<1, 28, 28, 4> unet;
+  (void)unet;
+#elif CASE == 1  // a wrong channel count into a block: 4 channels into a block made for 8
+  DownBlock<8, 16> block;
+  block.forward(x.view());
+#elif CASE == 2  // a concatenation of maps with different heights and widths
+  Tensor<Shape<4, 14, 14>, cpu> small(2);
+  Concat<> cat;
+  cat.forward(x.view(), small.view());
+#elif CASE == 3  // a UNet on 32x32 images: the bottleneck map is 8x8, not the 7x7 that Flatten averages
+  UNet<1, 32, 32, 4> unet;
+  Tensor<Shape<1, 32, 32>, cpu> image(2);
+  unet.forward(image.view());
+#elif CASE == 4  // an FCBlock whose width does not match the channel count of the map it modulates
+  FCBlock<1, 16> fc;
+  Tensor<Vec<1>, cpu> t(2);
+  auto scale = fc.forward(t.view());
+  Tensor<Shape<8, 7, 7>, cpu> h(2), out(2);
+  Modulate<> modulate;
+  modulate.forward(h.view(), scale, View<Vec<16>, float>{}, out.view());
+#elif CASE == 5  // a layer fed the wrong channel count
+  Conv2d<3, 8, 3, 1, 1> conv;
+  Tensor<Shape<8, 28, 28>, cpu> y(2);
+  conv.forward(x.view(), y.view());
+#endif
+  return 0;
+}

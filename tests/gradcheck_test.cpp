@@ -1,0 +1,167 @@
+// Finite-difference gradient checks in double precision (basic_cpu<double>) for every layer's and block's
+// backward, and for a whole UNet of each kind: for L = sum(y * r) with fixed random r, the analytic dL/dx and
+// dL/dparam from backward must equal central differences (h = 1e-6) within 1e-6 relative.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <unetflow/unetflow.hpp>
+#include <vector>
+
+using namespace unetflow;
+using B64 = cpu_f64;
+
+namespace {
+
+constexpr double h = 1e-6, tol = 1e-6;
+constexpr int batch = 2;
+
+template <class M>
+void randomize(M& m, Rng& rng) {
+  reset_parameters(m, rng);
+  m.visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>)
+      if (name.ends_with("1.weight") && e.dims.size() == 1) rng.fill_uniform(e.data(), e.size, 0.5, 1.5);  // BN gamma
+  });
+}
+
+// Checks up to `probes` entries of `value` (perturbed in place) against `analytic`.
+void probe(const std::string& what, double* value, const double* analytic, std::ptrdiff_t size,
+           const std::function<double()>& loss, Rng& rng, int probes = 12) {
+  for (int k = 0; k < probes && k < size; ++k) {
+    const std::ptrdiff_t i = size <= probes ? k : std::ptrdiff_t(rng.below(std::uint64_t(size)));
+    const double saved = value[i];
+    value[i] = saved + h;
+    const double up = loss();
+    value[i] = saved - h;
+    const double down = loss();
+    value[i] = saved;
+    const double numeric = (up - down) / (2 * h);
+    INFO(what << "[" << i << "]: analytic " << analytic[i] << ", numeric " << numeric);
+    CHECK(std::abs(numeric - analytic[i]) <= tol * std::max(1.0, std::abs(numeric)));
+  }
+}
+
+// forward(x) -> y view; backward(x, r, dx). Works for layers via LayerAsBlock and for blocks directly.
+template <class In, class Out, class M, class Fwd, class Bwd>
+void gradcheck(M& m, Fwd forward, Bwd backward, bool training) {
+  Rng rng(11);
+  randomize(m, rng);
+  set_training(m, training);
+  Tensor<In, B64> x(batch), dx(batch);
+  Tensor<Out, B64> r(batch);
+  rng.fill_normal(x.data(), x.numel());
+  rng.fill_normal(r.data(), r.numel());
+  auto loss = [&] {
+    View<Out, double> y = forward(x.view());
+    double s = 0;
+    for (std::ptrdiff_t i = 0; i < y.numel(); ++i) s += y.data[i] * r.data()[i];
+    return s;
+  };
+  loss();
+  zero_grad(m);
+  Tensor<Out, B64> dy(batch);  // blocks overwrite their dy argument; r must stay for the numeric losses
+  B64::copy(r.data(), dy.data(), r.numel());
+  backward(x.view(), dy.view(), dx.view());
+  probe("dx", x.data(), dx.data(), x.numel(), loss, rng);
+  m.visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) {
+      const auto grad = std::vector<double>(e.grad.data(), e.grad.data() + e.size);
+      probe(name, e.data(), grad.data(), e.size, loss, rng);
+    }
+  });
+}
+
+template <class In, class Layer>
+void check_layer(bool training = true) {
+  using Out = typename Layer::template output_shape<In>;
+  Layer layer;
+  Tensor<Out, B64> y(batch);
+  gradcheck<In, Out>(
+      layer, [&](View<In, double> x) { layer.forward(x, y.view()); return y.view(); },
+      [&](View<In, double> x, View<Out, double> dy, View<In, double> dx) { layer.backward(x, dy, dx); }, training);
+}
+
+template <class In, class Block>
+void check_block(bool training = true) {
+  using Out = typename Block::template output_shape<In>;
+  Block block;
+  gradcheck<In, Out>(
+      block, [&](View<In, double> x) { return block.forward(x); },
+      [&](View<In, double> x, View<Out, double> dy, View<In, double> dx) { block.backward(x, dy, dx); }, training);
+}
+
+}  // namespace
+
+TEST_CASE("gradient check: layers (double precision)") {
+  SUBCASE("Conv2d s1") { check_layer<Shape<2, 5, 5>, Conv2d<2, 3, 3, 1, 1, B64>>(); }
+  SUBCASE("Conv2d s2") { check_layer<Shape<2, 7, 7>, Conv2d<2, 3, 3, 2, 1, B64>>(); }
+  SUBCASE("ConvTranspose2d k4 s2") { check_layer<Shape<3, 3, 3>, ConvTranspose2d<3, 2, 4, 2, 1, B64>>(); }
+  SUBCASE("ConvTranspose2d k7 s7") { check_layer<Shape<3, 1, 1>, ConvTranspose2d<3, 3, 7, 7, 0, B64>>(); }
+  SUBCASE("BatchNorm2d train") { check_layer<Shape<3, 4, 4>, BatchNorm2d<3, B64>>(true); }
+  SUBCASE("BatchNorm2d eval") { check_layer<Shape<3, 4, 4>, BatchNorm2d<3, B64>>(false); }
+  SUBCASE("GELU") { check_layer<Shape<2, 3, 3>, GELU<B64>>(); }
+  SUBCASE("AvgPool2d") { check_layer<Shape<2, 7, 7>, AvgPool2d<7, B64>>(); }
+  SUBCASE("Linear") { check_layer<Vec<4>, Linear<4, 5, B64>>(); }
+}
+
+TEST_CASE("gradient check: blocks (double precision)") {
+  SUBCASE("Conv") { check_block<Shape<2, 5, 5>, Conv<2, 3, B64>>(); }
+  SUBCASE("DownConv") { check_block<Shape<2, 6, 6>, DownConv<2, 3, B64>>(); }
+  SUBCASE("UpConv") { check_block<Shape<3, 3, 3>, UpConv<3, 2, B64>>(); }
+  SUBCASE("Flatten") { check_block<Shape<2, 7, 7>, Flatten<2, B64>>(); }
+  SUBCASE("Unflatten") { check_block<Vec<3>, Unflatten<3, B64>>(); }
+  SUBCASE("ConvBlock") { check_block<Shape<2, 5, 5>, ConvBlock<2, 3, B64>>(); }
+  SUBCASE("DownBlock") { check_block<Shape<2, 6, 6>, DownBlock<2, 3, B64>>(); }
+  SUBCASE("UpBlock") { check_block<Shape<3, 3, 3>, UpBlock<3, 2, B64>>(); }
+  SUBCASE("FCBlock") { check_block<Vec<3>, FCBlock<3, 4, B64>>(); }
+}
+
+TEST_CASE("gradient check: conditioning broadcast and MSE (double precision)") {
+  using S = Shape<3, 2, 2>;
+  Rng rng(5);
+  Tensor<S, B64> hx(batch), y(batch), dh(batch), r(batch), target(batch), grad(batch);
+  Tensor<Vec<3>, B64> scale(batch), shift(batch), dscale(batch), dshift(batch);
+  for (auto* t : {&hx, &r, &target}) rng.fill_normal(t->data(), t->numel());
+  rng.fill_normal(scale.data(), scale.numel());
+  rng.fill_normal(shift.data(), shift.numel());
+  Modulate<B64> mod;
+  auto loss = [&] {
+    mod.forward(hx.view(), scale.view(), shift.view(), y.view());
+    double s = 0;
+    for (std::ptrdiff_t i = 0; i < y.numel(); ++i) s += y.data()[i] * r.data()[i];
+    return s;
+  };
+  mod.backward(hx.view(), scale.view(), r.view(), dh.view(), dscale.view(), dshift.view());
+  probe("dh", hx.data(), dh.data(), hx.numel(), loss, rng);
+  probe("dscale", scale.data(), dscale.data(), scale.numel(), loss, rng);
+  probe("dshift", shift.data(), dshift.data(), shift.numel(), loss, rng);
+
+  auto mse = [&] { return mse_loss<B64>(hx.view(), target.view()); };
+  mse_loss<B64>(hx.view(), target.view(), grad.view());
+  probe("dmse", hx.data(), grad.data(), hx.numel(), mse, rng);
+}
+
+TEST_CASE("gradient check: whole UNets (double precision, D = 2)") {
+  using In = Shape<1, 28, 28>;
+  Tensor<Vec<1>, B64> t(batch);
+  Tensor<Vec<3>, B64> c(batch);
+  Rng rng(3);
+  rng.fill_uniform(t.data(), t.numel());
+  rng.fill_uniform(c.data(), c.numel());
+  SUBCASE("UNet") {
+    auto m = std::make_unique<UNet<1, 28, 28, 2, B64>>();
+    gradcheck<In, In>(*m, [&](View<In, double> x) { return m->forward(x); },
+                      [&](View<In, double>, View<In, double> dy, View<In, double> dx) { m->backward(dy, dx); }, true);
+  }
+  SUBCASE("TimeUNet") {
+    auto m = std::make_unique<TimeUNet<1, 28, 28, 2, B64>>();
+    gradcheck<In, In>(*m, [&](View<In, double> x) { return m->forward(x, t.view()); },
+                      [&](View<In, double>, View<In, double> dy, View<In, double> dx) { m->backward(dy, dx); }, true);
+  }
+  SUBCASE("ClassTimeUNet") {
+    auto m = std::make_unique<ClassTimeUNet<1, 28, 28, 2, 3, B64>>();
+    gradcheck<In, In>(*m, [&](View<In, double> x) { return m->forward(x, t.view(), c.view()); },
+                      [&](View<In, double>, View<In, double> dy, View<In, double> dx) { m->backward(dy, dx); }, true);
+  }
+}
