@@ -41,20 +41,28 @@ void for_each_stored(const Part<M>& p, F&& f) {
 }
 
 inline std::vector<std::int64_t> dims_of(const Counter&) { return {}; }
+inline std::vector<std::int64_t> dims_of(const Series& s) { return {std::int64_t(s.values.size())}; }
+inline std::vector<std::int64_t> dims_of(const Words& w) { return {std::int64_t(w.values.size())}; }
+template <class E>
+inline constexpr bool is_record_v = std::is_same_v<E, Series> || std::is_same_v<E, Words>;
 template <class E>
 std::vector<std::int64_t> dims_of(const E& e) { return e.dims; }
 
 template <class E>
 safetensors::DType dtype_of_entry() {
-  if constexpr (std::is_same_v<E, Counter>) return safetensors::DType::I64;
+  if constexpr (std::is_same_v<E, Counter> || std::is_same_v<E, Words>) return safetensors::DType::I64;
+  else if constexpr (std::is_same_v<E, Series>) return safetensors::DType::F64;
   else return safetensors::dtype_of<typename E::T>();
 }
 
 template <class M>
 void add_part(safetensors::File& file, const Part<M>& p) {
   for_each_stored(p, [&](const std::string& name, auto& e) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>) {
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (std::is_same_v<E, Counter>) {
       file.add(name, {}, &e.value);
+    } else if constexpr (is_record_v<E>) {
+      file.add(name, dims_of(e), e.values.data());
     } else {
       const auto host = e.to_host();
       file.add(name, e.dims, host.data());
@@ -70,7 +78,7 @@ void check_part(const safetensors::File& file, const std::string& path, const Pa
     if (!t) throw Error("checkpoint " + path + " has no tensor '" + name + "': it was written for another model or is incomplete.");
     if (t->dtype != dtype_of_entry<E>())
       throw Error("checkpoint " + path + ": tensor '" + name + "' has dtype " + safetensors::dtype_name(t->dtype) + " but " + safetensors::dtype_name(dtype_of_entry<E>()) + " is expected.");
-    if (t->shape != dims_of(e))
+    if (is_record_v<E> ? t->shape.size() != 1 : t->shape != dims_of(e))
       throw Error("checkpoint " + path + ": tensor '" + name + "' has shape " + safetensors::shape_string(t->shape) + " but the model expects " + safetensors::shape_string(dims_of(e)) + ".");
     seen.insert(name);
   });
@@ -80,8 +88,11 @@ template <class M>
 void load_part(const safetensors::File& file, const Part<M>& p) {
   for_each_stored(p, [&](const std::string& name, auto& e) {
     const auto* t = file.find(name);
-    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>) {
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (std::is_same_v<E, Counter>) {
       std::memcpy(&e.value, t->bytes.data(), sizeof e.value);
+    } else if constexpr (is_record_v<E>) {
+      e.values = t->as<typename decltype(e.values)::value_type>();
     } else {
       e.from_host(reinterpret_cast<const typename std::decay_t<decltype(e)>::T*>(t->bytes.data()));
     }

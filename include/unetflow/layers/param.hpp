@@ -2,7 +2,8 @@
 // Trainable parameters, non-trainable buffers, and the visitor protocol every layer, block and model follows:
 //   template <class F> void visit(const std::string& prefix, F&& f)
 // calls f(name, entry) for each entry, with PyTorch's dotted names ("d1.0.0.weight"), where entry is one of
-// Param<B>& (trainable), Buffer<B>& (running statistics), Counter& (int64 counters) and Mode& (train/eval).
+// Param<B>& (trainable), Buffer<B>& (running statistics), Counter& (int64 counters), Mode& (train/eval),
+// and, for training state, Series& (float64 records) and Words& (int64 records) of any length.
 #include <cstdint>
 #include <numeric>
 #include <string>
@@ -63,6 +64,13 @@ struct Param : Buffer<B> {
 
 struct Counter {
   std::int64_t value = 0;
+};
+// Variable-length records (loss logs, random-stream states) that checkpoints carry whatever their length.
+struct Series {
+  std::vector<double> values;
+};
+struct Words {
+  std::vector<std::int64_t> values;
 };
 struct Mode {
   bool training = true;

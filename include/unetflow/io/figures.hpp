@@ -1,0 +1,130 @@
+#pragma once
+// Figures for reports: image grids (stb_image_write for the pixels, gnuplot for the title and the row and
+// column labels) and loss curves (gnuplot from a CSV). Every figure's gnuplot script is kept beside its PNG so
+// it can be restyled, and its data too (the caller writes the .npy / .csv that the figure shows).
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "../error.hpp"
+
+namespace unetflow {
+
+// A rows x cols grid of h x w grayscale tiles, tile (r, c) at tiles[(r * cols + c) * h * w], values clamped
+// to [0, 1]. Writes an RGB PNG, each tile enlarged `zoom` times, with a `gap`-pixel white border.
+inline void write_tiles_png(const std::filesystem::path& path, const float* tiles, int rows, int cols, int h, int w,
+                            int zoom = 3, int gap = 2) {
+  const int th = h * zoom, tw = w * zoom;
+  const int H = rows * th + (rows + 1) * gap, W = cols * tw + (cols + 1) * gap;
+  std::vector<unsigned char> rgb(std::size_t(H) * W * 3, 255);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) {
+      const float* t = tiles + std::ptrdiff_t(r * cols + c) * h * w;
+      for (int y = 0; y < th; ++y)
+        for (int x = 0; x < tw; ++x) {
+          const float v = std::clamp(t[(y / zoom) * w + x / zoom], 0.0f, 1.0f);
+          const auto px = static_cast<unsigned char>(v * 255.0f + 0.5f);
+          unsigned char* o = &rgb[(std::size_t(gap + r * (th + gap) + y) * W + std::size_t(gap + c * (tw + gap) + x)) * 3];
+          o[0] = o[1] = o[2] = px;
+        }
+    }
+  if (!stbi_write_png(path.c_str(), W, H, 3, rgb.data(), W * 3))
+    throw Error("cannot write the image " + path.string() + ".");
+}
+
+inline std::string gnuplot_quote(const std::string& s) {
+  std::string r = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') r += '\\';
+    r += ch;
+  }
+  return r + "\"";
+}
+
+inline void run_gnuplot(const std::filesystem::path& script, const std::filesystem::path& png) {
+  const std::string cmd = "gnuplot " + gnuplot_quote(script.string()) + " 2>&1";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) throw Error("cannot start gnuplot for " + png.string() + ".");
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  const int rc = ::pclose(p);
+  if (rc != 0 || !std::filesystem::exists(png))
+    throw Error("gnuplot could not draw " + png.string() + (rc == 127 * 256 ? " (gnuplot is not installed: run scripts/setup.sh)" : ": " + out.substr(0, 300)) + ".");
+}
+
+// A labelled image grid: title on top, a label per row (left) and per column (bottom).
+// Writes <png> and <png without .png>.gp; the raw tiles go to <png without .png>_tiles.png.
+inline void write_labelled_grid(const std::filesystem::path& png, const std::string& title, const float* tiles,
+                                int rows, int cols, int h, int w, const std::vector<std::string>& row_labels,
+                                const std::vector<std::string>& col_labels, const std::string& row_axis = "",
+                                const std::string& col_axis = "") {
+  const int zoom = 3, gap = 2;
+  auto stem = png;
+  stem.replace_extension();
+  const auto tiles_png = std::filesystem::path(stem.string() + "_tiles.png");
+  write_tiles_png(tiles_png, tiles, rows, cols, h, w, zoom, gap);
+  const int th = h * zoom + gap, tw = w * zoom + gap;
+  const int H = rows * th + gap, W = cols * tw + gap;
+  const auto script = std::filesystem::path(stem.string() + ".gp");
+  std::ofstream gp(script);
+  gp << "set terminal pngcairo size " << W + 220 << "," << H + 150 << " font 'Sans,11'\n"
+     << "set output " << gnuplot_quote(png.string()) << "\n"
+     << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
+     << "unset key\nset border 0\nset size ratio -1\nset tics scale 0\n"
+     << "set xrange [0:" << W << "]\nset yrange [0:" << H << "]\n";
+  if (!row_axis.empty()) gp << "set ylabel " << gnuplot_quote(row_axis) << "\n";
+  if (!col_axis.empty()) gp << "set xlabel " << gnuplot_quote(col_axis) << "\n";
+  gp << "set xtics (";
+  for (int c = 0; c < cols && c < int(col_labels.size()); ++c)
+    gp << (c ? ", " : "") << gnuplot_quote(col_labels[std::size_t(c)]) << " " << gap + c * tw + tw / 2.0;
+  gp << ")\nset ytics (";
+  for (int r = 0; r < rows && r < int(row_labels.size()); ++r)
+    gp << (r ? ", " : "") << gnuplot_quote(row_labels[std::size_t(r)]) << " " << H - (gap + r * th + th / 2.0);
+  gp << ")\nplot " << gnuplot_quote(tiles_png.string()) << " binary filetype=png with rgbimage\n";
+  gp.close();
+  run_gnuplot(script, png);
+}
+
+// A loss curve from a CSV with a header and columns step,loss: raw values and a moving average, log y axis.
+inline void write_loss_chart(const std::filesystem::path& png, const std::filesystem::path& csv, const std::string& title,
+                             const std::vector<double>& epoch_boundaries = {}) {
+  auto script = png;
+  script.replace_extension(".gp");
+  std::ofstream gp(script);
+  gp << "set terminal pngcairo size 900,500 font 'Sans,11'\n"
+     << "set output " << gnuplot_quote(png.string()) << "\n"
+     << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
+     << "set datafile separator ','\nset key top right\nset grid\nset logscale y\n"
+     << "set xlabel 'training step'\nset ylabel 'MSE loss (log scale)'\n";
+  for (std::size_t i = 0; i < epoch_boundaries.size(); ++i)
+    gp << "set arrow from " << epoch_boundaries[i] << ", graph 0 to " << epoch_boundaries[i]
+       << ", graph 1 nohead dt 2 lc rgb '#999999'\n";
+  gp << "plot " << gnuplot_quote(csv.string()) << " using 1:2 every ::1 with lines lc rgb '#9ecae1' title 'loss per step', "
+     << gnuplot_quote(csv.string()) << " using 1:3 every ::1 with lines lw 2 lc rgb '#08519c' title 'moving average (50 steps)'\n";
+  gp.close();
+  run_gnuplot(script, png);
+}
+
+// Writes step,loss,moving_average (50 steps) to csv.
+inline void write_loss_csv(const std::filesystem::path& csv, const std::vector<double>& losses) {
+  std::ofstream f(csv);
+  if (!f) throw Error("cannot write " + csv.string() + ".");
+  f << "step,loss,moving_average_50\n";
+  double sum = 0;
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    sum += losses[i];
+    if (i >= 50) sum -= losses[i - 50];
+    f << i + 1 << ',' << losses[i] << ',' << sum / double(std::min<std::size_t>(i + 1, 50)) << '\n';
+  }
+}
+
+}  // namespace unetflow

@@ -1,0 +1,210 @@
+#pragma once
+// The training loop shared by every deliverable: shuffled batches, a task's objective, Adam, ExponentialLR
+// per epoch, a progress line, and a checkpoint at the end of every epoch holding everything a resumed run
+// needs to continue bit for bit (model, optimiser, schedule, the noise stream, loader position, loss log).
+//   - run_dir/checkpoint.safetensors is the newest full state (replaced atomically);
+//     run_dir/model-epoch<k>.safetensors the weights after epoch k (PyTorch state_dict names).
+//   - Ctrl-C finishes the current step, writes a checkpoint and returns Outcome::interrupted.
+//   - A loss that is not finite stops the run with an Error before any optimiser step or checkpoint write.
+//   - A run directory that already holds a checkpoint is continued only when resume is asked for.
+// Bit-identical resume holds for the same binary and thread count (the reductions' order depends on it).
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "../data/loader.hpp"
+#include "../io/checkpoint.hpp"
+#include "../optim/adam.hpp"
+#include "../optim/exponential_lr.hpp"
+#include "progress.hpp"
+
+namespace unetflow {
+
+struct TrainOptions {
+  int epochs = 5;
+  int batch = 256;
+  double lr = 1e-4;
+  double lr_gamma = 1.0;    // ExponentialLR factor per epoch; 1 keeps the learning rate constant
+  std::uint64_t seed = 0;   // shuffling and noise streams
+  int steps_per_epoch = 0;  // 0: the whole training set each epoch
+  std::filesystem::path run_dir = "runs/default";
+  bool resume = false;
+  bool progress = true;
+};
+
+// Where a run stands; checkpointed under "progress.".
+struct TrainProgress {
+  Counter epoch;        // completed epochs
+  Counter batch;        // completed batches of the current epoch
+  Counter step;         // optimiser steps so far
+  Series losses;        // loss of every step
+  Series epoch_seconds; // wall time of each completed epoch
+  Words noise_rng;      // state of the stream the task draws from
+
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    f(prefix + "epoch", epoch);
+    f(prefix + "batch", batch);
+    f(prefix + "step", step);
+    f(prefix + "losses", losses);
+    f(prefix + "epoch_seconds", epoch_seconds);
+    f(prefix + "noise_rng", noise_rng);
+  }
+};
+
+inline Words save_rng(const Rng& r) {
+  const auto& s = r.state();
+  std::int64_t cached;
+  std::memcpy(&cached, &s.cached_normal, sizeof cached);
+  return {{std::int64_t(s.s[0]), std::int64_t(s.s[1]), std::int64_t(s.s[2]), std::int64_t(s.s[3]), cached,
+           s.has_cached ? 1 : 0}};
+}
+inline void restore_rng(Rng& r, const Words& w, const std::string& source) {
+  if (w.values.size() != 6) throw Error(source + ": the saved random-stream state has " + std::to_string(w.values.size()) + " words, not 6.");
+  Rng::State s;
+  for (int i = 0; i < 4; ++i) s.s[std::size_t(i)] = std::uint64_t(w.values[std::size_t(i)]);
+  std::memcpy(&s.cached_normal, &w.values[4], sizeof s.cached_normal);
+  s.has_cached = w.values[5] != 0;
+  r.set_state(s);
+}
+
+namespace detail {
+inline std::atomic<bool>& stop_flag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+extern "C" inline void on_sigint(int) {
+  stop_flag() = true;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+}
+}  // namespace detail
+
+template <class Model, class Task>
+class Trainer {
+ public:
+  using In = typename Model::In;
+  using B = typename Model::backend;
+  using T = typename B::scalar;
+  enum class Outcome { finished, interrupted };
+
+  Trainer(Model& model, Task& task, const ImageSet& train, TrainOptions options, Metadata metadata)
+      : model_(model), task_(task), options_(std::move(options)), metadata_(std::move(metadata)),
+        loader_(train, options_.batch, options_.seed), adam_(model, {.lr = options_.lr}),
+        schedule_(adam_, options_.lr_gamma), noise_(options_.seed, 1), images_(options_.batch),
+        labels_(std::size_t(options_.batch)) {
+    if (train.height != In::H || train.width != In::W)
+      throw Error("the training images are " + std::to_string(train.height) + "x" + std::to_string(train.width) + " but the model takes " + std::to_string(In::H) + "x" + std::to_string(In::W) + ".");
+  }
+
+  std::filesystem::path checkpoint_path() const { return options_.run_dir / "checkpoint.safetensors"; }
+  const TrainProgress& progress() const { return progress_; }
+  const std::vector<double>& losses() const { return progress_.losses.values; }
+  int steps_per_epoch() const {
+    return options_.steps_per_epoch > 0 ? std::min(options_.steps_per_epoch, loader_.batches_per_epoch())
+                                        : loader_.batches_per_epoch();
+  }
+  Adam<B>& optimizer() { return adam_; }
+
+  // What Ctrl-C does; also for tests.
+  static void request_stop() { detail::stop_flag() = true; }
+
+  // Trains up to options.epochs; after each completed epoch (1-based) and its checkpoint calls on_epoch_end.
+  template <class OnEpochEnd>
+  Outcome run(OnEpochEnd&& on_epoch_end) {
+    std::filesystem::create_directories(options_.run_dir);
+    if (options_.resume) {
+      if (!std::filesystem::exists(checkpoint_path()))
+        throw Error("cannot resume: " + checkpoint_path().string() + " does not exist (start the run without --resume).");
+      load();
+    } else if (std::filesystem::exists(checkpoint_path())) {
+      throw Error(options_.run_dir.string() + " already holds a checkpoint: continue it with --resume, or give the run another name.");
+    }
+    detail::stop_flag() = false;
+    auto previous = std::signal(SIGINT, detail::on_sigint);
+    struct Restore {
+      decltype(previous) handler;
+      ~Restore() { std::signal(SIGINT, handler); }
+    } restore{previous};
+
+    ProgressBar bar(options_.progress);
+    const long steps = steps_per_epoch();
+    for (std::int64_t epoch = progress_.epoch.value; epoch < options_.epochs; ++epoch) {
+      set_training(model_, true);
+      const auto epoch_start = std::chrono::steady_clock::now();
+      double seconds_per_step = 0;
+      for (long b = progress_.batch.value; b < steps; ++b) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const int n = loader_.fill(epoch, int(b), images_.data(), labels_.data());
+        adam_.zero_grad();
+        const double loss = task_.step(model_, View<In, const T>{images_.data(), n}, labels_.data(), noise_);
+        if (!std::isfinite(loss))
+          throw Error("training stopped: the loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(b + 1) + " (learning rate too high?); " + (std::filesystem::exists(checkpoint_path()) ? "the last good checkpoint " + checkpoint_path().string() + " is untouched." : "no checkpoint was written."));
+        adam_.step();
+        progress_.losses.values.push_back(loss);
+        progress_.batch.value = b + 1;
+        ++progress_.step.value;
+        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        seconds_per_step = seconds_per_step == 0 ? dt : 0.9 * seconds_per_step + 0.1 * dt;
+        const long remaining = (steps - b - 1) + long(options_.epochs - epoch - 1) * steps;
+        bar.update(long(epoch + 1), options_.epochs, b + 1, steps, loss, n / dt, remaining, seconds_per_step);
+        if (detail::stop_flag()) {
+          save();
+          return Outcome::interrupted;
+        }
+      }
+      progress_.epoch_seconds.values.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count());
+      progress_.epoch.value = epoch + 1;
+      progress_.batch.value = 0;
+      schedule_.step();
+      save();
+      save_checkpoint(options_.run_dir / ("model-epoch" + std::to_string(epoch + 1) + ".safetensors"), metadata_,
+                      part("", model_));
+      on_epoch_end(int(epoch + 1));
+    }
+    set_training(model_, true);
+    return Outcome::finished;
+  }
+  Outcome run() {
+    return run([](int) {});
+  }
+
+ private:
+  void save() {
+    progress_.noise_rng = save_rng(noise_);
+    Metadata meta = metadata_;
+    meta["epochs_completed"] = std::to_string(progress_.epoch.value);
+    save_checkpoint(checkpoint_path(), meta, part("", model_), part("optim.", adam_), part("sched.", schedule_),
+                    part("progress.", progress_));
+  }
+  void load() {
+    Metadata expected;
+    if (metadata_.count("model")) expected["model"] = metadata_.at("model");
+    load_checkpoint(checkpoint_path(), expected, part("", model_), part("optim.", adam_), part("sched.", schedule_),
+                    part("progress.", progress_));
+    schedule_.restore();
+    restore_rng(noise_, progress_.noise_rng, checkpoint_path().string());
+    if (progress_.batch.value > steps_per_epoch())
+      throw Error(checkpoint_path().string() + " stopped at batch " + std::to_string(progress_.batch.value) + " of an epoch, but this run has " + std::to_string(steps_per_epoch()) + " batches per epoch: resume with the same batch size and preset.");
+  }
+
+  Model& model_;
+  Task& task_;
+  TrainOptions options_;
+  Metadata metadata_;
+  ShuffledLoader loader_;
+  Adam<B> adam_;
+  ExponentialLR<Adam<B>> schedule_;
+  Rng noise_;
+  TrainProgress progress_;
+  Tensor<In, B> images_;
+  std::vector<std::uint8_t> labels_;
+};
+
+}  // namespace unetflow
