@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <unetflow/io/figures.hpp>
+#include <unetflow/io/npy.hpp>
 #include <unetflow/unetflow.hpp>
 
 namespace examples {

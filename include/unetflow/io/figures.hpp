@@ -94,9 +94,10 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
   run_gnuplot(script, png);
 }
 
-// A loss curve from a CSV with a header and columns step,loss: raw values and a moving average, log y axis.
+// A loss curve from a CSV written by write_loss_csv: raw values and the moving average, log y axis, and dashed
+// lines at the epoch boundaries.
 inline void write_loss_chart(const std::filesystem::path& png, const std::filesystem::path& csv, const std::string& title,
-                             const std::vector<double>& epoch_boundaries = {}) {
+                             int window, const std::vector<double>& epoch_boundaries = {}) {
   auto script = png;
   script.replace_extension(".gp");
   std::ofstream gp(script);
@@ -109,22 +110,25 @@ inline void write_loss_chart(const std::filesystem::path& png, const std::filesy
     gp << "set arrow from " << epoch_boundaries[i] << ", graph 0 to " << epoch_boundaries[i]
        << ", graph 1 nohead dt 2 lc rgb '#999999'\n";
   gp << "plot " << gnuplot_quote(csv.string()) << " using 1:2 every ::1 with lines lc rgb '#9ecae1' title 'loss per step', "
-     << gnuplot_quote(csv.string()) << " using 1:3 every ::1 with lines lw 2 lc rgb '#08519c' title 'moving average (50 steps)'\n";
+     << gnuplot_quote(csv.string()) << " using 1:3 every ::1 with lines lw 2 lc rgb '#08519c' title 'moving average (" << window << " steps)'\n";
   gp.close();
   run_gnuplot(script, png);
 }
 
-// Writes step,loss,moving_average (50 steps) to csv.
-inline void write_loss_csv(const std::filesystem::path& csv, const std::vector<double>& losses) {
+// Writes step,loss,moving_average to csv; the trailing window is 1/25 of the run (1 to 50 steps). Returns it.
+inline int write_loss_csv(const std::filesystem::path& csv, const std::vector<double>& losses) {
   std::ofstream f(csv);
   if (!f) throw Error("cannot write " + csv.string() + ".");
-  f << "step,loss,moving_average_50\n";
+  const std::size_t window = std::clamp<std::size_t>(losses.size() / 25, 1, 50);
+  f << "step,loss,moving_average_" << window << "\n";
+  f.precision(9);
   double sum = 0;
   for (std::size_t i = 0; i < losses.size(); ++i) {
     sum += losses[i];
-    if (i >= 50) sum -= losses[i - 50];
-    f << i + 1 << ',' << losses[i] << ',' << sum / double(std::min<std::size_t>(i + 1, 50)) << '\n';
+    if (i >= window) sum -= losses[i - window];
+    f << i + 1 << ',' << losses[i] << ',' << sum / double(std::min(i + 1, window)) << '\n';
   }
+  return int(window);
 }
 
 }  // namespace unetflow

@@ -1,0 +1,52 @@
+#pragma once
+// Batches of test images for figures and evaluation: gathering, running a model over many images in eval-mode
+// batches, and the per-image mean squared error.
+#include <string>
+#include <vector>
+#include <unetflow/unetflow.hpp>
+
+namespace examples {
+
+using namespace unetflow;
+
+// Copies images idx[0..] of `set` into a contiguous host vector.
+inline std::vector<float> gather(const ImageSet& set, const std::vector<int>& idx) {
+  const std::ptrdiff_t plane = std::ptrdiff_t(set.height) * set.width;
+  std::vector<float> out(idx.size() * std::size_t(plane));
+  for (std::size_t i = 0; i < idx.size(); ++i) std::copy(set.image(idx[i]), set.image(idx[i]) + plane, out.begin() + std::ptrdiff_t(i) * plane);
+  return out;
+}
+
+// The first `count` test images (a fixed, varied selection of digits).
+inline std::vector<int> first_indices(int count) {
+  std::vector<int> indices(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) indices[std::size_t(i)] = i;
+  return indices;
+}
+
+// y = f(x) over n images in batches of at most `batch`; f(View in) returns the output view.
+template <class S, class F>
+std::vector<float> map_batches(const float* x, int n, int batch, F&& f) {
+  std::vector<float> out(std::size_t(n) * S::size);
+  for (int begin = 0; begin < n; begin += batch) {
+    const int m = std::min(batch, n - begin);
+    View<S, const float> in{x + std::ptrdiff_t(begin) * S::size, m};
+    View<S, float> y = f(in);
+    std::copy(y.data, y.data + y.numel(), out.begin() + std::ptrdiff_t(begin) * S::size);
+  }
+  return out;
+}
+
+inline double mse(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+  return s / double(a.size());
+}
+
+inline std::string fmt(double v, int digits = 2) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+}  // namespace examples

@@ -1,0 +1,116 @@
+// The IDX reader on good (raw and gzip), truncated, wrong-magic and wrong-size files; the shuffled loader.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <unetflow/unetflow.hpp>
+
+#include "synthetic_idx.hpp"
+
+using namespace unetflow;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path temp_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("unetflow_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST_CASE("IDX files: good raw and gzip files read, damaged ones are named and explained") {
+  const auto dir = temp_dir("idx");
+  SUBCASE("raw and gzip MNIST-like sets load alike") {
+    synthetic::write_mnist_like(dir / "raw", "train", 30);
+    synthetic::write_mnist_like(dir / "gz", "train", 30, true);
+    synthetic::write_mnist_like(dir / "raw", "t10k", 10);
+    synthetic::write_mnist_like(dir / "gz", "t10k", 10, true);
+    const auto a = load_mnist(dir / "raw", Split::train), b = load_mnist(dir / "gz", Split::train);
+    CHECK(a.n == 30);
+    CHECK(a.height == 28);
+    CHECK(a.images == b.images);
+    CHECK(a.labels == b.labels);
+    CHECK(a.labels[13] == 3);
+    CHECK(*std::max_element(a.images.begin(), a.images.end()) <= 1.0f);
+    CHECK(*std::max_element(a.images.begin(), a.images.end()) > 0.78f);
+    CHECK(load_mnist(dir / "raw", Split::test).n == 10);
+  }
+  const std::vector<std::uint8_t> pixels(2 * 28 * 28, 9);
+  SUBCASE("truncated") {
+    auto bytes = synthetic::idx_bytes({2, 28, 28}, pixels);
+    bytes.resize(bytes.size() - 10);
+    synthetic::write(dir / "cut", bytes);
+    CHECK(error_of([&] { idx::read(dir / "cut", {0, 28, 28}); }).find("cut is truncated: its header promises 1568 values but it holds 1558") != std::string::npos);
+    synthetic::write(dir / "tiny", {0, 0, 8, 3, 0});
+    CHECK(error_of([&] { idx::read(dir / "tiny", {0, 28, 28}); }).find("tiny is truncated: it ends inside its header") != std::string::npos);
+  }
+  SUBCASE("wrong magic") {
+    synthetic::write(dir / "magic", synthetic::idx_bytes({2, 28, 28}, pixels, 0x0D));
+    CHECK(error_of([&] { idx::read(dir / "magic", {0, 28, 28}); }).find("magic number is wrong") != std::string::npos);
+  }
+  SUBCASE("wrong size") {
+    synthetic::write(dir / "size", synthetic::idx_bytes({2, 28, 28}, pixels));
+    CHECK(error_of([&] { idx::read(dir / "size", {0, 32, 32}); }).find("has dimension 1 of size 28 where 32 was expected") != std::string::npos);
+    CHECK(error_of([&] { idx::read(dir / "size", {0}); }).find("has rank 3 where rank 1 was expected") != std::string::npos);
+    auto longer = synthetic::idx_bytes({2, 28, 28}, pixels);
+    longer.push_back(1);
+    synthetic::write(dir / "long", longer);
+    CHECK(error_of([&] { idx::read(dir / "long", {0, 28, 28}); }).find("longer than its header says") != std::string::npos);
+  }
+  SUBCASE("labels that do not match the images") {
+    synthetic::write_mnist_like(dir, "train", 30);
+    synthetic::write(dir / "train-labels-idx1-ubyte", synthetic::idx_bytes({29}, std::vector<std::uint8_t>(29, 1)));
+    CHECK(error_of([&] { load_mnist(dir, Split::train); }).find("has dimension 0 of size 29 where 30 was expected") != std::string::npos);
+  }
+  SUBCASE("missing files say how to get them") {
+    CHECK(error_of([&] { load_mnist(dir / "nothing", Split::train); }).find("run scripts/fetch_mnist.sh or pass --data DIR") != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the loader shuffles with a seeded permutation per epoch") {
+  ImageSet set;
+  set.n = 50;
+  set.height = set.width = 28;
+  set.images.resize(50 * 784);
+  set.labels.resize(50);
+  for (int i = 0; i < 50; ++i) {
+    set.images[std::size_t(i) * 784] = float(i);
+    set.labels[std::size_t(i)] = std::uint8_t(i % 10);
+  }
+  ShuffledLoader a(set, 16, 7), b(set, 16, 7), c(set, 16, 8);
+  const auto p0 = a.order(0);
+  std::set<int> unique(p0.begin(), p0.end());
+  CHECK(unique.size() == 50);  // a permutation
+  CHECK(*unique.begin() == 0);
+  CHECK(*unique.rbegin() == 49);
+  CHECK(p0 == b.order(0));     // seeded
+  CHECK(p0 != a.order(1));     // a new order each epoch
+  CHECK(p0 != c.order(0));     // another seed, another order
+  CHECK(a.batches_per_epoch() == 4);
+  std::vector<float> images(16 * 784);
+  std::vector<std::uint8_t> labels(16);
+  std::multiset<int> seen;
+  for (int batch = 0; batch < 4; ++batch) {
+    const int n = a.fill(0, batch, images.data(), labels.data());
+    CHECK(n == (batch < 3 ? 16 : 2));  // the last batch holds the remainder
+    for (int i = 0; i < n; ++i) {
+      const int id = int(images[std::size_t(i) * 784]);
+      CHECK(id == p0[std::size_t(batch * 16 + i)]);
+      CHECK(labels[std::size_t(i)] == id % 10);
+      seen.insert(id);
+    }
+  }
+  CHECK(seen.size() == 50);
+  CHECK(std::set<int>(seen.begin(), seen.end()).size() == 50);
+}

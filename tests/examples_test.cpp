@@ -1,0 +1,104 @@
+// The example programs end to end on a small synthetic IDX set: every expected file appears, and bad input
+// (a wrong flag, a truncated data file) stops with one sentence.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "synthetic_idx.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;
+};
+Result run(const std::string& cmd) {
+  std::string out;
+  std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  const int rc = ::pclose(p);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+fs::path data_dir() {
+  static const fs::path dir = [] {
+    auto d = fs::temp_directory_path() / ("unetflow_examples_" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    synthetic::write_mnist_like(d / "data", "train", 192);
+    synthetic::write_mnist_like(d / "data", "t10k", 48, true);
+    return d;
+  }();
+  return dir;
+}
+
+const std::string tiny = " --hidden 16 --epochs 2 --batch 32 --steps-per-epoch 2 --eval-images 40 --quiet";
+
+void check_files(const fs::path& dir, const std::vector<std::string>& names) {
+  for (const auto& n : names) CHECK_MESSAGE(fs::exists(dir / n), (dir / n).string());
+  std::ifstream f(dir / "summary.json");
+  const auto summary = nlohmann::json::parse(f);
+  for (auto& [name, what] : summary.at("files").items()) CHECK_MESSAGE(fs::exists(dir / name), name);
+}
+
+}  // namespace
+
+TEST_CASE("noising_figure writes D1") {
+  const auto d = data_dir();
+  const auto r = run(std::string(NOISING_FIGURE) + " --data " + (d / "data").string() + " --runs " + (d / "runs").string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  check_files(d / "runs" / "noising", {"d1_noising.png", "d1_noising.npy", "summary.json"});
+}
+
+TEST_CASE("train_denoiser writes D2, D3, D4 and the checkpoints of D6, and resumes") {
+  const auto d = data_dir();
+  const std::string base = std::string(TRAIN_DENOISER) + " --data " + (d / "data").string() + " --runs " + (d / "runs").string();
+  auto r = run(base + tiny);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("test MSE at sigma=0.50 over 40 images") != std::string::npos);
+  const auto dir = d / "runs" / "denoiser";
+  check_files(dir, {"d2_loss.csv", "d2_loss.png", "d3_results_epoch1.png", "d3_results_epoch1.npy",
+                    "d3_results_epoch2.png", "d3_results_epoch2.npy", "d4_out_of_distribution.png",
+                    "d4_out_of_distribution.npy", "checkpoint.safetensors", "model-epoch1.safetensors",
+                    "model-epoch2.safetensors", "summary.json"});
+  // Without --resume the finished run is not overwritten; with it and more epochs it continues.
+  r = run(base + tiny);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("already holds a checkpoint: continue it with --resume") != std::string::npos);
+  r = run(base + " --hidden 16 --epochs 3 --batch 32 --steps-per-epoch 2 --eval-images 40 --quiet --resume");
+  CHECK(r.status == 0);
+  CHECK(fs::exists(dir / "model-epoch3.safetensors"));
+  CHECK(fs::exists(dir / "d3_results_epoch3.png"));
+}
+
+TEST_CASE("train_pure_noise writes D5") {
+  const auto d = data_dir();
+  const auto r = run(std::string(TRAIN_PURE_NOISE) + " --data " + (d / "data").string() + " --runs " + (d / "runs").string() + tiny);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("MSE(output, mean training digit)") != std::string::npos);
+  check_files(d / "runs" / "pure_noise", {"d5_loss.csv", "d5_loss.png", "d5_samples_epoch1.png", "d5_samples_epoch2.png",
+                                          "d5_samples_epoch2.npy", "d5_centroid.png", "d5_centroid.npy", "summary.json"});
+}
+
+TEST_CASE("bad input stops the examples with one sentence") {
+  const auto d = data_dir();
+  auto r = run(std::string(TRAIN_DENOISER) + " --hidden 17");
+  CHECK(r.status != 0);
+  CHECK(r.output.find("--hidden") != std::string::npos);
+  fs::create_directories(d / "cut");
+  fs::copy_file(d / "data" / "train-images-idx3-ubyte", d / "cut" / "train-images-idx3-ubyte", fs::copy_options::overwrite_existing);
+  fs::copy_file(d / "data" / "train-labels-idx1-ubyte", d / "cut" / "train-labels-idx1-ubyte", fs::copy_options::overwrite_existing);
+  fs::resize_file(d / "cut" / "train-images-idx3-ubyte", 5000);
+  r = run(std::string(TRAIN_DENOISER) + " --data " + (d / "cut").string() + " --runs " + (d / "runs2").string() + tiny);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("error: " + (d / "cut" / "train-images-idx3-ubyte").string() + " is truncated") != std::string::npos);
+}

@@ -1,0 +1,46 @@
+#pragma once
+// Writers of small IDX files for the data and example tests: good ones, and damaged ones on purpose.
+#include <zlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace synthetic {
+
+inline std::vector<std::uint8_t> idx_bytes(const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& data,
+                                           std::uint8_t type = 0x08) {
+  std::vector<std::uint8_t> out{0, 0, type, std::uint8_t(dims.size())};
+  for (auto d : dims)
+    for (int s = 24; s >= 0; s -= 8) out.push_back(std::uint8_t(d >> s));
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+inline void write(const std::filesystem::path& p, const std::vector<std::uint8_t>& bytes, bool gzip = false) {
+  if (gzip) {
+    gzFile f = gzopen(p.c_str(), "wb");
+    gzwrite(f, bytes.data(), unsigned(bytes.size()));
+    gzclose(f);
+  } else {
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  }
+}
+
+// n images of 28x28 (a bright bar whose position depends on the label) and their labels.
+inline void write_mnist_like(const std::filesystem::path& dir, const std::string& prefix, std::uint32_t n, bool gzip = false) {
+  std::filesystem::create_directories(dir);
+  std::vector<std::uint8_t> images(std::size_t(n) * 784, 0), labels(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    labels[i] = std::uint8_t(i % 10);
+    for (int y = 4; y < 24; ++y)
+      for (int x = 0; x < 3; ++x) images[i * 784 + std::size_t(y * 28 + 4 + 2 * labels[i] + x)] = std::uint8_t(200 + (i * 7 + std::uint32_t(y)) % 56);
+  }
+  const std::string ext = gzip ? ".gz" : "";
+  write(dir / (prefix + "-images-idx3-ubyte" + ext), idx_bytes({n, 28, 28}, images), gzip);
+  write(dir / (prefix + "-labels-idx1-ubyte" + ext), idx_bytes({n}, labels), gzip);
+}
+
+}  // namespace synthetic
