@@ -67,7 +67,8 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
                                 int rows, int cols, int h, int w, const std::vector<std::string>& row_labels,
                                 const std::vector<std::string>& col_labels, const std::string& row_axis = "",
                                 const std::string& col_axis = "") {
-  const int zoom = 3, gap = 2;
+  // Small grids are drawn larger, so that their labels and title fit.
+  const int zoom = std::clamp(640 / (cols * w), 3, 8), gap = 2;
   auto stem = png;
   stem.replace_extension();
   const auto tiles_png = std::filesystem::path(stem.string() + "_tiles.png");
@@ -76,7 +77,8 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
   const int H = rows * th + gap, W = cols * tw + gap;
   const auto script = std::filesystem::path(stem.string() + ".gp");
   std::ofstream gp(script);
-  gp << "set terminal pngcairo size " << W + 220 << "," << H + 150 << " font 'Sans,11'\n"
+  const int canvas_w = std::max<int>(W + 220, int(title.size()) * 9 + 80);
+  gp << "set terminal pngcairo size " << canvas_w << "," << H + 150 << " font 'Sans,11'\n"
      << "set output " << gnuplot_quote(png.string()) << "\n"
      << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
      << "unset key\nset border 0\nset size ratio -1\nset tics scale 0\n"
