@@ -9,16 +9,14 @@
 #include <fstream>
 #include <unetflow/unetflow.hpp>
 
+#include "test_util.hpp"
+
 using namespace unetflow;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  fs::path d = fs::temp_directory_path() / ("unetflow_ckpt_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d;
-}
+fs::path temp_dir() { return test_util::temp_dir("checkpoint"); }
 
 template <class M>
 std::vector<float> flat_state(M& m) {
@@ -65,15 +63,6 @@ struct Trained {
   }
 };
 
-std::string load_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 }  // namespace
 
 TEST_CASE("checkpoint round trip restores model, optimiser and schedule exactly") {
@@ -113,30 +102,30 @@ TEST_CASE("bad checkpoints are refused with one sentence, and the model is left 
   SUBCASE("a checkpoint of another model") {
     auto other = std::make_unique<UNet<1, 28, 28, 4>>();
     save_checkpoint(dir / "unet.safetensors", {{"model", "UNet<1,28,28,D=4>"}}, part("", *other));
-    auto msg = load_error([&] { load_checkpoint(dir / "unet.safetensors", {}, part("", *a.model)); });
+    auto msg = test_util::error_of([&] { load_checkpoint(dir / "unet.safetensors", {}, part("", *a.model)); });
     CHECK(msg.find("unet.safetensors") != std::string::npos);
     CHECK(msg.find("has no tensor 'fc1_t.0.weight'") != std::string::npos);
-    msg = load_error([&] { a.load(dir / "unet.safetensors"); });
+    msg = test_util::error_of([&] { a.load(dir / "unet.safetensors"); });
     CHECK(msg.find("holds model 'UNet<1,28,28,D=4>', not the expected 'ClassTimeUNet") != std::string::npos);
   }
   SUBCASE("a checkpoint of the same model with another width") {
     auto wide = std::make_unique<ClassTimeUNet<1, 28, 28, 8, 10>>();
     save_checkpoint(dir / "wide.safetensors", {}, part("", *wide));
-    auto msg = load_error([&] { load_checkpoint(dir / "wide.safetensors", {}, part("", *a.model)); });
+    auto msg = test_util::error_of([&] { load_checkpoint(dir / "wide.safetensors", {}, part("", *a.model)); });
     CHECK(msg.find("tensor 'c0.0.0.weight' has shape [8, 1, 3, 3] but the model expects [4, 1, 3, 3]") != std::string::npos);
   }
   SUBCASE("a model that is only part of the file") {
     auto small = std::make_unique<UNet<1, 28, 28, 4>>();
-    auto msg = load_error([&] { load_checkpoint(dir / "good.safetensors", {}, part("", *small)); });
+    auto msg = test_util::error_of([&] { load_checkpoint(dir / "good.safetensors", {}, part("", *small)); });
     CHECK(msg.find("which this model does not have") != std::string::npos);
   }
   SUBCASE("a truncated file") {
     fs::copy_file(dir / "good.safetensors", dir / "cut.safetensors");
     fs::resize_file(dir / "cut.safetensors", fs::file_size(dir / "good.safetensors") - 100);
-    auto msg = load_error([&] { a.load(dir / "cut.safetensors"); });
+    auto msg = test_util::error_of([&] { a.load(dir / "cut.safetensors"); });
     CHECK(msg.find("cut.safetensors is truncated") != std::string::npos);
     fs::resize_file(dir / "cut.safetensors", 5);
-    msg = load_error([&] { a.load(dir / "cut.safetensors"); });
+    msg = test_util::error_of([&] { a.load(dir / "cut.safetensors"); });
     CHECK(msg.find("shorter than its 8-byte header length") != std::string::npos);
   }
   SUBCASE("a wrong dtype") {
@@ -145,12 +134,12 @@ TEST_CASE("bad checkpoints are refused with one sentence, and the model is left 
     std::vector<double> as_double(w.numel(), 0.5);
     f.add("out.weight", w.shape, as_double.data());
     safetensors::write(dir / "f64.safetensors", f);
-    auto msg = load_error([&] { a.load(dir / "f64.safetensors"); });
+    auto msg = test_util::error_of([&] { a.load(dir / "f64.safetensors"); });
     CHECK(msg.find("tensor 'out.weight' has dtype F64 but F32 is expected") != std::string::npos);
   }
   SUBCASE("not a safetensors file") {
     std::ofstream(dir / "text.safetensors") << "hello, this is not a checkpoint at all";
-    auto msg = load_error([&] { a.load(dir / "text.safetensors"); });
+    auto msg = test_util::error_of([&] { a.load(dir / "text.safetensors"); });
     CHECK(msg.find("text.safetensors") != std::string::npos);
   }
   CHECK(flat_state(*a.model) == before);
@@ -169,7 +158,7 @@ TEST_CASE("an interrupted checkpoint write leaves the previous checkpoint loadab
   fs::remove(path.string() + ".tmp");
   fs::create_directory(path.string() + ".tmp");
   Trained c(3);
-  auto msg = load_error([&] { c.save(path); });
+  auto msg = test_util::error_of([&] { c.save(path); });
   CHECK(msg.find("cannot write") != std::string::npos);
   Trained d(4);
   d.load(path);

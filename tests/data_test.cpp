@@ -7,26 +7,13 @@
 #include <unetflow/unetflow.hpp>
 
 #include "synthetic_idx.hpp"
+#include "test_util.hpp"
 
 using namespace unetflow;
 namespace fs = std::filesystem;
 
-namespace {
-fs::path temp_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("unetflow_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-}  // namespace
+using test_util::error_of;
+using test_util::temp_dir;
 
 TEST_CASE("IDX files: good raw and gzip files read, damaged ones are named and explained") {
   const auto dir = temp_dir("idx");

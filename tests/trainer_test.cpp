@@ -8,6 +8,8 @@
 #include <sstream>
 #include <unetflow/unetflow.hpp>
 
+#include "test_util.hpp"
+
 using namespace unetflow;
 namespace fs = std::filesystem;
 
@@ -27,8 +29,8 @@ ImageSet tiny_set() {
 }
 
 fs::path temp_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("unetflow_train_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
+  auto d = test_util::temp_dir("train_" + name);
+  fs::remove_all(d);  // the trainer creates its run directory
   return d;
 }
 

@@ -1,0 +1,101 @@
+// Flow matching: one full training step and one classifier-free-guidance sampling step against PyTorch on fixed
+// inputs and noise; the Euler sampler lands on the target of an exact velocity field; sampling runs in eval mode.
+#include "fixture.hpp"
+
+#include <map>
+#include <unetflow/flow/flow_matching.hpp>
+
+using namespace unetflow;
+using fixture::load;
+using Model = ClassTimeUNet<1, 28, 28, 8, 10>;
+using In = Model::In;
+
+TEST_CASE("a flow-matching training step matches PyTorch (forward, loss, backward, Adam)") {
+  auto m = std::make_unique<Model>();
+  fixture::load_state(*m, "fm_step");
+  set_training(*m, true);
+  Adam<cpu> adam(*m, {.lr = 1e-2});
+  auto x1 = load<In>("fm_step/x1"), x0 = load<In>("fm_step/x0");
+  auto t = load<Vec<1>>("fm_step/t");
+  auto c = load<Vec<10>>("fm_step/c");
+  FlowMatchingLoss<Model> objective;
+  adam.zero_grad();
+  const float loss = float(objective(*m, x1.view(), x0.view(), t.view(), c.view()));
+  EXPECT_MATCHES(&loss, 1, "fm_step/loss");
+  fixture::check_state_after(*m, "fm_step");  // every gradient, and the running statistics
+  double largest_grad = 0;
+  m->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) largest_grad = std::max(largest_grad, fixture::max_abs("fm_step/grad." + name));
+  });
+  std::map<std::string, std::vector<float>> before;
+  m->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) before[name] = e.to_host();
+  });
+  adam.step();
+  // Adam's first step is lr * g / (|g| + eps), about lr * sign(g): where the gradient is rounding noise (below
+  // 1e-4 of the largest; chiefly the biases of convolutions followed by training-mode batch norm, zero in exact
+  // arithmetic) the sign is noise in both libraries, and only the bound |step| <= lr holds. Elsewhere the
+  // parameters after the step must match.
+  m->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) {
+      const auto after = e.to_host(), ref = fixture::values("fm_step/after." + name), g = fixture::values("fm_step/grad." + name);
+      const auto& old = before[name];
+      double err = 0, mag = 0, noise_step = 0;
+      for (std::size_t i = 0; i < after.size(); ++i) {
+        mag = std::max(mag, double(std::abs(ref[i])));
+        if (std::abs(g[i]) >= 1e-4 * largest_grad) err = std::max(err, double(std::abs(after[i] - ref[i])));
+        else noise_step = std::max(noise_step, double(std::abs(after[i] - old[i])));
+      }
+      INFO("parameter " << name << " after the Adam step: relative max error " << err / mag << ", largest step where the gradient is noise " << noise_step);
+      CHECK(err / mag <= fixture::tolerance);
+      CHECK(noise_step <= 1e-2 * (1 + 1e-6));
+    }
+  });
+}
+
+TEST_CASE("a classifier-free-guidance sampling step matches PyTorch") {
+  auto m = std::make_unique<Model>();
+  fixture::load_state(*m, "cfg_step");
+  set_training(*m, false);
+  auto x = load<In>("cfg_step/x");
+  Tensor<In, cpu> u(x.n());
+  FlowSampler<Model> sampler;
+  sampler.prepare_classes({3, 7, -1});
+  sampler.guided_velocity(*m, x.view(), 0.3f, 5.0, u.view());
+  for (std::ptrdiff_t k = 0; k < x.numel(); ++k) x.data()[k] += u.data()[k] / 50;
+  EXPECT_MATCHES(x.data(), x.numel(), "cfg_step/x_next");
+}
+
+TEST_CASE("the Euler sampler lands on the target of an exact velocity field") {
+  using S = Shape<1, 4, 4>;
+  Rng rng(1);
+  Tensor<S, cpu> x(3), buffer(3), target(3);
+  rng.fill_normal(x.data(), x.numel());
+  rng.fill_uniform(target.data(), target.numel());
+  // The flow-matching field of a point mass at `target`: u(x, t) = (target - x) / (1 - t).
+  euler<S, float>(x.view(), 50, [&](View<S, const float> xs, double t, View<S, float> out) {
+    for (std::ptrdiff_t k = 0; k < xs.numel(); ++k) out.data[k] = float((target.data()[k] - xs.data[k]) / (1 - t));
+  }, buffer.view());
+  for (std::ptrdiff_t k = 0; k < x.numel(); ++k) CHECK(x.data()[k] == doctest::Approx(target.data()[k]).epsilon(1e-5));
+  // A constant field moves every point by exactly that vector over t in [0, 1].
+  Tensor<S, cpu> y(1);
+  cpu::fill(y.data(), y.numel(), 0.25f);
+  euler<S, float>(y.view(), 7, [&](View<S, const float>, double, View<S, float> out) { cpu::fill(out.data, out.numel(), 0.5f); }, buffer.view());
+  for (std::ptrdiff_t k = 0; k < y.numel(); ++k) CHECK(y.data()[k] == doctest::Approx(0.75f).epsilon(1e-6));
+}
+
+TEST_CASE("sampling uses evaluation mode and gives finite samples") {
+  auto m = std::make_unique<ClassTimeUNet<1, 28, 28, 4, 10>>();
+  Rng rng(2);
+  reset_parameters(*m, rng);
+  const auto tracked = m->c0.first.bn.num_batches_tracked.value;
+  FlowSampler<ClassTimeUNet<1, 28, 28, 4, 10>> sampler;
+  auto x = sampler.sample(*m, {0, 1, 2, -1}, 5.0, 4, rng);
+  CHECK(x.n == 4);
+  CHECK(m->c0.first.bn.num_batches_tracked.value == tracked);  // no batch statistics were used or moved
+  for (std::ptrdiff_t k = 0; k < x.numel(); ++k) REQUIRE(std::isfinite(x.data[k]));
+  auto tm = std::make_unique<TimeUNet<1, 28, 28, 4>>();
+  reset_parameters(*tm, rng);
+  FlowSampler<TimeUNet<1, 28, 28, 4>> plain;
+  CHECK(plain.sample(*tm, 3, 4, rng).n == 3);
+}

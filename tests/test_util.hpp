@@ -1,0 +1,30 @@
+#pragma once
+// Small helpers the test files share.
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <unetflow/error.hpp>
+
+namespace test_util {
+
+// A fresh, empty directory under the system's temporary directory, unique to this process and name.
+inline std::filesystem::path temp_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("unetflow_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+// The message of the unetflow::Error that f throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const unetflow::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace test_util
