@@ -117,7 +117,7 @@ TEST_CASE("gradient check: blocks (double precision)") {
   SUBCASE("FCBlock") { check_block<Vec<3>, FCBlock<3, 4, B64>>(); }
 }
 
-TEST_CASE("gradient check: conditioning broadcast and MSE (double precision)") {
+TEST_CASE("gradient check: conditioning broadcast, MSE and cross-entropy (double precision)") {
   using S = Shape<3, 2, 2>;
   Rng rng(5);
   Tensor<S, B64> hx(batch), y(batch), dh(batch), r(batch), target(batch), grad(batch);
@@ -137,9 +137,23 @@ TEST_CASE("gradient check: conditioning broadcast and MSE (double precision)") {
   probe("dscale", scale.data(), dscale.data(), scale.numel(), loss, rng);
   probe("dshift", shift.data(), dshift.data(), shift.numel(), loss, rng);
 
+  Tensor<Vec<6>, B64> logits(batch), dlogits(batch);
+  rng.fill_normal(logits.data(), logits.numel(), 0, 2);
+  const std::uint8_t labels[batch] = {4, 1};
+  auto ce = [&] { return cross_entropy<B64>(logits.view(), labels); };
+  cross_entropy<B64>(logits.view(), labels, dlogits.view());
+  probe("dlogits", logits.data(), dlogits.data(), logits.numel(), ce, rng);
+
   auto mse = [&] { return mse_loss<B64>(hx.view(), target.view()); };
   mse_loss<B64>(hx.view(), target.view(), grad.view());
   probe("dmse", hx.data(), grad.data(), hx.numel(), mse, rng);
+}
+
+TEST_CASE("gradient check: the digit classifier (double precision)") {
+  using In = Shape<1, 28, 28>;
+  auto m = std::make_unique<DigitClassifier<2, B64>>();
+  gradcheck<In, Vec<10>>(*m, [&](View<In, double> x) { return m->forward(x); },
+                         [&](View<In, double>, View<Vec<10>, double> dy, View<In, double> dx) { m->backward(dy, dx); }, true);
 }
 
 TEST_CASE("gradient check: whole UNets (double precision, D = 2)") {

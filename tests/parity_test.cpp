@@ -145,6 +145,16 @@ TEST_CASE("MSE loss matches PyTorch") {
   EXPECT_MATCHES(grad.data(), grad.numel(), "mse/dpred");
 }
 
+TEST_CASE("cross-entropy matches PyTorch") {
+  auto logits = load<Vec<10>>("cross_entropy/logits");
+  const auto l = fixture::tensor("cross_entropy/labels").as<std::int64_t>();
+  std::vector<std::uint8_t> labels(l.begin(), l.end());
+  Tensor<Vec<10>, cpu> grad(logits.n());
+  const float loss = float(cross_entropy<cpu>(logits.view(), labels.data(), grad.view()));
+  EXPECT_MATCHES(&loss, 1, "cross_entropy/loss");
+  EXPECT_MATCHES(grad.data(), grad.numel(), "cross_entropy/dlogits");
+}
+
 namespace {
 struct OneParam {
   Param<cpu> p{{5, 4}, 0.0};

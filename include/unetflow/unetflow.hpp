@@ -30,3 +30,7 @@
 #include "io/idx.hpp"
 #include "train/progress.hpp"
 #include "train/trainer.hpp"
+#include "optim/ema.hpp"
+#include "flow/flow_matching.hpp"
+#include "layers/cross_entropy.hpp"
+#include "models/classifier.hpp"

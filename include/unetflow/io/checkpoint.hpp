@@ -101,6 +101,32 @@ void load_part(const safetensors::File& file, const Part<M>& p) {
 
 }  // namespace detail
 
+namespace detail {
+template <class... M>
+Metadata load(const std::filesystem::path& path, const Metadata& expected, const std::vector<std::string>& ignored,
+              const Part<M>&... parts) {
+  const auto file = safetensors::read(path);
+  const std::string p = path.string();
+  for (auto& [k, v] : expected) {
+    auto it = file.metadata.find(k);
+    if (it == file.metadata.end())
+      throw Error("checkpoint " + p + " has no '" + k + "' in its metadata, so it cannot be checked to be a " + v + ".");
+    if (it->second != v) throw Error("checkpoint " + p + " holds " + k + " '" + it->second + "', not the expected '" + v + "'.");
+  }
+  std::set<std::string> seen;
+  (check_part(file, p, parts, seen), ...);
+  auto is_ignored = [&](const std::string& name) {
+    for (auto& prefix : ignored)
+      if (name.rfind(prefix, 0) == 0) return true;
+    return false;
+  };
+  for (auto& [name, t] : file.tensors)
+    if (!seen.count(name) && !is_ignored(name)) throw Error("checkpoint " + p + " holds tensor '" + name + "', which this model does not have: it was written for another model.");
+  (load_part(file, parts), ...);
+  return file.metadata;
+}
+}  // namespace detail
+
 template <class... M>
 void save_checkpoint(const std::filesystem::path& path, const Metadata& metadata, const Part<M>&... parts) {
   safetensors::File file;
@@ -112,20 +138,15 @@ void save_checkpoint(const std::filesystem::path& path, const Metadata& metadata
 // Returns the file's metadata. `expected` entries must be present with equal values.
 template <class... M>
 Metadata load_checkpoint(const std::filesystem::path& path, const Metadata& expected, const Part<M>&... parts) {
-  const auto file = safetensors::read(path);
-  const std::string p = path.string();
-  for (auto& [k, v] : expected) {
-    auto it = file.metadata.find(k);
-    if (it == file.metadata.end())
-      throw Error("checkpoint " + p + " has no '" + k + "' in its metadata, so it cannot be checked to be a " + v + ".");
-    if (it->second != v) throw Error("checkpoint " + p + " holds " + k + " '" + it->second + "', not the expected '" + v + "'.");
-  }
-  std::set<std::string> seen;
-  (detail::check_part(file, p, parts, seen), ...);
-  for (auto& [name, t] : file.tensors)
-    if (!seen.count(name)) throw Error("checkpoint " + p + " holds tensor '" + name + "', which this model does not have: it was written for another model.");
-  (detail::load_part(file, parts), ...);
-  return file.metadata;
+  return detail::load(path, expected, {}, parts...);
 }
+
+// Loads only a model's weights (under "") from a weights file or from a full training checkpoint, whose
+// training state (optim., sched., progress., ema.) is then left aside.
+template <class M>
+Metadata load_weights(const std::filesystem::path& path, const Metadata& expected, M& model) {
+  return detail::load(path, expected, {"optim.", "sched.", "progress.", "ema."}, part("", model));
+}
+
 
 }  // namespace unetflow

@@ -15,12 +15,14 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "../data/loader.hpp"
 #include "../io/checkpoint.hpp"
 #include "../optim/adam.hpp"
+#include "../optim/ema.hpp"
 #include "../optim/exponential_lr.hpp"
 #include "progress.hpp"
 
@@ -33,6 +35,7 @@ struct TrainOptions {
   double lr_gamma = 1.0;    // ExponentialLR factor per epoch; 1 keeps the learning rate constant
   std::uint64_t seed = 0;   // shuffling and noise streams
   int steps_per_epoch = 0;  // 0: the whole training set each epoch
+  double ema_decay = 0;     // > 0: keep an exponential moving average of the weights (model-epoch files hold it)
   std::filesystem::path run_dir = "runs/default";
   bool resume = false;
   bool progress = true;
@@ -98,6 +101,7 @@ class Trainer {
         loader_(train, options_.batch, options_.seed), adam_(model, {.lr = options_.lr}),
         schedule_(adam_, options_.lr_gamma), noise_(options_.seed, 1), images_(options_.batch),
         labels_(std::size_t(options_.batch)) {
+    if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
     if (train.height != In::H || train.width != In::W)
       throw Error("the training images are " + std::to_string(train.height) + "x" + std::to_string(train.width) + " but the model takes " + std::to_string(In::H) + "x" + std::to_string(In::W) + ".");
   }
@@ -110,6 +114,12 @@ class Trainer {
                                         : loader_.batches_per_epoch();
   }
   Adam<B>& optimizer() { return adam_; }
+  // The weights to evaluate: the moving average when one is kept, else the model's own (written into `out`,
+  // a second model of the same type, whose batch-norm statistics are taken from the trained model).
+  void evaluation_weights(Model& out) {
+    copy_model_state(out);
+    if (ema_) ema_->copy_to(out);
+  }
 
   // What Ctrl-C does; also for tests.
   static void request_stop() { detail::stop_flag() = true; }
@@ -146,6 +156,7 @@ class Trainer {
         if (!std::isfinite(loss))
           throw Error("training stopped: the loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(b + 1) + " (learning rate too high?); " + (std::filesystem::exists(checkpoint_path()) ? "the last good checkpoint " + checkpoint_path().string() + " is untouched." : "no checkpoint was written."));
         adam_.step();
+        if (ema_) ema_->update();
         progress_.losses.values.push_back(loss);
         progress_.batch.value = b + 1;
         ++progress_.step.value;
@@ -164,8 +175,7 @@ class Trainer {
       progress_.batch.value = 0;
       schedule_.step();
       save();
-      save_checkpoint(options_.run_dir / ("model-epoch" + std::to_string(epoch + 1) + ".safetensors"), metadata_,
-                      part("", model_));
+      save_weights(options_.run_dir / ("model-epoch" + std::to_string(epoch + 1) + ".safetensors"));
       on_epoch_end(int(epoch + 1));
     }
     set_training(model_, true);
@@ -176,18 +186,41 @@ class Trainer {
   }
 
  private:
-  void save() {
-    progress_.noise_rng = save_rng(noise_);
+  Metadata metadata() const {
     Metadata meta = metadata_;
     meta["epochs_completed"] = std::to_string(progress_.epoch.value);
-    save_checkpoint(checkpoint_path(), meta, part("", model_), part("optim.", adam_), part("sched.", schedule_),
-                    part("progress.", progress_));
+    if (ema_) meta["ema_decay"] = std::to_string(ema_->decay());
+    return meta;
+  }
+  // Calls f(parts...) with every part of the full training state.
+  template <class F>
+  void with_parts(F&& f) {
+    if (ema_) f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_), part("ema.", *ema_));
+    else f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_));
+  }
+  void save() {
+    progress_.noise_rng = save_rng(noise_);
+    with_parts([&](auto&&... parts) { save_checkpoint(checkpoint_path(), metadata(), parts...); });
+  }
+  // The weights to evaluate (the moving average when one is kept), with the model's batch-norm statistics.
+  void save_weights(const std::filesystem::path& path) {
+    if (!ema_) {
+      save_checkpoint(path, metadata(), part("", model_));
+      return;
+    }
+    auto averaged = std::make_unique<Model>();
+    evaluation_weights(*averaged);
+    save_checkpoint(path, metadata(), part("", *averaged));
+  }
+  void copy_model_state(Model& out) {
+    safetensors::File f;
+    detail::add_part(f, part("", model_));
+    detail::load_part(f, part("", out));
   }
   void load() {
     Metadata expected;
     if (metadata_.count("model")) expected["model"] = metadata_.at("model");
-    load_checkpoint(checkpoint_path(), expected, part("", model_), part("optim.", adam_), part("sched.", schedule_),
-                    part("progress.", progress_));
+    with_parts([&](auto&&... parts) { load_checkpoint(checkpoint_path(), expected, parts...); });
     schedule_.restore();
     restore_rng(noise_, progress_.noise_rng, checkpoint_path().string());
     if (progress_.batch.value > steps_per_epoch())
@@ -202,6 +235,7 @@ class Trainer {
   Adam<B> adam_;
   ExponentialLR<Adam<B>> schedule_;
   Rng noise_;
+  std::optional<Ema<B>> ema_;
   TrainProgress progress_;
   Tensor<In, B> images_;
   std::vector<std::uint8_t> labels_;

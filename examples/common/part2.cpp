@@ -1,0 +1,179 @@
+// Part 2: train_flow (D7, D8), train_flow --classes (D9, D10), train_flow --classes --no-scheduler (D11).
+// Compiled once into a library; the model is instantiated for each supported width, with and without classes.
+#include "part2.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "images.hpp"
+#include "run_summary.hpp"
+#include "scoring.hpp"
+
+namespace examples {
+
+struct Part2Flags {
+  TrainFlags train;
+  bool classes = false, no_scheduler = false;
+  double p_uncond = 0.1, gamma = 5.0, ema = 0;
+  int sample_steps = 50, per_digit = 4;
+  std::string classifier = default_classifier;
+  std::string command_line;
+};
+
+template <int D, bool Classes>
+int run_part2(const Part2Flags& f) {
+  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10>, TimeUNet<1, 28, 28, D>>;
+  using In = typename Model::In;
+  const TrainFlags& flags = f.train;
+  const auto train = load_mnist(flags.data, Split::train);
+
+  auto model = std::make_unique<Model>();
+  Rng init(flags.seed, 2);
+  reset_parameters(*model, init);
+  FlowMatchingTask<Model> task(Classes ? f.p_uncond : 0.0);
+  const std::string model_name = Classes ? "ClassTimeUNet<1,28,28,D=" + std::to_string(D) + ",classes=10>"
+                                         : "TimeUNet<1,28,28,D=" + std::to_string(D) + ">";
+  const double lr_gamma = f.no_scheduler ? 1.0 : std::pow(0.1, 1.0 / flags.epochs);
+  auto options = flags.train_options(lr_gamma);
+  options.ema_decay = f.ema;
+  Trainer<Model, FlowMatchingTask<Model>> trainer(*model, task, train, options, {{"model", model_name}, {"task", "flow_matching"}});
+
+  // File names follow the deliverables: D7/D8 time-conditioned, D9/D10 class-conditioned, D11 without schedule.
+  const std::string loss_id = !Classes ? "d7" : f.no_scheduler ? "d11" : "d9";
+  const std::string samples_id = !Classes ? "d8" : f.no_scheduler ? "d11" : "d10";
+  RunSummary summary(flags.run_dir());
+  summary["deliverables"] = !Classes ? "D7, D8" : f.no_scheduler ? "D11" : "D9, D10";
+  summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
+                       {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr},
+                       {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
+                       {"ema_decay", f.ema}, {"p_uncond", Classes ? f.p_uncond : 0.0}, {"cfg_gamma", f.gamma},
+                       {"sample_steps", f.sample_steps}, {"steps_per_epoch", trainer.steps_per_epoch()},
+                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}};
+
+  const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
+  std::unique_ptr<Scorer> scorer;
+  if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer>(f.classifier, load_mnist(flags.data, Split::test));
+  else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier)\n", f.classifier.c_str());
+  auto evaluation = std::make_unique<Model>();
+  FlowSampler<Model> sampler;
+  auto on_epoch_end = [&](int epoch) {
+    if (!sample_epochs.count(epoch)) return;
+    trainer.evaluation_weights(*evaluation);
+    Rng noise(flags.seed, 6);  // the same starting noise at every epoch, so the figures compare
+    const std::string tag = "epoch" + std::to_string(epoch);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<float> grid;
+    std::vector<std::int64_t> labels;
+    int rows, cols;
+    std::vector<std::string> row_labels, col_labels;
+    if constexpr (Classes) {
+      std::vector<int> wanted;
+      for (int digit = 0; digit < 10; ++digit)
+        for (int k = 0; k < f.per_digit; ++k) wanted.push_back(digit);
+      auto x = sampler.sample(*evaluation, wanted, f.gamma, f.sample_steps, noise);
+      grid.assign(x.data, x.data + x.numel());
+      labels.assign(wanted.begin(), wanted.end());
+      rows = 10;
+      cols = f.per_digit;
+      for (int digit = 0; digit < 10; ++digit) row_labels.push_back("digit " + std::to_string(digit));
+      for (int k = 0; k < cols; ++k) col_labels.push_back("sample " + std::to_string(k + 1));
+    } else {
+      rows = 4;
+      cols = 10;
+      auto x = sampler.sample(*evaluation, rows * cols, f.sample_steps, noise);
+      grid.assign(x.data, x.data + x.numel());
+      for (int r = 0; r < rows; ++r) row_labels.push_back("");
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::size_t n = grid.size() / In::size;
+    write_npy(summary.file(samples_id + "_samples_" + tag + ".npy", "samples after " + tag + ": [n, 1, 28, 28]"), grid.data(), {n, 1, 28, 28});
+    if constexpr (Classes)
+      write_npy(summary.file(samples_id + "_labels_" + tag + ".npy", "the digit each sample was asked for: [n] int64"), labels.data(), {n});
+    std::string title = (Classes ? "Class-conditioned flow matching, CFG gamma " + fmt(f.gamma, 1) : std::string("Time-conditioned flow matching")) +
+                        ", epoch " + std::to_string(epoch) + " (" + std::to_string(f.sample_steps) + " Euler steps" +
+                        (f.ema > 0 ? ", EMA weights" : "") + (f.no_scheduler ? ", no LR schedule" : "") + ")";
+    write_labelled_grid(summary.file(samples_id + "_samples_" + tag + ".png", "sample grid after " + tag), title,
+                        grid.data(), rows, cols, 28, 28, row_labels, col_labels);
+    summary["sampling"][tag] = {{"samples", n}, {"seconds", seconds}};
+    if (scorer) {
+      const auto scores = scorer->score(grid.data(), int(n), Classes ? labels.data() : nullptr);
+      summary["scores"][tag] = scores.json();
+      std::fprintf(stderr, "epoch %d: %s\n", epoch, scores.line().c_str());
+    }
+    summary.write();
+    std::fprintf(stderr, "epoch %d: %zu samples in %.1f s -> %s\n", epoch, n, seconds,
+                 (flags.run_dir() / (samples_id + "_samples_" + tag + ".png")).c_str());
+  };
+
+  const auto outcome = trainer.run(on_epoch_end);
+  const auto& prog = trainer.progress();
+  summary["training"] = {{"steps", prog.step.value}, {"epochs_completed", prog.epoch.value},
+                         {"epoch_seconds", prog.epoch_seconds.values},
+                         {"final_loss", trainer.losses().empty() ? 0.0 : trainer.losses().back()},
+                         {"final_lr", trainer.optimizer().options.lr}};
+  std::vector<double> boundaries;
+  for (std::int64_t e = 1; e < prog.epoch.value; ++e) boundaries.push_back(double(e * trainer.steps_per_epoch()));
+  const int window = write_loss_csv(summary.file(loss_id + "_loss.csv", "loss of every step: step, loss, moving average"), trainer.losses());
+  write_loss_chart(summary.file(loss_id + "_loss.png", "training loss curve"), flags.run_dir() / (loss_id + "_loss.csv"),
+                   (Classes ? "Class-conditioned" : "Time-conditioned") + std::string(" flow matching: training loss (") + model_name +
+                       (f.no_scheduler ? ", constant lr" : ", ExponentialLR") + ")",
+                   window, boundaries);
+  summary.write();
+  if (outcome == decltype(trainer)::Outcome::interrupted) {
+    std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s --resume\n",
+                 trainer.checkpoint_path().c_str(), f.command_line.c_str());
+    return 130;
+  }
+  std::printf("outputs in %s (summary.json lists them)\n", flags.run_dir().c_str());
+  return 0;
+}
+
+int part2_main(int argc, char** argv) {
+  CLI::App app{"Part 2: flow matching on MNIST. Time-conditioned (D7, D8); --classes: class-conditioned with "
+               "classifier-free guidance (D9, D10); --classes --no-scheduler: without the LR schedule (D11)"};
+  Part2Flags f;
+  f.train.epochs = 10;
+  f.train.batch = 64;
+  f.train.hidden = 64;
+  f.train.lr = 1e-2;
+  f.train.add_to(app);
+  app.add_flag("--classes", f.classes, "condition on the digit class too (p_uncond dropout, CFG sampling)");
+  app.add_flag("--no-scheduler", f.no_scheduler,
+               "constant learning rate (no ExponentialLR); defaults then become lr 3e-3 and --ema 0.999");
+  app.add_option("--p-uncond", f.p_uncond, "probability of training without the class")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->capture_default_str();
+  app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")->check(CLI::Range(0.0, 0.99999));
+  app.add_option("--sample-steps", f.sample_steps, "Euler steps T of sampling")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--classifier", f.classifier, "digit classifier that scores the samples (train_classifier)")->capture_default_str();
+  app.add_option("--per-digit", f.per_digit, "samples of each digit (class-conditioned)")->check(CLI::Range(1, 100))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (f.no_scheduler && !f.classes) {
+    std::fprintf(stderr, "error: --no-scheduler is the D11 variant of the class-conditioned run: add --classes.\n");
+    return 1;
+  }
+  if (app.get_option("--name")->count() == 0)
+    f.train.name = !f.classes ? "flow_time" : f.no_scheduler ? "flow_class_noscheduler" : "flow_class";
+  if (f.no_scheduler) {
+    if (app.get_option("--lr")->count() == 0) f.train.lr = 3e-3;
+    if (app.get_option("--ema")->count() == 0) f.ema = 0.999;
+  }
+  TrainFlags quick = f.train;
+  quick.hidden = 32;
+  quick.steps_per_epoch = 24;
+  quick.eval_images = 2000;
+  f.train.apply_preset(app, quick);
+  f.train.apply_threads();
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--resume") continue;
+    f.command_line += (i ? " " : "") + std::string(argv[i]);
+  }
+  return guarded([&] {
+    return with_hidden(f.train.hidden, [&]<int D>() { return f.classes ? run_part2<D, true>(f) : run_part2<D, false>(f); });
+  });
+}
+
+}  // namespace examples

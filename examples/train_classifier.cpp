@@ -1,0 +1,63 @@
+// Trains the DigitClassifier that scores generated digits (score, train_flow), and reports its test accuracy
+// and the Frechet distance of the test set's own halves (the floor of that measure). Writes
+// runs/classifier/classifier.safetensors.
+#include <filesystem>
+
+#include "common/cli.hpp"
+#include "common/images.hpp"
+#include "common/run_summary.hpp"
+#include "common/scoring.hpp"
+
+int main(int argc, char** argv) {
+  using namespace examples;
+  CLI::App app{"Train the digit classifier used to score samples (accuracy, class spread, Frechet distance)"};
+  TrainFlags flags;
+  flags.name = "classifier";
+  flags.epochs = 2;
+  flags.batch = 128;
+  flags.lr = 2e-3;
+  flags.add_to(app);
+  CLI11_PARSE(app, argc, argv);
+  flags.apply_threads();
+  return guarded([&] {
+    const auto train = load_mnist(flags.data, Split::train);
+    const auto test = load_mnist(flags.data, Split::test);
+    auto model = std::make_unique<Classifier>();
+    Rng init(flags.seed, 2);
+    reset_parameters(*model, init);
+    ClassificationTask<Classifier> task;
+    Trainer<Classifier, ClassificationTask<Classifier>> trainer(*model, task, train, flags.train_options(1.0),
+                                                                {{"model", classifier_name}});
+    if (trainer.run() == decltype(trainer)::Outcome::interrupted) {
+      std::fprintf(stderr, "interrupted: resume with the same command and --resume\n");
+      return 130;
+    }
+    RunSummary summary(flags.run_dir());
+    const auto out = summary.file("classifier.safetensors", "the classifier's weights (score, train_flow --classifier)");
+    std::filesystem::copy_file(flags.run_dir() / ("model-epoch" + std::to_string(flags.epochs) + ".safetensors"), out,
+                               std::filesystem::copy_options::overwrite_existing);
+    set_training(*model, false);
+    int correct = 0;
+    for (int begin = 0; begin < test.n; begin += 500) {
+      const int m = std::min(500, test.n - begin);
+      auto logits = model->forward(View<Classifier::In, const float>{test.image(begin), m});
+      for (int i = 0; i < m; ++i) {
+        const float* z = logits.sample(i);
+        correct += int(std::max_element(z, z + 10) - z) == test.labels[std::size_t(begin + i)];
+      }
+    }
+    // The floor of the Frechet measure: one half of the test set against the whole.
+    Scorer scorer(out, test);
+    const int half = test.n / 2;
+    std::vector<std::int64_t> labels(test.labels.begin(), test.labels.begin() + half);
+    const auto real = scorer.score(test.images.data(), half, labels.data());
+    summary["test_accuracy"] = double(correct) / test.n;
+    summary["real_digits_scores"] = real.json();
+    summary["training"] = {{"epoch_seconds", trainer.progress().epoch_seconds.values}, {"final_loss", trainer.losses().back()}};
+    summary.write();
+    std::printf("classifier test accuracy %.2f%% (%d of %d); real test digits score: %s\n", 100.0 * correct / test.n, correct,
+                test.n, real.line().c_str());
+    std::printf("written to %s\n", out.c_str());
+    return 0;
+  });
+}

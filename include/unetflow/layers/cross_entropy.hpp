@@ -1,0 +1,31 @@
+#pragma once
+// Softmax cross-entropy over class logits with integer labels (F.cross_entropy, reduction='mean');
+// writes dL/dlogits = (softmax - one_hot) / n when grad is given.
+#include <cmath>
+#include <cstdint>
+
+#include "../tensor.hpp"
+
+namespace unetflow {
+
+template <class B, int K, class T>
+double cross_entropy(View<Vec<K>, T> logits, const std::uint8_t* labels, View<Vec<K>, typename B::scalar> grad = {}) {
+  using S = typename B::scalar;
+  double total = 0;
+  const int n = logits.n;
+  for (int s = 0; s < n; ++s) {
+    const auto* z = logits.sample(s);
+    double mx = z[0];
+    for (int k = 1; k < K; ++k) mx = std::max(mx, double(z[k]));
+    double sum = 0;
+    for (int k = 0; k < K; ++k) sum += std::exp(double(z[k]) - mx);
+    const double log_sum = mx + std::log(sum);
+    total += log_sum - double(z[labels[s]]);
+    if (grad.data)
+      for (int k = 0; k < K; ++k)
+        grad.sample(s)[k] = S((std::exp(double(z[k]) - log_sum) - (k == labels[s] ? 1.0 : 0.0)) / n);
+  }
+  return total / n;
+}
+
+}  // namespace unetflow

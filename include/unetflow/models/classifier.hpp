@@ -1,0 +1,102 @@
+#pragma once
+// DigitClassifier: a small MNIST classifier made of the library's own blocks, used to score generated digits
+// (accuracy on the requested class, class spread, Frechet distance of its penultimate features).
+//   Conv(1, W) 28x28 -> DownConv(W, 2W) 14x14 -> DownConv(2W, 2W) 7x7 -> Flatten (avg-pool + GELU) -> features
+//   -> Linear(2W, 10) logits
+#include <string>
+
+#include "../blocks/chain.hpp"
+#include "../blocks/flatten.hpp"
+#include "../layers/linear.hpp"
+
+namespace unetflow {
+
+template <int W = 32, class B = cpu>
+class DigitClassifier {
+ public:
+  using backend = B;
+  using T = typename B::scalar;
+  using In = Shape<1, 28, 28>;
+  using Features = Vec<2 * W>;
+  using Logits = Vec<10>;
+  static constexpr int feature_size = 2 * W;
+
+  Conv<1, W, B> c1;
+  DownConv<W, 2 * W, B> d1;
+  DownConv<2 * W, 2 * W, B> d2;
+  Flatten<2 * W, B> flat;
+  Linear<2 * W, 10, B> fc;
+
+  using H1 = typename decltype(c1)::template output_shape<In>;
+  using H2 = typename decltype(d1)::template output_shape<H1>;
+  using H3 = typename decltype(d2)::template output_shape<H2>;
+  static_assert(std::is_same_v<typename decltype(flat)::template output_shape<H3>, Features>);
+
+  View<Logits, T> forward(View<In, const T> x) {
+    x_ = x;
+    h1_ = c1.forward(x);
+    h2_ = d1.forward(h1_);
+    h3_ = d2.forward(h2_);
+    features_ = flat.forward(h3_);
+    logits_.reserve(std::ptrdiff_t(x.n) * 10);
+    View<Logits, T> y{logits_.data(), x.n};
+    fc.forward(features_, y);
+    return y;
+  }
+  // The penultimate features of the last forward.
+  View<Features, T> features() const { return features_; }
+
+  // Parameter gradients for the last forward, given dL/dlogits; dx receives dL/dx when it is given.
+  void backward(View<Logits, const T> dy, View<In, T> dx = {}) {
+    const int n = x_.n;
+    auto grow = [n](Storage<B>& s, std::ptrdiff_t size) {
+      s.reserve(n * size);
+      return s.data();
+    };
+    View<Features, T> df{grow(g_features_, Features::size), n};
+    View<H3, T> d3{grow(g3_, H3::size), n};
+    View<H2, T> d2v{grow(g2_, H2::size), n};
+    View<H1, T> d1v{grow(g1_, H1::size), n};
+    fc.backward(features_, dy, df);
+    flat.backward(h3_, df, d3);
+    d2.backward(h2_, d3, d2v);
+    d1.backward(h1_, d2v, d1v);
+    c1.backward(x_, d1v, dx);
+  }
+
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    c1.visit(prefix + "c1.", f);
+    d1.visit(prefix + "d1.", f);
+    d2.visit(prefix + "d2.", f);
+    fc.visit(prefix + "fc.", f);
+  }
+
+ private:
+  View<In, const T> x_;
+  View<H1, T> h1_;
+  View<H2, T> h2_;
+  View<H3, T> h3_;
+  View<Features, T> features_;
+  Storage<B> logits_, g_features_, g3_, g2_, g1_;
+};
+
+// The training objective for Trainer: cross-entropy on the labels.
+template <class Model>
+class ClassificationTask {
+ public:
+  using B = typename Model::backend;
+  using T = typename B::scalar;
+  double step(Model& m, View<typename Model::In, const T> x, const std::uint8_t* labels, Rng&) {
+    auto logits = m.forward(x);
+    auto g = grad_.resize(x.n);
+    const double loss = cross_entropy<B>(logits, labels, g);
+    m.backward(g);
+    return loss;
+  }
+
+ private:
+  Tensor<typename Model::Logits, B> grad_;
+};
+
+}  // namespace unetflow
