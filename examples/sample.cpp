@@ -54,7 +54,7 @@ int sample_with(const SampleFlags& f) {
   write_labelled_grid(summary.file("samples.png", "sample grid"),
                       std::to_string(n) + " samples of " + f.model_name + " (" + std::to_string(f.steps) + " Euler steps" +
                           (Classes ? ", CFG gamma " + fmt(f.gamma, 1) : "") + ")",
-                      x.data(), rows, cols, 28, 28, std::vector<std::string>(std::size_t(rows), ""), col_labels);
+                      x.data(), rows, cols, 28, 28, {}, col_labels);
   summary["checkpoint"] = f.checkpoint;
   summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"gamma", f.gamma}, {"seed", f.seed}};
   summary.write();

@@ -89,6 +89,59 @@ TEST_CASE("train_pure_noise writes D5") {
                                           "d5_samples_epoch2.npy", "d5_centroid.png", "d5_centroid.npy", "summary.json"});
 }
 
+TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample and score write D7-D11") {
+  const auto d = data_dir();
+  const std::string io = " --data " + (d / "data").string() + " --runs " + (d / "runs").string();
+  const auto classifier = d / "runs" / "classifier" / "classifier.safetensors";
+  auto r = run(std::string(TRAIN_CLASSIFIER) + io + " --epochs 1 --batch 64 --quiet");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("classifier test accuracy") != std::string::npos);
+  REQUIRE(fs::exists(classifier));
+  const std::string flow = std::string(TRAIN_FLOW) + io + " --classifier " + classifier.string() +
+                           " --hidden 16 --epochs 2 --batch 32 --steps-per-epoch 2 --sample-steps 3 --quiet";
+  r = run(flow);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  check_files(d / "runs" / "flow_time", {"d7_loss.csv", "d7_loss.png", "d8_samples_epoch1.png", "d8_samples_epoch1.npy",
+                                         "d8_samples_epoch2.png", "model-epoch2.safetensors", "summary.json"});
+  r = run(flow + " --classes");
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("accuracy") != std::string::npos);
+  check_files(d / "runs" / "flow_class", {"d9_loss.png", "d10_samples_epoch2.png", "d10_samples_epoch2.npy",
+                                          "d10_labels_epoch2.npy", "summary.json"});
+  std::ifstream f(d / "runs" / "flow_class" / "summary.json");
+  const auto summary = nlohmann::json::parse(f);
+  CHECK(summary.at("scores").at("epoch2").contains("frechet_distance"));
+  CHECK(summary.at("scores").at("epoch2").at("samples") == 40);
+  r = run(flow + " --classes --no-scheduler");
+  REQUIRE(r.status == 0);
+  check_files(d / "runs" / "flow_class_noscheduler", {"d11_loss.png", "d11_samples_epoch2.png", "summary.json"});
+  r = run(flow + " --no-scheduler");
+  CHECK(r.status == 1);
+  CHECK(r.output.find("add --classes") != std::string::npos);
+
+  // sample: from a weights file and from a full training checkpoint; score: the samples it wrote.
+  const auto out = d / "sampled";
+  r = run(std::string(SAMPLE) + " " + (d / "runs" / "flow_class" / "model-epoch2.safetensors").string() +
+          " --digits 3,3,7,-1 --steps 2 --out " + out.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  check_files(out, {"samples.png", "samples.npy", "labels.npy"});
+  r = run(std::string(SAMPLE) + " " + (d / "runs" / "flow_time" / "checkpoint.safetensors").string() + " -n 3 --steps 2 --out " + (d / "sampled_time").string());
+  CHECK(r.status == 0);
+  r = run(std::string(SAMPLE) + " " + (d / "runs" / "denoiser" / "model-epoch1.safetensors").string() + " --out " + (d / "x").string());
+  if (fs::exists(d / "runs" / "denoiser")) {
+    CHECK(r.status == 1);
+    CHECK(r.output.find("not a flow-matching model") != std::string::npos);
+  }
+  r = run(std::string(SCORE) + " " + (out / "samples.npy").string() + " --labels " + (out / "labels.npy").string() +
+          " --classifier " + classifier.string() + " --data " + (d / "data").string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("classifier scores of 4 samples: accuracy") != std::string::npos);
+}
+
 TEST_CASE("bad input stops the examples with one sentence") {
   const auto d = data_dir();
   auto r = run(std::string(TRAIN_DENOISER) + " --hidden 17");

@@ -86,7 +86,6 @@ int run_part2(const Part2Flags& f) {
       cols = 10;
       auto x = sampler.sample(*evaluation, rows * cols, f.sample_steps, noise);
       grid.assign(x.data, x.data + x.numel());
-      for (int r = 0; r < rows; ++r) row_labels.push_back("");
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::size_t n = grid.size() / In::size;

@@ -77,7 +77,7 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
   const int H = rows * th + gap, W = cols * tw + gap;
   const auto script = std::filesystem::path(stem.string() + ".gp");
   std::ofstream gp(script);
-  const int canvas_w = std::max<int>(W + 220, int(title.size()) * 9 + 80);
+  const int canvas_w = std::max<int>(W + 220, int(title.size()) * 11 + 80);
   gp << "set terminal pngcairo size " << canvas_w << "," << H + 150 << " font 'Sans,11'\n"
      << "set output " << gnuplot_quote(png.string()) << "\n"
      << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
@@ -85,13 +85,22 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
      << "set xrange [0:" << W << "]\nset yrange [0:" << H << "]\n";
   if (!row_axis.empty()) gp << "set ylabel " << gnuplot_quote(row_axis) << "\n";
   if (!col_axis.empty()) gp << "set xlabel " << gnuplot_quote(col_axis) << "\n";
-  gp << "set xtics (";
-  for (int c = 0; c < cols && c < int(col_labels.size()); ++c)
-    gp << (c ? ", " : "") << gnuplot_quote(col_labels[std::size_t(c)]) << " " << gap + c * tw + tw / 2.0;
-  gp << ")\nset ytics (";
-  for (int r = 0; r < rows && r < int(row_labels.size()); ++r)
-    gp << (r ? ", " : "") << gnuplot_quote(row_labels[std::size_t(r)]) << " " << H - (gap + r * th + th / 2.0);
-  gp << ")\nplot " << gnuplot_quote(tiles_png.string()) << " binary filetype=png with rgbimage\n";
+  // Axes without labels get no tics at all (gnuplot would otherwise number the pixels).
+  if (col_labels.empty()) gp << "unset xtics\n";
+  else {
+    gp << "set xtics (";
+    for (int c = 0; c < cols && c < int(col_labels.size()); ++c)
+      gp << (c ? ", " : "") << gnuplot_quote(col_labels[std::size_t(c)]) << " " << gap + c * tw + tw / 2.0;
+    gp << ")\n";
+  }
+  if (row_labels.empty()) gp << "unset ytics\n";
+  else {
+    gp << "set ytics (";
+    for (int r = 0; r < rows && r < int(row_labels.size()); ++r)
+      gp << (r ? ", " : "") << gnuplot_quote(row_labels[std::size_t(r)]) << " " << H - (gap + r * th + th / 2.0);
+    gp << ")\n";
+  }
+  gp << "plot " << gnuplot_quote(tiles_png.string()) << " binary filetype=png with rgbimage\n";
   gp.close();
   run_gnuplot(script, png);
 }
