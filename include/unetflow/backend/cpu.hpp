@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <vector>
 
 #include "../tensor.hpp"
@@ -46,21 +47,18 @@ struct basic_cpu {
   static void to_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
   static void from_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
 
-  // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused.
-  // Call it outside parallel regions (it may allocate).
+  // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused,
+  // so a steady-state training step allocates nothing. The table of buffers never resizes, so threads may ask
+  // for their own buffer inside a parallel region.
   enum class Use { columns, partial_sums, activation };
+  static constexpr int max_threads = 1024;
   static T* scratch(Use use, int thread, std::ptrdiff_t n) {
-    static std::vector<std::unique_ptr<Storage<basic_cpu>>> slots;
-    const std::size_t slot = std::size_t(use) * 1024 + std::size_t(thread);
-    if (slot >= slots.size()) slots.resize(slot + 1);
-    if (!slots[slot]) slots[slot] = std::make_unique<Storage<basic_cpu>>();
-    slots[slot]->reserve(n);
-    return slots[slot]->data();
-  }
-  static std::vector<T*> thread_scratch(Use use, int nt, std::ptrdiff_t n) {
-    std::vector<T*> out(nt);
-    for (int t = 0; t < nt; ++t) out[t] = scratch(use, t, n);
-    return out;
+    static std::vector<std::unique_ptr<Storage<basic_cpu>>> slots(3 * max_threads);
+    if (thread >= max_threads) throw std::runtime_error("unetflow: more than 1024 OpenMP threads are not supported");
+    auto& slot = slots[std::size_t(use) * max_threads + std::size_t(thread)];
+    if (!slot) slot = std::make_unique<Storage<basic_cpu>>();
+    slot->reserve(n);
+    return slot->data();
   }
   static int threads() { return omp_get_max_threads(); }
 
@@ -127,11 +125,9 @@ struct basic_cpu {
   // y[s] (+)= w * im2col(x[s]) for every sample; one column buffer per thread bounds the workspace.
   static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate) {
     const int rows = int(g.col_rows()), cols = int(g.col_cols());
-    const int nt = threads();
-    const auto columns = thread_scratch(Use::columns, nt, g.col_rows() * g.col_cols());
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel
     {
-      T* col = columns[omp_get_thread_num()];
+      T* col = scratch(Use::columns, omp_get_thread_num(), g.col_rows() * g.col_cols());
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
         im2col(x[s], col, g);
@@ -144,11 +140,9 @@ struct basic_cpu {
                                  bool accumulate) {
     const int rows = int(g.col_rows()), cols = int(g.col_cols());
     const std::ptrdiff_t image = std::ptrdiff_t(g.ci) * g.hi * g.wi;
-    const int nt = threads();
-    const auto columns = thread_scratch(Use::columns, nt, g.col_rows() * g.col_cols());
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel
     {
-      T* col = columns[omp_get_thread_num()];
+      T* col = scratch(Use::columns, omp_get_thread_num(), g.col_rows() * g.col_cols());
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
         gemm(true, false, rows, cols, g.co, T(1), w, rows, dy[s], cols, T(0), col, cols);
@@ -162,13 +156,11 @@ struct basic_cpu {
     const int rows = int(g.col_rows()), cols = int(g.col_cols());
     const std::ptrdiff_t wsize = std::ptrdiff_t(g.co) * rows;
     const int nt = std::min(threads(), std::max(n, 1));
-    const auto partial = thread_scratch(Use::partial_sums, nt, wsize);
-    const auto columns = thread_scratch(Use::columns, nt, g.col_rows() * g.col_cols());
 #pragma omp parallel num_threads(nt)
     {
       const int t = omp_get_thread_num();
-      T* col = columns[t];
-      T* acc = partial[t];
+      T* col = scratch(Use::columns, t, g.col_rows() * g.col_cols());
+      T* acc = scratch(Use::partial_sums, t, wsize);
       std::fill(acc, acc + wsize, T(0));
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
@@ -176,8 +168,10 @@ struct basic_cpu {
         gemm(false, true, g.co, rows, cols, T(1), dy[s], cols, col, cols, T(1), acc, rows);
       }
     }
-    for (int t = 0; t < nt; ++t)
-      for (std::ptrdiff_t i = 0; i < wsize; ++i) dw[i] += partial[t][i];
+    for (int t = 0; t < nt; ++t) {
+      const T* acc = scratch(Use::partial_sums, t, wsize);
+      for (std::ptrdiff_t i = 0; i < wsize; ++i) dw[i] += acc[i];
+    }
   }
 
   // ---- per-channel bias ---------------------------------------------------------------------------------

@@ -43,9 +43,6 @@ class DenoiseTask {
     return loss;
   }
 
-  // The model's output for a batch (eval mode is the caller's choice).
-  View<In, T> denoise(Model& model, View<In, const T> z) { return model.forward(z); }
-
  private:
   Tensor<In, B> input_, grad_;
 };
