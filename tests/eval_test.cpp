@@ -5,6 +5,8 @@
 #include <unetflow/eval/frechet.hpp>
 #include <unetflow/unetflow.hpp>
 
+#include "test_util.hpp"
+
 using namespace unetflow;
 
 TEST_CASE("Frechet distance: zero for one set, closed forms for shifted and scaled Gaussians") {
@@ -25,18 +27,8 @@ TEST_CASE("Frechet distance: zero for one set, closed forms for shifted and scal
   CHECK(ga.cov.trace() == doctest::Approx(3.0).epsilon(0.06));
 }
 
-namespace {
-struct One {
-  Param<cpu> p{{1}, 0.0, 0.0f};
-  template <class F>
-  void visit(const std::string& prefix, F&& f) {
-    f(prefix + "p", p);
-  }
-};
-}  // namespace
-
 TEST_CASE("the moving average of weights follows d = min(decay, (1 + k) / (10 + k))") {
-  One m;
+  test_util::SingleParam m({1});
   Ema<cpu> ema(m, 0.5);
   double shadow = 0;
   for (int k = 0; k < 12; ++k) {
@@ -45,7 +37,7 @@ TEST_CASE("the moving average of weights follows d = min(decay, (1 + k) / (10 + 
     const double d = std::min(0.5, (1.0 + k) / (10.0 + k));
     shadow = d * shadow + (1 - d) * (k + 1);
   }
-  One copy;
+  test_util::SingleParam copy({1});
   ema.copy_to(copy);
   CHECK(copy.p.data()[0] == doctest::Approx(shadow).epsilon(1e-6));
 }

@@ -1,6 +1,7 @@
 // Forward output, input gradient, every parameter gradient and the running statistics of each layer, block and
 // UNet against PyTorch (fixtures from tests/fixtures/make_fixtures.py), in training and in evaluation mode.
 #include "fixture.hpp"
+#include "test_util.hpp"
 
 using namespace unetflow;
 using fixture::load;
@@ -155,18 +156,8 @@ TEST_CASE("cross-entropy matches PyTorch") {
   EXPECT_MATCHES(grad.data(), grad.numel(), "cross_entropy/dlogits");
 }
 
-namespace {
-struct OneParam {
-  Param<cpu> p{{5, 4}, 0.0};
-  template <class F>
-  void visit(const std::string& prefix, F&& f) {
-    f(prefix + "p", p);
-  }
-};
-}  // namespace
-
 TEST_CASE("Adam and ExponentialLR match PyTorch") {
-  OneParam m;
+  test_util::SingleParam m({5, 4});
   m.p.from_host(fixture::values("adam/p0").data());
   Adam<cpu> adam(m, {.lr = 1e-2});
   ExponentialLR sched(adam, std::pow(0.1, 1.0 / 10));

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 #include <unetflow/error.hpp>
+#include <unetflow/backend/cpu.hpp>
+#include <unetflow/layers/param.hpp>
 
 namespace test_util {
 
@@ -26,5 +28,15 @@ inline std::string error_of(const std::function<void()>& f) {
   }
   return "(no error)";
 }
+
+// A module of one parameter named "p" (optimiser and weight-averaging tests).
+struct SingleParam {
+  unetflow::Param<unetflow::cpu> p;
+  explicit SingleParam(std::vector<std::int64_t> dims) : p(std::move(dims), 0.0, 0.0f) {}
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    f(prefix + "p", p);
+  }
+};
 
 }  // namespace test_util
