@@ -6,13 +6,13 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libeigen3-dev xtensor-dev xtl-dev libxsimd-dev
+  libeigen3-dev libopenblas-openmp-dev xtensor-dev xtl-dev libxsimd-dev
   doctest-dev libbenchmark-dev
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
   gnuplot-nox libomp-dev
 )
 if [[ "${1:-}" == "--torch" ]]; then
-  packages+=(python3-torch python3-numpy libopenblas0)
+  packages+=(python3-torch python3-numpy libopenblas0 libopenblas0-pthread)
 fi
 
 missing=()

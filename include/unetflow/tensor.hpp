@@ -21,6 +21,9 @@ struct Strided {
   operator Strided<const T>() const { return {data, stride}; }
 };
 
+template <class S, class T>
+struct View;
+
 template <class B>
 class Storage {
  public:
@@ -46,6 +49,12 @@ class Storage {
   }
   T* data() const { return data_; }
   std::ptrdiff_t capacity() const { return capacity_; }
+  // Room for n samples of shape S, seen as a view (contents are not kept when it grows).
+  template <class S>
+  View<S, T> view(int n) {
+    reserve(std::ptrdiff_t(n) * S::size);
+    return {data_, n};
+  }
 
  private:
   T* data_ = nullptr;
@@ -72,6 +81,12 @@ struct View {
 
 template <class S, class T>
 using CView = View<S, const T>;
+
+// The same samples seen as vectors of S::size features (a flatten; no copy).
+template <class S, class T>
+View<Vec<S::size>, T> as_vector(View<S, T> v) {
+  return {v.data, v.n, v.stride};
+}
 
 // Channel slices [0, A::C) and [A::C, C) of a view whose shape is concat_t<A, Bs>: no copy.
 template <class A, class Bs, class T>

@@ -12,9 +12,14 @@
 #include <memory>
 #include <new>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "../tensor.hpp"
+
+#if defined(UNETFLOW_CBLAS)
+#include <cblas.h>
+#endif
 
 namespace unetflow {
 
@@ -50,10 +55,10 @@ struct basic_cpu {
   // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused,
   // so a steady-state training step allocates nothing. The table of buffers never resizes, so threads may ask
   // for their own buffer inside a parallel region.
-  enum class Use { columns, partial_sums, activation };
+  enum class Use { columns, partial_sums, tile, count_ };
   static constexpr int max_threads = 1024;
   static T* scratch(Use use, int thread, std::ptrdiff_t n) {
-    static std::vector<std::unique_ptr<Storage<basic_cpu>>> slots(3 * max_threads);
+    static std::vector<std::unique_ptr<Storage<basic_cpu>>> slots(std::size_t(Use::count_) * max_threads);
     if (thread >= max_threads) throw std::runtime_error("unetflow: more than 1024 OpenMP threads are not supported");
     auto& slot = slots[std::size_t(use) * max_threads + std::size_t(thread)];
     if (!slot) slot = std::make_unique<Storage<basic_cpu>>();
@@ -69,6 +74,14 @@ struct basic_cpu {
 
   static void gemm(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb,
                    T beta, T* C, int ldc) {
+#if defined(UNETFLOW_CBLAS)
+    // OpenBLAS (OpenMP build): multi-threaded on its own, single-threaded inside our parallel regions.
+    if constexpr (std::is_same_v<T, float>) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+                  lda, B, ldb, beta, C, ldc);
+      return;
+    }
+#endif
     Map c(C, M, N, Eigen::OuterStride<>(ldc));
     MapC a(A, ta ? K : M, ta ? M : K, Eigen::OuterStride<>(lda));
     MapC b(B, tb ? N : K, tb ? K : N, Eigen::OuterStride<>(ldb));
@@ -81,12 +94,21 @@ struct basic_cpu {
   }
 
   // ---- convolution primitives (weights w[co][ci][k][k], PyTorch's Conv2d layout) ------------------------
-  static void im2col(const T* x, T* col, const ConvGeom& g) {
-    const int hw = g.ho * g.wo;
+  // Column matrices have col_rows() rows of `ld` floats; one sample's ho*wo columns start at `col`.
+  // Columns of a tile of samples sit side by side, so one GEMM covers the whole tile.
+  // The output columns ox whose input column ox*s - p + kx lies inside [0, wi).
+  static void valid_columns(const ConvGeom& g, int kx, int& lo, int& hi) {
+    lo = std::max(0, (g.p - kx + g.s - 1) / g.s);
+    hi = std::min(g.wo, g.wi - 1 + g.p - kx < 0 ? 0 : (g.wi - 1 + g.p - kx) / g.s + 1);
+    if (hi < lo) hi = lo;
+  }
+  static void im2col(const T* x, T* col, std::ptrdiff_t ld, const ConvGeom& g) {
     for (int c = 0; c < g.ci; ++c)
       for (int ky = 0; ky < g.k; ++ky)
         for (int kx = 0; kx < g.k; ++kx) {
-          T* out = col + ((std::ptrdiff_t(c) * g.k + ky) * g.k + kx) * hw;
+          int lo, hi;
+          valid_columns(g, kx, lo, hi);
+          T* out = col + ((std::ptrdiff_t(c) * g.k + ky) * g.k + kx) * ld;
           const T* plane = x + std::ptrdiff_t(c) * g.hi * g.wi;
           for (int oy = 0; oy < g.ho; ++oy) {
             const int iy = oy * g.s - g.p + ky;
@@ -95,77 +117,134 @@ struct basic_cpu {
               std::fill(row, row + g.wo, T(0));
               continue;
             }
-            for (int ox = 0; ox < g.wo; ++ox) {
-              const int ix = ox * g.s - g.p + kx;
-              row[ox] = (ix >= 0 && ix < g.wi) ? plane[iy * g.wi + ix] : T(0);
-            }
+            const T* in = plane + iy * g.wi;
+            const int shift = kx - g.p;
+            std::fill(row, row + lo, T(0));
+            if (g.s == 1) std::copy(in + lo + shift, in + hi + shift, row + lo);
+            else
+              for (int ox = lo; ox < hi; ++ox) row[ox] = in[ox * g.s + shift];
+            std::fill(row + hi, row + g.wo, T(0));
           }
         }
   }
   // Adds the columns back onto the image they came from (x must be zeroed first unless accumulating).
-  static void col2im(const T* col, T* x, const ConvGeom& g) {
-    const int hw = g.ho * g.wo;
+  static void col2im(const T* col, std::ptrdiff_t ld, T* x, const ConvGeom& g) {
     for (int c = 0; c < g.ci; ++c)
       for (int ky = 0; ky < g.k; ++ky)
         for (int kx = 0; kx < g.k; ++kx) {
-          const T* in = col + ((std::ptrdiff_t(c) * g.k + ky) * g.k + kx) * hw;
+          int lo, hi;
+          valid_columns(g, kx, lo, hi);
+          const T* in = col + ((std::ptrdiff_t(c) * g.k + ky) * g.k + kx) * ld;
           T* plane = x + std::ptrdiff_t(c) * g.hi * g.wi;
           for (int oy = 0; oy < g.ho; ++oy) {
             const int iy = oy * g.s - g.p + ky;
             if (iy < 0 || iy >= g.hi) continue;
             const T* row = in + oy * g.wo;
-            for (int ox = 0; ox < g.wo; ++ox) {
-              const int ix = ox * g.s - g.p + kx;
-              if (ix >= 0 && ix < g.wi) plane[iy * g.wi + ix] += row[ox];
-            }
+            T* out = plane + iy * g.wi;
+            const int shift = kx - g.p;
+            for (int ox = lo; ox < hi; ++ox) out[ox * g.s + shift] += row[ox];
           }
         }
   }
 
-  // y[s] (+)= w * im2col(x[s]) for every sample; one column buffer per thread bounds the workspace.
+  // Samples per GEMM: small maps (14x14, 7x7, 1x1) are grouped until a GEMM has about 768 columns, bounded by
+  // the column workspace and by keeping every thread busy.
+  static int conv_tile(const ConvGeom& g, int n) {
+    const std::ptrdiff_t hw = g.col_cols(), min_cols = 768, max_floats = std::ptrdiff_t(1) << 22;
+    std::ptrdiff_t tile = (min_cols + hw - 1) / hw;
+    tile = std::min(tile, max_floats / std::max<std::ptrdiff_t>(1, g.col_rows() * hw));
+    tile = std::min<std::ptrdiff_t>(tile, (n + threads() - 1) / threads());
+    return int(std::max<std::ptrdiff_t>(1, tile));
+  }
+  // Copies between per-sample maps [c][hw] and a tile matrix [c][m*hw] (the GEMM's side of a tile).
+  static void gather_tile(Strided<const T> y, int s0, int m, int c, std::ptrdiff_t hw, T* tile) {
+    for (int j = 0; j < m; ++j)
+      for (int r = 0; r < c; ++r) std::copy(y[s0 + j] + r * hw, y[s0 + j] + (r + 1) * hw, tile + r * m * hw + j * hw);
+  }
+  static void scatter_tile(const T* tile, Strided<T> y, int s0, int m, int c, std::ptrdiff_t hw, bool accumulate) {
+    for (int j = 0; j < m; ++j)
+      for (int r = 0; r < c; ++r) {
+        const T* in = tile + r * m * hw + j * hw;
+        T* out = y[s0 + j] + r * hw;
+        if (accumulate)
+          for (std::ptrdiff_t i = 0; i < hw; ++i) out[i] += in[i];
+        else
+          std::copy(in, in + hw, out);
+      }
+  }
+
+  // y[s] (+)= w * im2col(x[s]) for every sample, a tile of samples per GEMM; workspaces are per thread.
   static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate) {
-    const int rows = int(g.col_rows()), cols = int(g.col_cols());
+    const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
+    const int tiles = (n + tile - 1) / tile;
 #pragma omp parallel
     {
-      T* col = scratch(Use::columns, omp_get_thread_num(), g.col_rows() * g.col_cols());
+      const int t = omp_get_thread_num();
+      T* col = scratch(Use::columns, t, g.col_rows() * hw * tile);
+      T* out = tile > 1 ? scratch(Use::tile, t, std::ptrdiff_t(g.co) * hw * tile) : nullptr;
 #pragma omp for schedule(static)
-      for (int s = 0; s < n; ++s) {
-        im2col(x[s], col, g);
-        gemm(false, false, g.co, cols, rows, T(1), w, rows, col, cols, accumulate ? T(1) : T(0), y[s], cols);
+      for (int b = 0; b < tiles; ++b) {
+        const int s0 = b * tile, m = std::min(tile, n - s0), ld = m * hw;
+        for (int j = 0; j < m; ++j) im2col(x[s0 + j], col + std::ptrdiff_t(j) * hw, ld, g);
+        if (m == 1) {
+          gemm(false, false, g.co, hw, rows, T(1), w, rows, col, hw, accumulate ? T(1) : T(0), y[s0], hw);
+        } else {
+          gemm(false, false, g.co, ld, rows, T(1), w, rows, col, ld, T(0), out, ld);
+          scatter_tile(out, y, s0, m, g.co, hw, accumulate);
+        }
       }
     }
   }
   // dx[s] (+)= col2im(w^T * dy[s]): the data gradient of a convolution, and the forward of a transposed one.
   static void conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
                                  bool accumulate) {
-    const int rows = int(g.col_rows()), cols = int(g.col_cols());
+    const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
+    const int tiles = (n + tile - 1) / tile;
     const std::ptrdiff_t image = std::ptrdiff_t(g.ci) * g.hi * g.wi;
 #pragma omp parallel
     {
-      T* col = scratch(Use::columns, omp_get_thread_num(), g.col_rows() * g.col_cols());
+      const int t = omp_get_thread_num();
+      T* col = scratch(Use::columns, t, g.col_rows() * hw * tile);
+      T* in = tile > 1 ? scratch(Use::tile, t, std::ptrdiff_t(g.co) * hw * tile) : nullptr;
 #pragma omp for schedule(static)
-      for (int s = 0; s < n; ++s) {
-        gemm(true, false, rows, cols, g.co, T(1), w, rows, dy[s], cols, T(0), col, cols);
-        if (!accumulate) std::fill(dx[s], dx[s] + image, T(0));
-        col2im(col, dx[s], g);
+      for (int b = 0; b < tiles; ++b) {
+        const int s0 = b * tile, m = std::min(tile, n - s0), ld = m * hw;
+        const T* dyt = dy[s0];
+        if (m > 1) {
+          gather_tile(dy, s0, m, g.co, hw, in);
+          dyt = in;
+        }
+        gemm(true, false, rows, ld, g.co, T(1), w, rows, dyt, ld, T(0), col, ld);
+        for (int j = 0; j < m; ++j) {
+          if (!accumulate) std::fill(dx[s0 + j], dx[s0 + j] + image, T(0));
+          col2im(col + std::ptrdiff_t(j) * hw, ld, dx[s0 + j], g);
+        }
       }
     }
   }
   // dw += sum_s dy[s] * im2col(x[s])^T. Per-thread partial sums are added in thread order: deterministic.
   static void conv_backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g) {
-    const int rows = int(g.col_rows()), cols = int(g.col_cols());
+    const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
+    const int tiles = (n + tile - 1) / tile;
     const std::ptrdiff_t wsize = std::ptrdiff_t(g.co) * rows;
-    const int nt = std::min(threads(), std::max(n, 1));
+    const int nt = std::min(threads(), std::max(tiles, 1));
 #pragma omp parallel num_threads(nt)
     {
       const int t = omp_get_thread_num();
-      T* col = scratch(Use::columns, t, g.col_rows() * g.col_cols());
+      T* col = scratch(Use::columns, t, g.col_rows() * hw * tile);
+      T* in = tile > 1 ? scratch(Use::tile, t, std::ptrdiff_t(g.co) * hw * tile) : nullptr;
       T* acc = scratch(Use::partial_sums, t, wsize);
       std::fill(acc, acc + wsize, T(0));
 #pragma omp for schedule(static)
-      for (int s = 0; s < n; ++s) {
-        im2col(x[s], col, g);
-        gemm(false, true, g.co, rows, cols, T(1), dy[s], cols, col, cols, T(1), acc, rows);
+      for (int b = 0; b < tiles; ++b) {
+        const int s0 = b * tile, m = std::min(tile, n - s0), ld = m * hw;
+        for (int j = 0; j < m; ++j) im2col(x[s0 + j], col + std::ptrdiff_t(j) * hw, ld, g);
+        const T* dyt = dy[s0];
+        if (m > 1) {
+          gather_tile(dy, s0, m, g.co, hw, in);
+          dyt = in;
+        }
+        gemm(false, true, g.co, rows, ld, T(1), dyt, ld, col, ld, T(1), acc, rows);
       }
     }
     for (int t = 0; t < nt; ++t) {
@@ -232,33 +311,45 @@ struct basic_cpu {
       }
     }
   }
-  // y = (x - mean) * invstd * gamma + beta
+  // y = act((x - mean) * invstd * gamma + beta); act is the identity or GELU (BatchNorm2d then GELU, one pass).
+  enum class Activation { none, gelu };
   static void bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
-                       const T* gamma, const T* beta) {
+                       const T* gamma, const T* beta, Activation act = Activation::none) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int s = 0; s < n; ++s)
       for (int c = 0; c < C; ++c) {
         const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
         const T* in = x[s] + std::ptrdiff_t(c) * plane;
         T* out = y[s] + std::ptrdiff_t(c) * plane;
-        for (int i = 0; i < plane; ++i) out[i] = in[i] * scale + shift;
+        if (act == Activation::gelu)
+          for (int i = 0; i < plane; ++i) out[i] = gelu(in[i] * scale + shift);
+        else
+          for (int i = 0; i < plane; ++i) out[i] = in[i] * scale + shift;
       }
   }
-  // In place: g holds dL/dy on entry and dL/dx on exit. batch_stats: the statistics depended on x (training).
+  // In place: g holds dL/dy on entry and dL/dx on exit, y = act(BN(x)) as in bn_apply; the activation's input is
+  // recomputed from x. batch_stats: the statistics depended on x (training).
   static void bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean,
-                          const T* invstd, const T* gamma, T* dgamma, T* dbeta, bool batch_stats) {
+                          const T* invstd, const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats,
+                          Activation act = Activation::none) {
     const double count = double(n) * plane;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; ++c) {
       double sum_g = 0, sum_gx = 0;
-      const T m = mean[c], is = invstd[c];
+      const T m = mean[c], is = invstd[c], scale = is * gamma[c], shift = beta[c] - m * scale;
       for (int s = 0; s < n; ++s) {
         const T* xp = x[s] + std::ptrdiff_t(c) * plane;
-        const T* gp = g[s] + std::ptrdiff_t(c) * plane;
+        T* gp = g[s] + std::ptrdiff_t(c) * plane;
+        if (act == Activation::gelu)
+          for (int i = 0; i < plane; ++i) gp[i] *= gelu_grad(xp[i] * scale + shift);
+        T sg = 0, sgx = 0;
+#pragma omp simd reduction(+ : sg, sgx)
         for (int i = 0; i < plane; ++i) {
-          sum_g += gp[i];
-          sum_gx += gp[i] * ((xp[i] - m) * is);
+          sg += gp[i];
+          sgx += gp[i] * ((xp[i] - m) * is);
         }
+        sum_g += sg;
+        sum_gx += sgx;
       }
       dgamma[c] += T(sum_gx);
       dbeta[c] += T(sum_g);

@@ -1,7 +1,7 @@
 #pragma once
 // ConvBnGelu<Layer>: a convolution-like layer, then BatchNorm2d, then GELU: the body of SPEC's Conv, DownConv,
-// UpConv and Unflatten. It keeps the convolution's output and its own output; the normalised map between BN
-// and GELU is recomputed in backward into shared scratch instead of being kept (one map per block saved).
+// UpConv and Unflatten. It keeps the convolution's output and its own output; BN and GELU run as one pass
+// forward and backward, and the normalised map between them is recomputed, never kept.
 //   forward(x) -> view of the output (owned here, valid until the next forward)
 //   backward(x, dy, dx, accumulate)   dy is overwritten; dx may be empty
 #include <string>
@@ -9,7 +9,6 @@
 #include "../layers/batchnorm2d.hpp"
 #include "../layers/conv2d.hpp"
 #include "../layers/conv_transpose2d.hpp"
-#include "../layers/gelu.hpp"
 
 namespace unetflow {
 
@@ -24,7 +23,6 @@ class ConvBnGelu {
 
   Layer conv;
   BatchNorm2d<out_channels, B> bn;
-  GELU<B> gelu;
 
   template <class In, class U>
   View<output_shape<In>, T> forward(View<In, U> x) {
@@ -34,8 +32,7 @@ class ConvBnGelu {
     out_.reserve(std::ptrdiff_t(x.n) * Out::size);
     View<Out, T> y{conv_out_.data(), x.n}, a{out_.data(), x.n};
     conv.forward(x, y);
-    bn.forward(y, a);
-    gelu.forward(a, a);
+    bn.forward(y, a, gelu_after);
     return a;
   }
 
@@ -43,10 +40,7 @@ class ConvBnGelu {
   void backward(View<In, U> x, View<output_shape<In>, V> dy, View<In, T> dx, bool accumulate = false) {
     using Out = output_shape<In>;
     View<Out, T> y{conv_out_.data(), x.n};
-    View<Out, T> z{B::scratch(B::Use::activation, 0, x.n * Out::size), x.n};
-    bn.replay(y, z);
-    gelu.backward(z, dy, dy);
-    bn.backward(y, dy, dy);
+    bn.backward(y, dy, dy, gelu_after);
     conv.backward(x, dy, dx, accumulate);
   }
 
@@ -57,6 +51,7 @@ class ConvBnGelu {
   }
 
  private:
+  static constexpr auto gelu_after = B::Activation::gelu;
   Storage<B> conv_out_, out_;
 };
 

@@ -1,10 +1,10 @@
 #pragma once
 // BatchNorm2d<C>: PyTorch's semantics (eps 1e-5, momentum 0.1, affine). Training normalises with the batch's
 // statistics and moves the running ones (unbiased variance); evaluation normalises with the running ones.
-//   forward(x, y)            y may alias x
-//   replay(x, y)             the last forward's output again, from its saved statistics (no running update):
-//                            blocks use it to recompute a normalised map instead of keeping it in memory
-//   backward(x, dy, dx)      dx may alias dy (then it is computed in place)
+//   forward(x, y, act)       y may alias x; act = Activation::gelu applies GELU to the output in the same pass
+//   replay(x, y, act)        the last forward's output again, from its saved statistics (no running update)
+//   backward(x, dy, dx, act) dx may alias dy (then it is computed in place); with act, dy is the gradient of the
+//                            activation's output, whose input is recomputed from x (nothing else is kept)
 #include <string>
 
 #include "../backend/cpu.hpp"
@@ -28,9 +28,10 @@ class BatchNorm2d {
   Buffer<B> running_var{{C}, T(1)};
   Counter num_batches_tracked;
   Mode mode;
+  using Activation = typename B::Activation;
 
   template <class In, class U, class Out>
-  void forward(View<In, U> x, View<Out, T> y) {
+  void forward(View<In, U> x, View<Out, T> y, Activation act = Activation::none) {
     check<In, U, Out>();
     const bool training = mode.training;
     if (training) {
@@ -40,21 +41,21 @@ class BatchNorm2d {
     B::bn_prepare(mean_.data(), invstd_.data(), running_mean.data(), running_var.data(), C,
                   double(x.n) * In::plane, momentum, eps, training);
     saved_batch_stats_ = training;
-    replay(x, y);
+    replay(x, y, act);
   }
 
   template <class In, class U, class Out>
-  void replay(View<In, U> x, View<Out, T> y) const {
+  void replay(View<In, U> x, View<Out, T> y, Activation act = Activation::none) const {
     check<In, U, Out>();
-    B::bn_apply(x.rows(), y.rows(), x.n, C, In::plane, mean_.data(), invstd_.data(), weight.data(), bias.data());
+    B::bn_apply(x.rows(), y.rows(), x.n, C, In::plane, mean_.data(), invstd_.data(), weight.data(), bias.data(), act);
   }
 
   template <class In, class U, class Out, class V>
-  void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx) {
+  void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx, Activation act = Activation::none) {
     check<In, U, Out>();
     if (dx.data != dy.data || dx.stride != dy.stride) B::copy_rows(dy.rows(), dx.rows(), x.n, In::size);
     B::bn_backward(x.rows(), dx.rows(), x.n, C, In::plane, mean_.data(), invstd_.data(), weight.data(),
-                   weight.grad.data(), bias.grad.data(), saved_batch_stats_);
+                   bias.data(), weight.grad.data(), bias.grad.data(), saved_batch_stats_, act);
   }
 
   template <class F>

@@ -1,12 +1,13 @@
 #pragma once
 // DigitClassifier: a small MNIST classifier made of the library's own blocks, used to score generated digits
 // (accuracy on the requested class, class spread, Frechet distance of its penultimate features).
-//   Conv(1, W) 28x28 -> DownConv(W, 2W) 14x14 -> DownConv(2W, 2W) 7x7 -> Flatten (avg-pool + GELU) -> features
-//   -> Linear(2W, 10) logits
+//   Conv(1, W) 28x28 -> DownConv(W, 2W) 14x14 -> DownConv(2W, 2W) 7x7 -> flatten -> Linear(2W*49, 4W) -> GELU
+//   = features -> Linear(4W, 10) logits
+// The head sees the whole 7x7 map (not its average), so the position of strokes counts.
 #include <string>
 
 #include "../blocks/chain.hpp"
-#include "../blocks/flatten.hpp"
+#include "../layers/gelu.hpp"
 #include "../layers/linear.hpp"
 
 namespace unetflow {
@@ -17,29 +18,31 @@ class DigitClassifier {
   using backend = B;
   using T = typename B::scalar;
   using In = Shape<1, 28, 28>;
-  using Features = Vec<2 * W>;
+  static constexpr int feature_size = 4 * W;
+  using Features = Vec<feature_size>;
   using Logits = Vec<10>;
-  static constexpr int feature_size = 2 * W;
 
   Conv<1, W, B> c1;
   DownConv<W, 2 * W, B> d1;
   DownConv<2 * W, 2 * W, B> d2;
-  Flatten<2 * W, B> flat;
-  Linear<2 * W, 10, B> fc;
-
   using H1 = typename decltype(c1)::template output_shape<In>;
   using H2 = typename decltype(d1)::template output_shape<H1>;
   using H3 = typename decltype(d2)::template output_shape<H2>;
-  static_assert(std::is_same_v<typename decltype(flat)::template output_shape<H3>, Features>);
+  static_assert(std::is_same_v<H3, Shape<2 * W, 7, 7>>);
+  Linear<H3::size, feature_size, B> fc1;
+  GELU<B> gelu;
+  Linear<feature_size, 10, B> fc;
 
   View<Logits, T> forward(View<In, const T> x) {
     x_ = x;
     h1_ = c1.forward(x);
     h2_ = d1.forward(h1_);
     h3_ = d2.forward(h2_);
-    features_ = flat.forward(h3_);
-    logits_.reserve(std::ptrdiff_t(x.n) * 10);
-    View<Logits, T> y{logits_.data(), x.n};
+    auto pre = pre_.template view<Features>(x.n);
+    features_ = features_store_.template view<Features>(x.n);
+    fc1.forward(as_vector(h3_), pre);
+    gelu.forward(pre, features_);
+    auto y = logits_.template view<Logits>(x.n);
     fc.forward(features_, y);
     return y;
   }
@@ -49,16 +52,13 @@ class DigitClassifier {
   // Parameter gradients for the last forward, given dL/dlogits; dx receives dL/dx when it is given.
   void backward(View<Logits, const T> dy, View<In, T> dx = {}) {
     const int n = x_.n;
-    auto grow = [n](Storage<B>& s, std::ptrdiff_t size) {
-      s.reserve(n * size);
-      return s.data();
-    };
-    View<Features, T> df{grow(g_features_, Features::size), n};
-    View<H3, T> d3{grow(g3_, H3::size), n};
-    View<H2, T> d2v{grow(g2_, H2::size), n};
-    View<H1, T> d1v{grow(g1_, H1::size), n};
+    auto df = g_features_.template view<Features>(n);
+    auto d3 = g3_.template view<H3>(n);
+    auto d2v = g2_.template view<H2>(n);
+    auto d1v = g1_.template view<H1>(n);
     fc.backward(features_, dy, df);
-    flat.backward(h3_, df, d3);
+    gelu.backward(pre_.template view<Features>(n), df, df);
+    fc1.backward(as_vector(h3_), df, as_vector(d3));
     d2.backward(h2_, d3, d2v);
     d1.backward(h1_, d2v, d1v);
     c1.backward(x_, d1v, dx);
@@ -69,6 +69,7 @@ class DigitClassifier {
     c1.visit(prefix + "c1.", f);
     d1.visit(prefix + "d1.", f);
     d2.visit(prefix + "d2.", f);
+    fc1.visit(prefix + "fc1.", f);
     fc.visit(prefix + "fc.", f);
   }
 
@@ -78,7 +79,7 @@ class DigitClassifier {
   View<H2, T> h2_;
   View<H3, T> h3_;
   View<Features, T> features_;
-  Storage<B> logits_, g_features_, g3_, g2_, g1_;
+  Storage<B> pre_, features_store_, logits_, g_features_, g3_, g2_, g1_;
 };
 
 // The training objective for Trainer: cross-entropy on the labels.
