@@ -160,9 +160,11 @@ int part2_main(int argc, char** argv) {
     if (app.get_option("--lr")->count() == 0) f.train.lr = 3e-3;
     if (app.get_option("--ema")->count() == 0) f.ema = 0.999;
   }
+  // Quick: the narrowest UNet and 72 batches per epoch. For a fixed CPU budget more steps of a smaller model
+  // beat fewer of a wider one (measured: D=16 x 480 steps 62.5% recognised, D=32 x 240 steps 32.5%).
   TrainFlags quick = f.train;
-  quick.hidden = 32;
-  quick.steps_per_epoch = 24;
+  quick.hidden = 16;
+  quick.steps_per_epoch = 72;
   quick.eval_images = 2000;
   f.train.apply_preset(app, quick);
   f.train.apply_threads();

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions>
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -142,7 +143,10 @@ struct basic_cpu {
             const T* row = in + oy * g.wo;
             T* out = plane + iy * g.wi;
             const int shift = kx - g.p;
-            for (int ox = lo; ox < hi; ++ox) out[ox * g.s + shift] += row[ox];
+            if (g.s == 1)
+              for (int ox = lo; ox < hi; ++ox) out[ox + shift] += row[ox];
+            else
+              for (int ox = lo; ox < hi; ++ox) out[ox * g.s + shift] += row[ox];
           }
         }
   }
@@ -268,7 +272,10 @@ struct basic_cpu {
       double acc = 0;
       for (int s = 0; s < n; ++s) {
         const T* p = y[s] + std::ptrdiff_t(c) * plane;
-        for (int i = 0; i < plane; ++i) acc += p[i];
+        T part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int i = 0; i < plane; ++i) part += p[i];
+        acc += part;
       }
       out_accumulate[c] += T(acc);
     }
@@ -280,16 +287,24 @@ struct basic_cpu {
     const double count = double(n) * plane;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; ++c) {
+      // Sums of one sample's plane in T (vectorised), of the planes in double.
       double sum = 0;
       for (int s = 0; s < n; ++s) {
         const T* p = x[s] + std::ptrdiff_t(c) * plane;
-        for (int i = 0; i < plane; ++i) sum += p[i];
+        T part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int i = 0; i < plane; ++i) part += p[i];
+        sum += part;
       }
       const double m = sum / count;
+      const T mt = T(m);
       double sq = 0;
       for (int s = 0; s < n; ++s) {
         const T* p = x[s] + std::ptrdiff_t(c) * plane;
-        for (int i = 0; i < plane; ++i) sq += (p[i] - m) * (p[i] - m);
+        T part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int i = 0; i < plane; ++i) part += (p[i] - mt) * (p[i] - mt);
+        sq += part;
       }
       mean[c] = T(m);
       var[c] = T(sq / count);
@@ -322,7 +337,7 @@ struct basic_cpu {
         const T* in = x[s] + std::ptrdiff_t(c) * plane;
         T* out = y[s] + std::ptrdiff_t(c) * plane;
         if (act == Activation::gelu)
-          for (int i = 0; i < plane; ++i) out[i] = gelu(in[i] * scale + shift);
+          gelu_row(in, out, plane, scale, shift);
         else
           for (int i = 0; i < plane; ++i) out[i] = in[i] * scale + shift;
       }
@@ -340,8 +355,7 @@ struct basic_cpu {
       for (int s = 0; s < n; ++s) {
         const T* xp = x[s] + std::ptrdiff_t(c) * plane;
         T* gp = g[s] + std::ptrdiff_t(c) * plane;
-        if (act == Activation::gelu)
-          for (int i = 0; i < plane; ++i) gp[i] *= gelu_grad(xp[i] * scale + shift);
+        if (act == Activation::gelu) gelu_grad_row(xp, gp, plane, scale, shift);
         T sg = 0, sgx = 0;
 #pragma omp simd reduction(+ : sg, sgx)
         for (int i = 0; i < plane; ++i) {
@@ -365,20 +379,29 @@ struct basic_cpu {
   }
 
   // ---- element-wise -------------------------------------------------------------------------------------
-  static T gelu(T x) { return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2))); }
-  static T gelu_grad(T x) {
-    return T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2))) + x * std::exp(T(-0.5) * x * x) * T(0.5 * M_2_SQRTPI * M_SQRT1_2);
+  // Rows of z = x * scale + shift through GELU (out = gelu(z)) or its derivative (g *= gelu'(z)), with Eigen's
+  // vectorised erf and exp.
+  using Row = Eigen::Array<T, Eigen::Dynamic, 1>;
+  static void gelu_row(const T* x, T* out, std::ptrdiff_t len, T scale = T(1), T shift = T(0)) {
+    Eigen::Map<const Row> in(x, len);
+    Eigen::Map<Row> y(out, len);
+    const auto z = in * scale + shift;
+    y = T(0.5) * z * (T(1) + (z * T(M_SQRT1_2)).erf());
+  }
+  static void gelu_grad_row(const T* x, T* g, std::ptrdiff_t len, T scale = T(1), T shift = T(0)) {
+    Eigen::Map<const Row> in(x, len);
+    Eigen::Map<Row> grad(g, len);
+    const auto z = in * scale + shift;
+    grad *= T(0.5) * (T(1) + (z * T(M_SQRT1_2)).erf()) + z * (T(-0.5) * z.square()).exp() * T(0.5 * M_2_SQRTPI * M_SQRT1_2);
   }
   static void gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
 #pragma omp parallel for schedule(static)
-    for (int s = 0; s < n; ++s)
-      for (std::ptrdiff_t i = 0; i < len; ++i) y[s][i] = gelu(x[s][i]);
+    for (int s = 0; s < n; ++s) gelu_row(x[s], y[s], len);
   }
   // In place: g holds dL/dy on entry and dL/dx on exit.
   static void gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
 #pragma omp parallel for schedule(static)
-    for (int s = 0; s < n; ++s)
-      for (std::ptrdiff_t i = 0; i < len; ++i) g[s][i] *= gelu_grad(x[s][i]);
+    for (int s = 0; s < n; ++s) gelu_grad_row(x[s], g[s], len);
   }
   static void copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
 #pragma omp parallel for schedule(static)
