@@ -1,15 +1,23 @@
-"""Side-by-side training-step throughput: unetflow's bench_step against the PyTorch reference, in one run.
+"""unetflow against the PyTorch reference on this machine, every figure of issue #6 from one run.
 
-    /usr/bin/python3 benchmarks/compare_pytorch.py [--build build] [--threads 2] [--torch-ref PATH]
+    /usr/bin/python3 benchmarks/compare_pytorch.py [--build build] [--threads 2] [--torch-ref PATH] [--skip-scaling]
 
-Runs ../shared/reference/torch_ref.py speed (PyTorch, same configurations, same thread count) and
-build/benchmarks/bench_step, then prints images/s of both and the ratio. Absolute figures drift on shared
-machines; the ratio from one run is what to quote. Needs python3-torch and libopenblas0 (scripts/setup.sh --torch).
+Runs ../shared/reference/torch_ref.py (speed and sample) and build/benchmarks/bench_step with the same thread
+count, then prints, each with the ratio:
+  - training-step images/s of the three SPEC configurations,
+  - the step's GFLOP/s as a share of the machine's SGEMM rate (n = 2048, measured in the same run),
+  - CFG sampling time (40 digits, T = 50, D = 64, both passes as one batch),
+  - peak resident memory of the D=128 / batch-256 step (build/benchmarks/step_memory against the peak RSS of the
+    PyTorch process, whose largest configuration is that one),
+  - the speed-up of the time-conditioned step from 1 thread to --threads.
+Absolute figures drift on shared machines; the ratios from one run are what to quote.
+Needs python3-torch and libopenblas0 (scripts/setup.sh --torch).
 """
 import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 
@@ -19,26 +27,58 @@ ap.add_argument("--build", default=os.path.join(root, "build"))
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--steps", type=int, default=3)
 ap.add_argument("--torch-ref", default=os.path.join(root, "..", "shared", "reference", "torch_ref.py"))
+ap.add_argument("--skip-scaling", action="store_true", help="do not time the 1-thread step")
 a = ap.parse_args()
 
 if not os.path.exists(a.torch_ref):
     sys.exit(f"compare_pytorch: the PyTorch reference {a.torch_ref} does not exist; pass --torch-ref PATH.")
 bench = os.path.join(a.build, "benchmarks", "bench_step")
-if not os.path.exists(bench):
-    sys.exit(f"compare_pytorch: {bench} does not exist; build with scripts/test.sh first.")
+memory = os.path.join(a.build, "benchmarks", "step_memory")
+for program in (bench, memory):
+    if not os.path.exists(program):
+        sys.exit(f"compare_pytorch: {program} does not exist; build with scripts/test.sh first.")
 
-env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
-print(f"PyTorch reference ({a.threads} threads)...", flush=True)
-ref = subprocess.run([sys.executable, a.torch_ref, "speed", "--threads", str(a.threads), "--steps", str(a.steps)],
-                     check=True, capture_output=True, text=True).stdout
+
+def run(cmd, threads):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+
+
+def bench_step(threads, pattern):
+    out = run([bench, "--benchmark_format=json", f"--benchmark_filter={pattern}"], threads)
+    return {b["name"].split("/")[0]: b for b in json.loads(out)["benchmarks"]}
+
+
+print(f"PyTorch reference, training steps ({a.threads} threads)...", flush=True)
+ref = run([sys.executable, a.torch_ref, "speed", "--threads", str(a.threads), "--steps", str(a.steps)], a.threads)
+torch_peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
 torch_ips = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+): \d+ ms/step, ([\d.]+) images/s", ref, re.M)}
-print(f"unetflow bench_step ({a.threads} threads)...", flush=True)
-out = subprocess.run([bench, "--benchmark_format=json"], check=True, capture_output=True, text=True, env=env).stdout
-ours = {b["name"].split("/")[0]: b for b in json.loads(out)["benchmarks"]}
+print("PyTorch reference, CFG sampling...", flush=True)
+ref_sample = run([sys.executable, a.torch_ref, "sample", "--threads", str(a.threads)], a.threads)
+torch_sample_s = float(re.search(r"cfg_sample_40_T50_D64: ([\d.]+) s", ref_sample).group(1))
 
-print(f"\n{'configuration':<22} {'PyTorch img/s':>14} {'unetflow img/s':>15} {'ratio':>7} {'unetflow GFLOP/s':>17}")
+print(f"unetflow bench_step ({a.threads} threads)...", flush=True)
+ours = bench_step(a.threads, ".")
+print("unetflow step_memory...", flush=True)
+mem_line = run([memory, "1000"], a.threads)
+our_peak_gb = float(re.search(r"peak RSS ([\d.]+) GB", mem_line).group(1))
+sgemm = ours["sgemm_2048"]["GFLOP/s"]
+
+print(f"\n{'configuration':<22} {'PyTorch img/s':>14} {'unetflow img/s':>15} {'ratio':>7} {'GFLOP/s':>8} {'of SGEMM':>9}")
 for name, tips in torch_ips.items():
     b = ours.get(name)
     if not b:
         continue
-    print(f"{name:<22} {tips:>14.1f} {b['images/s']:>15.1f} {b['images/s'] / tips:>6.2f}x {b['GFLOP/s']:>17.1f}")
+    print(f"{name:<22} {tips:>14.1f} {b['images/s']:>15.1f} {b['images/s'] / tips:>6.2f}x {b['GFLOP/s']:>8.1f} "
+          f"{100 * b['GFLOP/s'] / sgemm:>8.0f}%")
+print(f"SGEMM n=2048 through cpu::gemm ({a.threads} threads): {sgemm:.1f} GFLOP/s")
+sample_s = ours["cfg_sample_40_T50_D64"]["real_time"] / 1000
+print(f"CFG sampling, 40 digits, T=50, D=64: PyTorch {torch_sample_s:.2f} s, unetflow {sample_s:.2f} s, "
+      f"{torch_sample_s / sample_s:.2f}x faster")
+print(f"peak RSS of the D=128 / batch-256 step: PyTorch {torch_peak_gb:.2f} GB, unetflow {our_peak_gb:.2f} GB "
+      f"({our_peak_gb / torch_peak_gb:.2f} of PyTorch's)")
+if not a.skip_scaling and a.threads > 1:
+    one = bench_step(1, "fm_time_D64_B64")["fm_time_D64_B64"]["images/s"]
+    many = ours["fm_time_D64_B64"]["images/s"]
+    print(f"thread scaling, fm_time_D64_B64: 1 thread {one:.1f} img/s, {a.threads} threads {many:.1f} img/s, "
+          f"{many / one:.2f}x")

@@ -21,8 +21,49 @@ struct Part2Flags {
   double p_uncond = 0.1, gamma = 5.0, ema = 0;
   int sample_steps = 50, per_digit = 4;
   std::string classifier = default_classifier;
+  std::string compare_with;  // D11: the scheduled run to put side by side (default RUNS/flow_class)
   std::string command_line;
 };
+
+// D11: the final samples of this run (no scheduler) beside those of the scheduled run in f.compare_with, drawn
+// from the same starting noise (same seed), with both runs' scores. Skipped with a note when that run is absent.
+void write_d11_comparison(const Part2Flags& f, RunSummary& summary, const std::vector<float>& ours, Scorer* scorer) {
+  const std::string tag = "epoch" + std::to_string(f.train.epochs);
+  const fs::path theirs_npy = fs::path(f.compare_with) / ("d10_samples_" + tag + ".npy");
+  if (!fs::exists(theirs_npy)) {
+    std::fprintf(stderr, "note: no %s (run train_flow --classes with the same settings first), so no side-by-side D11 figure\n",
+                 theirs_npy.c_str());
+    return;
+  }
+  const auto theirs = read_npy<float>(theirs_npy);
+  if (theirs.size() != ours.size()) {
+    std::fprintf(stderr, "note: %s holds %zu values, this run's samples %zu, so no side-by-side D11 figure\n",
+                 theirs_npy.c_str(), theirs.size(), ours.size());
+    return;
+  }
+  const int k = f.per_digit, image = 28 * 28;
+  std::vector<float> grid;
+  for (int digit = 0; digit < 10; ++digit)
+    for (const auto* set : {&theirs, &ours})
+      grid.insert(grid.end(), set->begin() + std::ptrdiff_t(digit) * k * image, set->begin() + std::ptrdiff_t(digit + 1) * k * image);
+  std::vector<std::string> rows, cols;
+  for (int digit = 0; digit < 10; ++digit) rows.push_back("digit " + std::to_string(digit));
+  for (const char* side : {"schedule ", "none "})
+    for (int i = 0; i < k; ++i) cols.push_back(side + std::to_string(i + 1));
+  write_labelled_grid(summary.file("d11_comparison.png", "epoch " + std::to_string(f.train.epochs) + ": with ExponentialLR (" + f.compare_with +
+                                                             ", left) and without (right), same starting noise"),
+                      "Epoch " + std::to_string(f.train.epochs) + ": ExponentialLR (left) vs constant lr + EMA (right), same noise",
+                      grid.data(), 10, 2 * k, 28, 28, rows, cols);
+  if (!scorer) return;
+  std::vector<std::int64_t> labels;
+  for (int digit = 0; digit < 10; ++digit)
+    for (int i = 0; i < k; ++i) labels.push_back(digit);
+  const auto with = scorer->score(theirs.data(), 10 * k, labels.data());
+  const auto without = scorer->score(ours.data(), 10 * k, labels.data());
+  summary["comparison"] = {{"with_scheduler", with.json()}, {"without_scheduler", without.json()}};
+  std::fprintf(stderr, "D11 at %s: with ExponentialLR %s\nD11 at %s: without (constant lr + EMA) %s\n", tag.c_str(),
+               with.line().c_str(), tag.c_str(), without.line().c_str());
+}
 
 template <int D, bool Classes>
 int run_part2(const Part2Flags& f) {
@@ -60,6 +101,7 @@ int run_part2(const Part2Flags& f) {
   else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier)\n", f.classifier.c_str());
   auto evaluation = std::make_unique<Model>();
   FlowSampler<Model> sampler;
+  std::vector<float> last_grid;  // the last sampled epoch's samples (D11 comparison)
   auto on_epoch_end = [&](int epoch) {
     if (!sample_epochs.count(epoch)) return;
     trainer.evaluation_weights(*evaluation);
@@ -98,6 +140,7 @@ int run_part2(const Part2Flags& f) {
     write_labelled_grid(summary.file(samples_id + "_samples_" + tag + ".png", "sample grid after " + tag), title,
                         grid.data(), rows, cols, 28, 28, row_labels, col_labels);
     summary["sampling"][tag] = {{"samples", n}, {"seconds", seconds}};
+    last_grid = grid;
     if (scorer) {
       const auto scores = scorer->score(grid.data(), int(n), Classes ? labels.data() : nullptr);
       summary["scores"][tag] = scores.json();
@@ -121,6 +164,9 @@ int run_part2(const Part2Flags& f) {
                    (Classes ? "Class-conditioned" : "Time-conditioned") + std::string(" flow matching: training loss (") + model_name +
                        (f.no_scheduler ? ", constant lr" : ", ExponentialLR") + ")",
                    window, boundaries);
+  if constexpr (Classes)
+    if (f.no_scheduler && outcome == decltype(trainer)::Outcome::finished)
+      write_d11_comparison(f, summary, last_grid, scorer.get());
   summary.write();
   if (outcome == decltype(trainer)::Outcome::interrupted) {
     std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s --resume\n",
@@ -148,6 +194,7 @@ int part2_main(int argc, char** argv) {
   app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")->check(CLI::Range(0.0, 0.99999));
   app.add_option("--sample-steps", f.sample_steps, "Euler steps T of sampling")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--classifier", f.classifier, "digit classifier that scores the samples (train_classifier)")->capture_default_str();
+  app.add_option("--compare-with", f.compare_with, "D11: run directory of the scheduled run to compare with (default: RUNS/flow_class)");
   app.add_option("--per-digit", f.per_digit, "samples of each digit (class-conditioned)")->check(CLI::Range(1, 100))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (f.no_scheduler && !f.classes) {
@@ -156,15 +203,16 @@ int part2_main(int argc, char** argv) {
   }
   if (app.get_option("--name")->count() == 0)
     f.train.name = !f.classes ? "flow_time" : f.no_scheduler ? "flow_class_noscheduler" : "flow_class";
+  if (f.compare_with.empty()) f.compare_with = (fs::path(f.train.runs) / "flow_class").string();
   if (f.no_scheduler) {
     if (app.get_option("--lr")->count() == 0) f.train.lr = 3e-3;
     if (app.get_option("--ema")->count() == 0) f.ema = 0.999;
   }
-  // Quick: the narrowest UNet and 72 batches per epoch. For a fixed CPU budget more steps of a smaller model
-  // beat fewer of a wider one (measured: D=16 x 480 steps 62.5% recognised, D=32 x 240 steps 32.5%).
+  // Quick: the narrowest UNet and 120 batches per epoch. For a fixed CPU budget more steps of a smaller model
+  // beat fewer of a wider one (docs/part2.md has the measurements).
   TrainFlags quick = f.train;
   quick.hidden = 16;
-  quick.steps_per_epoch = 72;
+  quick.steps_per_epoch = 120;
   quick.eval_images = 2000;
   f.train.apply_preset(app, quick);
   f.train.apply_threads();

@@ -56,7 +56,7 @@ struct basic_cpu {
   // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused,
   // so a steady-state training step allocates nothing. The table of buffers never resizes, so threads may ask
   // for their own buffer inside a parallel region.
-  enum class Use { columns, partial_sums, tile, count_ };
+  enum class Use { columns, partial_sums, tile, weights, count_ };
   static constexpr int max_threads = 1024;
   static T* scratch(Use use, int thread, std::ptrdiff_t n) {
     static std::vector<std::unique_ptr<Storage<basic_cpu>>> slots(std::size_t(Use::count_) * max_threads);
@@ -202,6 +202,18 @@ struct basic_cpu {
   // dx[s] (+)= col2im(w^T * dy[s]): the data gradient of a convolution, and the forward of a transposed one.
   static void conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
                                  bool accumulate) {
+    if (g.s == 1 && g.ho == g.hi && g.wo == g.wi && 2 * g.p == g.k - 1) {
+      // A 'same' convolution's data gradient is a 'same' convolution of dy with the weights transposed
+      // (ci <-> co) and flipped: the forward path (im2col + GEMM) instead of GEMM + col2im's scattered adds.
+      const int kk = g.k * g.k;
+      T* flipped = scratch(Use::weights, 0, std::ptrdiff_t(g.co) * g.ci * kk);
+      for (int o = 0; o < g.co; ++o)
+        for (int i = 0; i < g.ci; ++i)
+          for (int j = 0; j < kk; ++j)
+            flipped[(std::ptrdiff_t(i) * g.co + o) * kk + (kk - 1 - j)] = w[(std::ptrdiff_t(o) * g.ci + i) * kk + j];
+      conv_forward(dy, flipped, dx, n, ConvGeom{g.co, g.ho, g.wo, g.ci, g.hi, g.wi, g.k, 1, g.k - 1 - g.p}, accumulate);
+      return;
+    }
     const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
     const int tiles = (n + tile - 1) / tile;
     const std::ptrdiff_t image = std::ptrdiff_t(g.ci) * g.hi * g.wi;
