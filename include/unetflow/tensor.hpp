@@ -21,9 +21,6 @@ struct Strided {
   operator Strided<const T>() const { return {data, stride}; }
 };
 
-template <class S, class T>
-struct View;
-
 template <class B>
 class Storage {
  public:
@@ -49,12 +46,6 @@ class Storage {
   }
   T* data() const { return data_; }
   std::ptrdiff_t capacity() const { return capacity_; }
-  // Room for n samples of shape S, seen as a view (contents are not kept when it grows).
-  template <class S>
-  View<S, T> view(int n) {
-    reserve(std::ptrdiff_t(n) * S::size);
-    return {data_, n};
-  }
 
  private:
   T* data_ = nullptr;
@@ -81,6 +72,13 @@ struct View {
 
 template <class S, class T>
 using CView = View<S, const T>;
+
+// Room for n samples of shape S in s, seen as a view (contents are not kept when it grows).
+template <class S, class B>
+View<S, typename B::scalar> reserve_view(Storage<B>& s, int n) {
+  s.reserve(std::ptrdiff_t(n) * S::size);
+  return {s.data(), n};
+}
 
 // The same samples seen as vectors of S::size features (a flatten; no copy).
 template <class S, class T>

@@ -34,8 +34,7 @@ class Chain {
   template <class In, class U, class V>
   void backward(View<In, U> x, View<output_shape<In>, V> dy, View<In, T> dx, bool accumulate = false) {
     using Mid = mid_shape<In>;
-    grad_mid_.reserve(std::ptrdiff_t(x.n) * Mid::size);
-    View<Mid, T> dmid{grad_mid_.data(), x.n};
+    auto dmid = reserve_view<Mid>(grad_mid_, x.n);
     second.backward(View<Mid, T>{mid_, x.n}, dy, dmid);
     first.backward(x, dmid, dx, accumulate);
   }

@@ -28,9 +28,8 @@ class ConvBnGelu {
   View<output_shape<In>, T> forward(View<In, U> x) {
     static_assert(In::C == in_channels, "block: the input's channel count differs from the block's Cin");
     using Out = output_shape<In>;
-    conv_out_.reserve(std::ptrdiff_t(x.n) * Out::size);
-    out_.reserve(std::ptrdiff_t(x.n) * Out::size);
-    View<Out, T> y{conv_out_.data(), x.n}, a{out_.data(), x.n};
+    auto y = reserve_view<Out>(conv_out_, x.n);
+    auto a = reserve_view<Out>(out_, x.n);
     conv.forward(x, y);
     bn.forward(y, a, gelu_after);
     return a;

@@ -22,8 +22,9 @@ class FCBlock {
   template <class In, class U>
   View<Vec<Fout>, T> forward(View<In, U> x) {
     static_assert(std::is_same_v<In, Vec<Fin>>, "FCBlock: the input must be a vector of Fin features");
-    for (auto* s : {&h_, &a_, &out_}) s->reserve(std::ptrdiff_t(x.n) * Fout);
-    View<Vec<Fout>, T> h{h_.data(), x.n}, a{a_.data(), x.n}, y{out_.data(), x.n};
+    auto h = reserve_view<Vec<Fout>>(h_, x.n);
+    auto a = reserve_view<Vec<Fout>>(a_, x.n);
+    auto y = reserve_view<Vec<Fout>>(out_, x.n);
     fc1.forward(x, h);
     gelu.forward(h, a);
     fc2.forward(a, y);
@@ -36,8 +37,8 @@ class FCBlock {
   // dy is kept; dx may be empty (the conditioning inputs need no gradient).
   template <class In, class U, class V>
   void backward(View<In, U> x, View<Vec<Fout>, V> dy, View<In, T> dx, bool accumulate = false) {
-    grad_.reserve(std::ptrdiff_t(x.n) * Fout);
-    View<Vec<Fout>, T> h{h_.data(), x.n}, a{a_.data(), x.n}, g{grad_.data(), x.n};
+    auto g = reserve_view<Vec<Fout>>(grad_, x.n);
+    View<Vec<Fout>, T> h{h_.data(), x.n}, a{a_.data(), x.n};
     fc2.backward(a, dy, g);
     gelu.backward(h, g, g);
     fc1.backward(x, g, dx, accumulate);

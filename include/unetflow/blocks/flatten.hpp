@@ -30,9 +30,8 @@ class Flatten {
 
   template <class In, class U>
   View<output_shape<In>, T> forward(View<In, U> x) {
-    pooled_.reserve(std::ptrdiff_t(x.n) * C);
-    out_.reserve(std::ptrdiff_t(x.n) * C);
-    View<Vec<C>, T> p{pooled_.data(), x.n}, a{out_.data(), x.n};
+    auto p = reserve_view<Vec<C>>(pooled_, x.n);
+    auto a = reserve_view<Vec<C>>(out_, x.n);
     pool.forward(x, p);
     gelu.forward(p, a);
     return a;

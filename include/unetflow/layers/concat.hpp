@@ -16,8 +16,7 @@ class Concat {
     static_assert(A::H == Bs::H && A::W == Bs::W,
                   "Concat: both tensors must have the same height and width (channel concatenation only)");
     using Out = concat_t<A, Bs>;
-    out_.reserve(std::ptrdiff_t(a.n) * Out::size);
-    View<Out, T> y{out_.data(), a.n, Out::size};
+    auto y = reserve_view<Out>(out_, a.n);
     auto [ya, yb] = split_channels<A, Bs>(y);
     B::copy_rows(a.rows(), ya.rows(), a.n, A::size);
     B::copy_rows(b.rows(), yb.rows(), a.n, Bs::size);

@@ -38,11 +38,11 @@ class DigitClassifier {
     h1_ = c1.forward(x);
     h2_ = d1.forward(h1_);
     h3_ = d2.forward(h2_);
-    auto pre = pre_.template view<Features>(x.n);
-    features_ = features_store_.template view<Features>(x.n);
+    auto pre = reserve_view<Features>(pre_, x.n);
+    features_ = reserve_view<Features>(features_store_, x.n);
     fc1.forward(as_vector(h3_), pre);
     gelu.forward(pre, features_);
-    auto y = logits_.template view<Logits>(x.n);
+    auto y = reserve_view<Logits>(logits_, x.n);
     fc.forward(features_, y);
     return y;
   }
@@ -52,12 +52,12 @@ class DigitClassifier {
   // Parameter gradients for the last forward, given dL/dlogits; dx receives dL/dx when it is given.
   void backward(View<Logits, const T> dy, View<In, T> dx = {}) {
     const int n = x_.n;
-    auto df = g_features_.template view<Features>(n);
-    auto d3 = g3_.template view<H3>(n);
-    auto d2v = g2_.template view<H2>(n);
-    auto d1v = g1_.template view<H1>(n);
+    auto df = reserve_view<Features>(g_features_, n);
+    auto d3 = reserve_view<H3>(g3_, n);
+    auto d2v = reserve_view<H2>(g2_, n);
+    auto d1v = reserve_view<H1>(g1_, n);
     fc.backward(features_, dy, df);
-    gelu.backward(pre_.template view<Features>(n), df, df);
+    gelu.backward(View<Features, T>{pre_.data(), n}, df, df);
     fc1.backward(as_vector(h3_), df, as_vector(d3));
     d2.backward(h2_, d3, d2v);
     d1.backward(h1_, d2v, d1v);

@@ -76,22 +76,22 @@ class UNetModel {
   // Gradients of every parameter for the last forward, given dL/dy; dx receives dL/dx when it is given.
   void backward(View<Out, const T> dy, View<In, T> dx = {}) {
     const int n = x_.n;
-    auto g_hidden = grow(g_hidden_, n, Hidden{});
+    auto g_hidden = reserve_view<Hidden>(g_hidden_, n);
     out.backward(hidden_, dy, g_hidden);
-    auto dcat3 = grow(g_cat3_, n, Cat3{});
+    auto dcat3 = reserve_view<Cat3>(g_cat3_, n);
     c1.backward(cat3_, g_hidden, dcat3);
     auto [dx0, dup2] = split_channels<X0, Up2>(dcat3);
-    auto dcat2 = grow(g_cat2_, n, Cat2{});
+    auto dcat2 = reserve_view<Cat2>(g_cat2_, n);
     u2.backward(cat2_, dup2, dcat2);
     auto [dx1, dm2] = split_channels<X1, Up1>(dcat2);
-    auto dup1 = grow(g_up1_, n, Up1{});
+    auto dup1 = reserve_view<Up1>(g_up1_, n);
     condition_backward(up1_, dm2, dup1, fc2_t, fc2_c, g_scale2_, g_shift2_);
-    auto dcat1 = grow(g_cat1_, n, Cat1{});
+    auto dcat1 = reserve_view<Cat1>(g_cat1_, n);
     u1.backward(cat1_, dup1, dcat1);
     auto [dx2, dm1] = split_channels<X2, Up0>(dcat1);
-    auto dup0 = grow(g_up0_, n, Up0{});
+    auto dup0 = reserve_view<Up0>(g_up0_, n);
     condition_backward(up0_, dm1, dup0, fc1_t, fc1_c, g_scale1_, g_shift1_);
-    auto dbottleneck = grow(g_bottleneck_, n, Bottleneck{});
+    auto dbottleneck = reserve_view<Bottleneck>(g_bottleneck_, n);
     unflat.backward(bottleneck_, dup0, dbottleneck);
     flat.backward(x2_, dbottleneck, dx2, true);
     d2.backward(x1_, dx2, dx1, true);
@@ -116,12 +116,6 @@ class UNetModel {
   }
 
  private:
-  template <class S>
-  static View<S, T> grow(Storage<B>& s, int n, S) {
-    s.reserve(std::ptrdiff_t(n) * S::size);
-    return {s.data(), n};
-  }
-
   View<Out, T> run(View<In, const T> x, View<TimeIn, const T> t, View<ClassIn, const T> c) {
     const int n = x.n;
     x_ = x;
@@ -138,7 +132,7 @@ class UNetModel {
     up2_ = u2.forward(cat2_);
     cat3_ = cat3.forward(x0_, up2_);
     hidden_ = c1.forward(cat3_);
-    auto y = grow(y_, n, Out{});
+    auto y = reserve_view<Out>(y_, n);
     out.forward(hidden_, y);
     return y;
   }
@@ -149,7 +143,7 @@ class UNetModel {
     if constexpr (!Time) {
       return h;
     } else {
-      auto y = grow(buffer, h.n, S{});
+      auto y = reserve_view<S>(buffer, h.n);
       auto tv = fc_t.forward(t_);
       if constexpr (Classes > 0) modulate.forward(h, fc_c.forward(c_), tv, y);
       else modulate.forward(h, tv, View<Vec<S::C>, T>{}, y);
@@ -163,9 +157,9 @@ class UNetModel {
       B::copy_rows(dy.rows(), dh.rows(), dy.n, S::size);
     } else {
       using V = Vec<S::C>;
-      auto dscale = grow(g_scale, h.n, V{});
+      auto dscale = reserve_view<V>(g_scale, h.n);
       if constexpr (Classes > 0) {
-        auto dshift = grow(g_shift, h.n, V{});
+        auto dshift = reserve_view<V>(g_shift, h.n);
         View<V, T> scale = fc_c.output();
         modulate.backward(h, scale, dy, dh, dscale, dshift);
         fc_c.backward(c_, dscale, View<ClassIn, T>{});
