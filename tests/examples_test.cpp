@@ -116,7 +116,15 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   CHECK(summary.at("scores").at("epoch2").at("samples") == 40);
   r = run(flow + " --classes --no-scheduler");
   REQUIRE(r.status == 0);
-  check_files(d / "runs" / "flow_class_noscheduler", {"d11_loss.png", "d11_samples_epoch2.png", "summary.json"});
+  check_files(d / "runs" / "flow_class_noscheduler",
+              {"d11_loss.png", "d11_samples_epoch2.png", "d11_comparison.png", "summary.json"});
+  std::ifstream f11(d / "runs" / "flow_class_noscheduler" / "summary.json");
+  const auto summary11 = nlohmann::json::parse(f11);
+  CHECK(summary11.at("comparison").at("with_scheduler").at("samples") == 40);
+  CHECK(summary11.at("comparison").at("with_scheduler").at("accuracy") ==
+        summary.at("scores").at("epoch2").at("accuracy"));  // the scheduled run's samples, scored again
+  CHECK(summary11.at("comparison").at("without_scheduler").at("accuracy") ==
+        summary11.at("scores").at("epoch2").at("accuracy"));
   r = run(flow + " --no-scheduler");
   CHECK(r.status == 1);
   CHECK(r.output.find("add --classes") != std::string::npos);
