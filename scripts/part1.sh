@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Part 1 of the assignment from nothing to the figures (D1-D6):
 #   scripts/part1.sh                   the assignment's settings (D=128, 5 epochs: hours on a 2-core CPU)
-#   scripts/part1.sh --preset quick    every file of D1-D6 in about 10 minutes on a 2-core CPU
+#   scripts/part1.sh --preset quick    every file of D1-D6 in about 4 minutes on a 2-core CPU
 # Installs missing Debian packages, fetches MNIST, builds the examples, runs them; outputs under runs/.
 # Extra arguments go to both training programs (for example --threads 2, --resume).
 set -euo pipefail
