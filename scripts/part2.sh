@@ -10,7 +10,10 @@ scripts/fetch_mnist.sh data/mnist
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target train_classifier train_flow sample score
 classifier=runs/classifier/classifier.safetensors
-if [[ ! -f $classifier ]]; then
+# Train the classifier when there is none, or when it is of an earlier layout (its metadata names the model);
+# an earlier run is moved aside, not deleted.
+if [[ ! -f $classifier ]] || ! grep -qa 'DigitClassifier<W=32,flat-head>' "$classifier"; then
+  [[ -d runs/classifier ]] && mv runs/classifier "runs/classifier.earlier-$(date +%Y%m%d-%H%M%S)"
   build/examples/train_classifier --data data/mnist --epochs 1 --quiet
 fi
 build/examples/train_flow --data data/mnist "$@"                                # D7, D8

@@ -16,7 +16,8 @@
 namespace examples {
 
 using Classifier = DigitClassifier<32>;
-inline const char* classifier_name = "DigitClassifier<W=32>";
+// Part of every classifier checkpoint's metadata: a checkpoint of the earlier, average-pooled head is refused by name.
+inline const char* classifier_name = "DigitClassifier<W=32,flat-head>";
 inline const char* default_classifier = "runs/classifier/classifier.safetensors";
 
 struct Scores {
