@@ -425,6 +425,12 @@ struct basic_cpu {
       for (std::ptrdiff_t i = 0; i < len; ++i) y[s][i] += x[s][i];
   }
 
+  // y = a * y + b * x (weight averaging).
+  static void blend(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
+#pragma omp parallel for schedule(static) if (len > 65536)
+    for (std::ptrdiff_t i = 0; i < len; ++i) y[i] = a * y[i] + b * x[i];
+  }
+
   // Average pooling with a k x k window and stride k (no padding).
   static void avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k) {
     const int ho = h / k, wo = w / k;

@@ -99,9 +99,8 @@ void load_part(const safetensors::File& file, const Part<M>& p) {
   });
 }
 
-}  // namespace detail
-
-namespace detail {
+// Loads every part, refusing files whose metadata differs from `expected` or that hold tensors no part has
+// (tensors under an `ignored` prefix excepted); checks everything before changing anything.
 template <class... M>
 Metadata load(const std::filesystem::path& path, const Metadata& expected, const std::vector<std::string>& ignored,
               const Part<M>&... parts) {
@@ -125,6 +124,7 @@ Metadata load(const std::filesystem::path& path, const Metadata& expected, const
   (load_part(file, parts), ...);
   return file.metadata;
 }
+
 }  // namespace detail
 
 template <class... M>
@@ -147,6 +147,5 @@ template <class M>
 Metadata load_weights(const std::filesystem::path& path, const Metadata& expected, M& model) {
   return detail::load(path, expected, {"optim.", "sched.", "progress.", "ema."}, part("", model));
 }
-
 
 }  // namespace unetflow

@@ -1,8 +1,9 @@
 #pragma once
 // An exponential moving average of a model's parameters: shadow = d * shadow + (1 - d) * param after every
 // optimiser step, with d = min(decay, (1 + k) / (10 + k)) at the k-th update, so that the first steps (the
-// random initialisation) do not linger in the average of short runs. Sampling from the averaged weights smooths out the noise of a constant learning rate
-// (what a decaying schedule would otherwise do). Checkpointed under PyTorch-style names "<param>".
+// random initialisation) do not linger in the average of short runs. Sampling from the averaged weights smooths
+// out the noise of a constant learning rate (what a decaying schedule would otherwise do). Checkpointed under
+// the parameters' PyTorch-style names.
 #include <algorithm>
 #include <map>
 #include <string>
@@ -30,12 +31,7 @@ class Ema {
   void update() {
     const double k = double(updates_.value++);
     const double dk = std::min(decay_, (1 + k) / (10 + k));
-    const T d = T(dk), rest = T(1 - dk);
-    for (auto& s : slots_) {
-      T* sh = s.shadow.data();
-      const T* p = s.param->data();
-      for (std::ptrdiff_t i = 0; i < s.param->size; ++i) sh[i] = d * sh[i] + rest * p[i];
-    }
+    for (auto& s : slots_) B::blend(s.shadow.data(), s.param->data(), s.param->size, T(dk), T(1 - dk));
   }
 
   // Copies the averaged parameters into `target`, a model of the same type as the one averaged (its other
