@@ -15,12 +15,12 @@ struct SampleFlags {
   int n = 40, steps = 50, hidden = 0, classes = 0;
   double gamma = 5.0;
   std::uint64_t seed = 0;
-  std::string model_name;
+  std::string model_name, device = "auto";
 };
 
-template <int D, bool Classes>
+template <int D, bool Classes, class B>
 int sample_with(const SampleFlags& f) {
-  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10>, TimeUNet<1, 28, 28, D>>;
+  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10, B>, TimeUNet<1, 28, 28, D, B>>;
   auto model = std::make_unique<Model>();
   load_weights(f.checkpoint, {{"model", f.model_name}}, *model);
   FlowSampler<Model> sampler;
@@ -34,7 +34,7 @@ int sample_with(const SampleFlags& f) {
     if (wanted.empty())
       for (int i = 0; i < f.n; ++i) wanted.push_back(i % 10);
     auto v = sampler.sample(*model, wanted, f.gamma, f.steps, rng);
-    x.assign(v.data, v.data + v.numel());
+    x = download<B>(v);
     labels.assign(wanted.begin(), wanted.end());
     cols = std::min<int>(10, int(wanted.size()));
     rows = (int(wanted.size()) + cols - 1) / cols;
@@ -42,7 +42,7 @@ int sample_with(const SampleFlags& f) {
   } else {
     if (!f.digits.empty()) throw Error(f.checkpoint + " holds a time-only model (" + f.model_name + "): it cannot be asked for digits.");
     auto v = sampler.sample(*model, f.n, f.steps, rng);
-    x.assign(v.data, v.data + v.numel());
+    x = download<B>(v);
     cols = std::min(10, f.n);
     rows = (f.n + cols - 1) / cols;
   }
@@ -56,7 +56,8 @@ int sample_with(const SampleFlags& f) {
                           (Classes ? ", CFG gamma " + fmt(f.gamma, 1) : "") + ")",
                       x.data(), rows, cols, 28, 28, {}, col_labels);
   summary["checkpoint"] = f.checkpoint;
-  summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"gamma", f.gamma}, {"seed", f.seed}};
+  summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"gamma", f.gamma}, {"seed", f.seed},
+                       {"device", device_description<B>()}};
   summary.write();
   std::printf("%zu samples written to %s\n", n, (fs::path(f.out) / "samples.png").c_str());
   return 0;
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
   app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->capture_default_str();
   app.add_option("--steps", f.steps, "Euler steps T")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--seed", f.seed, "noise seed")->capture_default_str();
+  add_device_flag(app, f.device);
   CLI11_PARSE(app, argc, argv);
   return guarded([&] {
     const auto meta = safetensors::read(f.checkpoint).metadata;
@@ -87,6 +89,8 @@ int main(int argc, char** argv) {
     if (!std::regex_match(f.model_name, m, std::regex(R"((Class)?TimeUNet<1,28,28,D=(\d+)(,classes=10)?>)")))
       throw Error(f.checkpoint + " holds a " + f.model_name + ", not a flow-matching model (TimeUNet or ClassTimeUNet on 1x28x28).");
     const bool classes = m[1].matched;
-    return with_hidden(std::stoi(m[2]), [&]<int D>() { return classes ? sample_with<D, true>(f) : sample_with<D, false>(f); });
+    return with_backend(f.device, [&]<class B>() {
+      return with_hidden(std::stoi(m[2]), [&]<int D>() { return classes ? sample_with<D, true, B>(f) : sample_with<D, false, B>(f); });
+    });
   });
 }

@@ -6,11 +6,12 @@
 int main(int argc, char** argv) {
   using namespace examples;
   CLI::App app{"Score generated digits: accuracy on the requested class, class spread, Frechet distance"};
-  std::string samples, labels, classifier = default_classifier, data = "data/mnist";
+  std::string samples, labels, classifier = default_classifier, data = "data/mnist", device = "auto";
   app.add_option("samples", samples, ".npy of samples [n, 1, 28, 28]")->required()->check(CLI::ExistingFile);
   app.add_option("--labels", labels, ".npy of the requested digits [n] (class-conditioned samples)")->check(CLI::ExistingFile);
   app.add_option("--classifier", classifier, "classifier weights (train_classifier)")->capture_default_str();
   app.add_option("--data", data, "MNIST directory (the test set is the reference)")->capture_default_str();
+  add_device_flag(app, device);
   CLI11_PARSE(app, argc, argv);
   return guarded([&] {
     const auto x = read_npy<float>(samples);
@@ -22,8 +23,10 @@ int main(int argc, char** argv) {
       if (int(y.size()) != n) throw Error(labels + " holds " + std::to_string(y.size()) + " labels for " + std::to_string(n) + " samples.");
     }
     if (!fs::exists(classifier)) throw Error("no classifier at " + classifier + ": train one with train_classifier.");
-    Scorer scorer(classifier, load_mnist(data, Split::test));
-    const auto s = scorer.score(x.data(), n, y.empty() ? nullptr : y.data());
+    const auto s = with_backend(device, [&]<class B>() {
+      Scorer<B> scorer(classifier, load_mnist(data, Split::test));
+      return scorer.score(x.data(), n, y.empty() ? nullptr : y.data());
+    });
     std::printf("%s\n%s\n", s.line().c_str(), s.json().dump().c_str());
     return 0;
   });

@@ -163,3 +163,17 @@ TEST_CASE("bad input stops the examples with one sentence") {
   CHECK(r.status == 1);
   CHECK(r.output.find("error: " + (d / "cut" / "train-images-idx3-ubyte").string() + " is truncated") != std::string::npos);
 }
+
+TEST_CASE("--device: a wrong value is refused; cuda where there is none stops with one sentence") {
+  auto r = run(std::string(TRAIN_DENOISER) + " --device tpu");
+  CHECK(r.status != 0);
+  CHECK(r.output.find("--device") != std::string::npos);
+  const auto d = data_dir();
+  r = run(std::string(TRAIN_DENOISER) + " --device cuda --data " + (d / "data").string() + " --runs " + (d / "runs_cuda").string() + tiny);
+  if (r.status != 0) {  // a machine with a GPU and the CUDA build trains (status 0); elsewhere:
+    CHECK(r.status == 1);
+    const bool said = r.output.find("error: --device cuda: this build has no CUDA backend") != std::string::npos ||
+                      r.output.find("error: the CUDA backend needs a GPU") != std::string::npos;
+    CHECK_MESSAGE(said, r.output);
+  }
+}

@@ -73,14 +73,14 @@ TEST_CASE("the Euler sampler lands on the target of an exact velocity field") {
   rng.fill_normal(x.data(), x.numel());
   rng.fill_uniform(target.data(), target.numel());
   // The flow-matching field of a point mass at `target`: u(x, t) = (target - x) / (1 - t).
-  euler<S, float>(x.view(), 50, [&](View<S, const float> xs, double t, View<S, float> out) {
+  euler<cpu>(x.view(), 50, [&](View<S, const float> xs, double t, View<S, float> out) {
     for (std::ptrdiff_t k = 0; k < xs.numel(); ++k) out.data[k] = float((target.data()[k] - xs.data[k]) / (1 - t));
   }, buffer.view());
   for (std::ptrdiff_t k = 0; k < x.numel(); ++k) CHECK(x.data()[k] == doctest::Approx(target.data()[k]).epsilon(1e-5));
   // A constant field moves every point by exactly that vector over t in [0, 1].
   Tensor<S, cpu> y(1);
   cpu::fill(y.data(), y.numel(), 0.25f);
-  euler<S, float>(y.view(), 7, [&](View<S, const float>, double, View<S, float> out) { cpu::fill(out.data, out.numel(), 0.5f); }, buffer.view());
+  euler<cpu>(y.view(), 7, [&](View<S, const float>, double, View<S, float> out) { cpu::fill(out.data, out.numel(), 0.5f); }, buffer.view());
   for (std::ptrdiff_t k = 0; k < y.numel(); ++k) CHECK(y.data()[k] == doctest::Approx(0.75f).epsilon(1e-6));
 }
 

@@ -10,11 +10,21 @@
 #include <unetflow/io/figures.hpp>
 #include <unetflow/io/npy.hpp>
 #include <unetflow/unetflow.hpp>
+#if defined(UNETFLOW_HAS_CUDA)
+#include <unetflow/backend/cuda.hpp>
+#endif
 
 namespace examples {
 
 namespace fs = std::filesystem;
 using namespace unetflow;
+
+// --device cpu|cuda|auto (auto: the GPU when one is present).
+inline void add_device_flag(CLI::App& app, std::string& device) {
+  app.add_option("--device", device, "where to compute: cpu, cuda, or auto (the GPU when one is present)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+}
 
 // Flags a training program takes; preset values apply to the flags the user did not give.
 struct TrainFlags {
@@ -22,6 +32,7 @@ struct TrainFlags {
   std::string runs = "runs";
   std::string name;
   std::string preset = "full";
+  std::string device = "auto";
   int epochs = 5, batch = 256, hidden = 128, steps_per_epoch = 0, eval_images = 10000, threads = 0;
   double lr = 1e-4;
   std::uint64_t seed = 0;
@@ -48,6 +59,7 @@ struct TrainFlags {
         ->capture_default_str();
     app.add_option("--seed", seed, "seed of the initialisation, shuffling and noise streams")->capture_default_str();
     app.add_option("--threads", threads, "OpenMP threads (0: all cores)")->check(CLI::NonNegativeNumber);
+    add_device_flag(app, device);
     app.add_flag("--resume", resume, "continue the run in RUNS/NAME from its newest checkpoint");
     app.add_flag("--quiet", quiet, "no progress line");
   }
@@ -83,6 +95,27 @@ struct TrainFlags {
     if (threads > 0) omp_set_num_threads(threads);
   }
 };
+
+// Calls f.template operator()<B>() with the backend policy --device names.
+template <class F>
+decltype(auto) with_backend(const std::string& device, F&& f) {
+#if defined(UNETFLOW_HAS_CUDA)
+  if (device == "cuda" || (device == "auto" && cuda::available())) return f.template operator()<cuda>();
+#else
+  if (device == "cuda")
+    throw Error("--device cuda: this build has no CUDA backend (configure with -DUNETFLOW_CUDA=ON where nvcc is installed).");
+#endif
+  return f.template operator()<cpu>();
+}
+
+// "cpu, 2 threads" or "cuda, NVIDIA H200" for summaries and progress.
+template <class B>
+std::string device_description() {
+  if constexpr (B::host_accessible) return std::string(B::name) + ", " + std::to_string(omp_get_max_threads()) + " threads";
+#if defined(UNETFLOW_HAS_CUDA)
+  else return std::string(B::name) + ", " + cuda::device_name();
+#endif
+}
 
 // Calls f.template operator()<D>() for the run-time width D (each supported width is a separate model type).
 template <class F>

@@ -24,15 +24,18 @@ inline std::vector<int> first_indices(int count) {
   return indices;
 }
 
-// y = f(x) over n images in batches of at most `batch`; f(View in) returns the output view.
-template <class S, class F>
+// y = f(x) over n host images in batches of at most `batch`: each batch is moved into backend B's memory,
+// f(View in) returns the output view (backend memory), which is moved back and appended.
+template <class S, class B, class F>
 std::vector<float> map_batches(const float* x, int n, int batch, F&& f) {
-  std::vector<float> out(std::size_t(n) * S::size);
+  std::vector<float> out;
+  Tensor<S, B> staged;
   for (int begin = 0; begin < n; begin += batch) {
     const int m = std::min(batch, n - begin);
-    View<S, const float> in{x + std::ptrdiff_t(begin) * S::size, m};
-    View<S, float> y = f(in);
-    std::copy(y.data, y.data + y.numel(), out.begin() + std::ptrdiff_t(begin) * S::size);
+    auto in = staged.resize(m);
+    B::from_host(x + std::ptrdiff_t(begin) * S::size, in.data, in.numel());
+    const auto y = download<B>(f(View<S, const float>(in)));
+    out.insert(out.end(), y.begin(), y.end());
   }
   return out;
 }

@@ -19,9 +19,9 @@ struct Part1Flags {
   std::string command_line;
 };
 
-template <int D>
+template <int D, class B>
 int run_part1(const Part1Flags& f) {
-  using Model = UNet<1, 28, 28, D>;
+  using Model = UNet<1, 28, 28, D, B>;
   using In = typename Model::In;
   const TrainFlags& flags = f.train;
   const auto train = load_mnist(flags.data, Split::train);
@@ -39,7 +39,7 @@ int run_part1(const Part1Flags& f) {
   summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
                        {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr}, {"sigma", f.sigma},
                        {"pure_noise", f.pure_noise}, {"steps_per_epoch", trainer.steps_per_epoch()},
-                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"data", flags.data}};
+                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()}, {"data", flags.data}};
 
   constexpr int shown = 8;
   const auto digits = gather(test, first_indices(shown));
@@ -60,7 +60,7 @@ int run_part1(const Part1Flags& f) {
       std::copy(digits.begin(), digits.end(), grid.begin());
       View<In, float> noisy{grid.data() + digits.size(), shown};
       add_noise(View<In, const float>{digits.data(), shown}, f.sigma, noise, noisy);
-      auto out = map_batches<In>(noisy.data, shown, shown, eval_forward);
+      auto out = map_batches<In, B>(noisy.data, shown, shown, eval_forward);
       std::copy(out.begin(), out.end(), grid.begin() + 2 * std::ptrdiff_t(digits.size()));
       write_npy(summary.file("d3_results_" + tag + ".npy", "D3: [3 (clean, noisy, denoised), 8, 28, 28] after " + tag), grid.data(), {3, shown, 28, 28});
       write_labelled_grid(summary.file("d3_results_" + tag + ".png", "D3 figure after " + tag),
@@ -70,7 +70,7 @@ int run_part1(const Part1Flags& f) {
       // D5: what the model makes of pure noise.
       std::vector<float> grid(2 * digits.size());
       noise.fill_normal(grid.data(), std::ptrdiff_t(digits.size()));
-      auto out = map_batches<In>(grid.data(), shown, shown, eval_forward);
+      auto out = map_batches<In, B>(grid.data(), shown, shown, eval_forward);
       std::copy(out.begin(), out.end(), grid.begin() + std::ptrdiff_t(digits.size()));
       write_npy(summary.file("d5_samples_" + tag + ".npy", "D5: [2 (input noise, output), 8, 28, 28] after " + tag), grid.data(), {2, shown, 28, 28});
       std::vector<std::string> cols;
@@ -110,7 +110,7 @@ int run_part1(const Part1Flags& f) {
     std::vector<float> noisy(eval_set.size());
     Rng noise(flags.seed, 4);
     add_noise(View<In, const float>{eval_set.data(), n_eval}, f.sigma, noise, View<In, float>{noisy.data(), n_eval});
-    const auto denoised = map_batches<In>(noisy.data(), n_eval, 256, eval_forward);
+    const auto denoised = map_batches<In, B>(noisy.data(), n_eval, 256, eval_forward);
     const double mse_noisy = mse(noisy, eval_set), mse_model = mse(denoised, eval_set);
     summary["test"] = {{"images", n_eval}, {"sigma", f.sigma}, {"mse_noisy_input", mse_noisy},
                        {"mse_denoised", mse_model}, {"improvement", mse_noisy / mse_model}};
@@ -126,7 +126,7 @@ int run_part1(const Part1Flags& f) {
     for (int j = 0; j < cols; ++j) {
       std::vector<float> noisy_j(std::size_t(count) * In::size);
       add_noise(View<In, const float>{digits.data(), count}, sigmas[std::size_t(j)], noise4, View<In, float>{noisy_j.data(), count});
-      const auto out = map_batches<In>(noisy_j.data(), count, count, eval_forward);
+      const auto out = map_batches<In, B>(noisy_j.data(), count, count, eval_forward);
       for (int d = 0; d < count; ++d) {
         std::copy_n(noisy_j.begin() + d * In::size, In::size, grid.begin() + ((2 * d) * cols + j) * In::size);
         std::copy_n(out.begin() + d * In::size, In::size, grid.begin() + ((2 * d + 1) * cols + j) * In::size);
@@ -150,7 +150,7 @@ int run_part1(const Part1Flags& f) {
     std::vector<float> inputs(eval_set.size());
     Rng noise(flags.seed, 4);
     noise.fill_normal(inputs.data(), std::ptrdiff_t(inputs.size()));
-    const auto outputs = map_batches<In>(inputs.data(), n_eval, 256, eval_forward);
+    const auto outputs = map_batches<In, B>(inputs.data(), n_eval, 256, eval_forward);
     double to_mean = 0, test_to_mean = 0, spread = 0;
     std::vector<float> avg_out(In::size, 0.0f);
     for (int i = 0; i < n_eval; ++i)
@@ -208,7 +208,9 @@ int part1_main(int argc, char** argv, bool pure_noise) {
     if (std::string(argv[i]) == "--resume") continue;
     f.command_line += (i ? " " : "") + std::string(argv[i]);
   }
-  return guarded([&] { return with_hidden(f.train.hidden, [&]<int D>() { return run_part1<D>(f); }); });
+  return guarded([&] { return with_backend(f.train.device, [&]<class B>() {
+      return with_hidden(f.train.hidden, [&]<int D>() { return run_part1<D, B>(f); });
+    }); });
 }
 
 }  // namespace examples

@@ -27,6 +27,7 @@ struct Part2Flags {
 
 // D11: the final samples of this run (no scheduler) beside those of the scheduled run in f.compare_with, drawn
 // from the same starting noise (same seed), with both runs' scores. Skipped with a note when that run is absent.
+template <class Scorer>
 void write_d11_comparison(const Part2Flags& f, RunSummary& summary, const std::vector<float>& ours, Scorer* scorer) {
   const std::string tag = "epoch" + std::to_string(f.train.epochs);
   const fs::path theirs_npy = fs::path(f.compare_with) / ("d10_samples_" + tag + ".npy");
@@ -65,9 +66,9 @@ void write_d11_comparison(const Part2Flags& f, RunSummary& summary, const std::v
                with.line().c_str(), tag.c_str(), without.line().c_str());
 }
 
-template <int D, bool Classes>
+template <int D, bool Classes, class B>
 int run_part2(const Part2Flags& f) {
-  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10>, TimeUNet<1, 28, 28, D>>;
+  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10, B>, TimeUNet<1, 28, 28, D, B>>;
   using In = typename Model::In;
   const TrainFlags& flags = f.train;
   const auto train = load_mnist(flags.data, Split::train);
@@ -93,11 +94,11 @@ int run_part2(const Part2Flags& f) {
                        {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
                        {"ema_decay", f.ema}, {"p_uncond", Classes ? f.p_uncond : 0.0}, {"cfg_gamma", f.gamma},
                        {"sample_steps", f.sample_steps}, {"steps_per_epoch", trainer.steps_per_epoch()},
-                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}};
+                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()}};
 
   const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
-  std::unique_ptr<Scorer> scorer;
-  if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer>(f.classifier, load_mnist(flags.data, Split::test));
+  std::unique_ptr<Scorer<B>> scorer;
+  if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer<B>>(f.classifier, load_mnist(flags.data, Split::test));
   else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier)\n", f.classifier.c_str());
   auto evaluation = std::make_unique<Model>();
   FlowSampler<Model> sampler;
@@ -117,7 +118,7 @@ int run_part2(const Part2Flags& f) {
       for (int digit = 0; digit < 10; ++digit)
         for (int k = 0; k < f.per_digit; ++k) wanted.push_back(digit);
       auto x = sampler.sample(*evaluation, wanted, f.gamma, f.sample_steps, noise);
-      grid.assign(x.data, x.data + x.numel());
+      grid = download<B>(x);
       labels.assign(wanted.begin(), wanted.end());
       rows = 10;
       cols = f.per_digit;
@@ -127,7 +128,7 @@ int run_part2(const Part2Flags& f) {
       rows = 4;
       cols = 10;
       auto x = sampler.sample(*evaluation, rows * cols, f.sample_steps, noise);
-      grid.assign(x.data, x.data + x.numel());
+      grid = download<B>(x);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::size_t n = grid.size() / In::size;
@@ -221,7 +222,9 @@ int part2_main(int argc, char** argv) {
     f.command_line += (i ? " " : "") + std::string(argv[i]);
   }
   return guarded([&] {
-    return with_hidden(f.train.hidden, [&]<int D>() { return f.classes ? run_part2<D, true>(f) : run_part2<D, false>(f); });
+    return with_backend(f.train.device, [&]<class B>() {
+      return with_hidden(f.train.hidden, [&]<int D>() { return f.classes ? run_part2<D, true, B>(f) : run_part2<D, false, B>(f); });
+    });
   });
 }
 

@@ -15,7 +15,8 @@
 
 namespace examples {
 
-using Classifier = DigitClassifier<32>;
+template <class B = cpu>
+using Classifier = DigitClassifier<32, B>;
 // Part of every classifier checkpoint's metadata: a checkpoint of the earlier, average-pooled head is refused by name.
 inline const char* classifier_name = "DigitClassifier<W=32,flat-head>";
 inline const char* default_classifier = "runs/classifier/classifier.safetensors";
@@ -38,14 +39,16 @@ struct Scores {
   }
 };
 
+template <class B = cpu>
 class Scorer {
  public:
+  using Model = Classifier<B>;
   // Loads the classifier and the features of the real test digits.
-  Scorer(const fs::path& classifier, const ImageSet& test) : model_(std::make_unique<Classifier>()) {
+  Scorer(const fs::path& classifier, const ImageSet& test) : model_(std::make_unique<Model>()) {
     load_weights(classifier, {{"model", classifier_name}}, *model_);
     set_training(*model_, false);
     auto features = run(test.images.data(), test.n);
-    reference_ = fit_gaussian(features, test.n, Classifier::feature_size);
+    reference_ = fit_gaussian(features, test.n, Model::feature_size);
   }
 
   // samples: n images of 28x28; requested: the asked-for digit of each (nullptr: unconditional).
@@ -62,29 +65,29 @@ class Scorer {
     if (requested) s.accuracy = double(correct) / n;
     for (int c : s.histogram)
       if (c) s.spread -= (double(c) / n) * std::log(double(c) / n) / std::log(10.0);
-    s.frechet = frechet_distance(fit_gaussian(features, n, Classifier::feature_size), reference_);
+    s.frechet = frechet_distance(fit_gaussian(features, n, Model::feature_size), reference_);
     return s;
   }
 
  private:
   std::vector<float> run(const float* images, int n, std::vector<int>* predicted = nullptr) {
-    using In = Classifier::In;
-    std::vector<float> features(std::size_t(n) * Classifier::feature_size);
-    for (int begin = 0; begin < n; begin += 500) {
-      const int m = std::min(500, n - begin);
-      auto logits = model_->forward(View<In, const float>{images + std::ptrdiff_t(begin) * In::size, m});
-      auto f = model_->features();
-      std::copy(f.data, f.data + f.numel(), features.begin() + std::ptrdiff_t(begin) * Classifier::feature_size);
-      if (predicted)
-        for (int i = 0; i < m; ++i) {
-          const float* z = logits.sample(i);
-          predicted->push_back(int(std::max_element(z, z + 10) - z));
-        }
-    }
+    using In = typename Model::In;
+    std::vector<float> features;
+    const auto logits = map_batches<In, B>(images, n, 500, [&](View<In, const float> x) {
+      auto logits_of_batch = model_->forward(x);
+      const auto f = download<B>(model_->features());
+      features.insert(features.end(), f.begin(), f.end());
+      return logits_of_batch;
+    });
+    if (predicted)
+      for (int i = 0; i < n; ++i) {
+        const float* z = logits.data() + std::ptrdiff_t(i) * 10;
+        predicted->push_back(int(std::max_element(z, z + 10) - z));
+      }
     return features;
   }
 
-  std::unique_ptr<Classifier> model_;
+  std::unique_ptr<Model> model_;
   Gaussian reference_;
 };
 

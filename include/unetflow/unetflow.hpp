@@ -24,6 +24,7 @@
 #include "random.hpp"
 #include "shape.hpp"
 #include "tensor.hpp"
+#include "transfer.hpp"
 #include "data/loader.hpp"
 #include "data/mnist.hpp"
 #include "flow/noising.hpp"

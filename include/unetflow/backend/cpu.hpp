@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../tensor.hpp"
+#include "common.hpp"
 
 #if defined(UNETFLOW_CBLAS)
 #include <cblas.h>
@@ -24,19 +25,13 @@
 
 namespace unetflow {
 
-// Geometry of a convolution: input (ci, hi, wi) -> output (co, ho, wo) with a k x k kernel, stride s, padding p.
-// A transposed convolution uses the geometry of the convolution it is the transpose of.
-struct ConvGeom {
-  int ci, hi, wi, co, ho, wo, k, s, p;
-  std::ptrdiff_t col_rows() const { return std::ptrdiff_t(ci) * k * k; }
-  std::ptrdiff_t col_cols() const { return std::ptrdiff_t(ho) * wo; }
-};
-
 template <class T_>
 struct basic_cpu {
   using scalar = T_;
   using T = T_;
   static constexpr const char* name = "cpu";
+  static constexpr bool host_accessible = true;  // its memory is the host's: no transfers needed
+  using Activation = unetflow::Activation;
 
   // ---- memory -------------------------------------------------------------------------------------------
   template <class U>
@@ -52,6 +47,18 @@ struct basic_cpu {
   static void copy(const T* src, T* dst, std::ptrdiff_t n) { std::copy(src, src + n, dst); }
   static void to_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
   static void from_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
+  static double read(const double* p) { return *p; }
+  static void synchronize() {}
+
+  // A step the caller runs many times with the same shapes; a device backend records and replays it, here it
+  // simply runs. run() returns whether f's host code ran (false when a recording was replayed instead).
+  struct Graph {
+    template <class F>
+    bool run(StepKey, F&& f) {
+      f();
+      return true;
+    }
+  };
 
   // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused,
   // so a steady-state training step allocates nothing. The table of buffers never resizes, so threads may ask
@@ -339,7 +346,6 @@ struct basic_cpu {
     }
   }
   // y = act((x - mean) * invstd * gamma + beta); act is the identity or GELU (BatchNorm2d then GELU, one pass).
-  enum class Activation { none, gelu };
   static void bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
                        const T* gamma, const T* beta, Activation act = Activation::none) {
 #pragma omp parallel for collapse(2) schedule(static)
@@ -497,8 +503,9 @@ struct basic_cpu {
       }
   }
 
-  // Mean squared error over all elements; writes dL/dpred when grad is given.
-  static double mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len) {
+  // Mean squared error over all elements into *loss (backend memory); writes dL/dpred when grad is given.
+  static void mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
+                  double* loss) {
     const double count = double(n) * len;
     double total = 0;
 #pragma omp parallel for reduction(+ : total) schedule(static)
@@ -511,7 +518,18 @@ struct basic_cpu {
       }
       total += acc;
     }
-    return total / count;
+    *loss = total / count;
+  }
+
+  // Flow matching's pair: xt = (1 - t) x0 + t x1 and target = x1 - x0, one t per sample.
+  static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,
+                          int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (std::ptrdiff_t i = 0; i < len; ++i) {
+        xt[s][i] = (T(1) - t[s]) * x0[s][i] + t[s] * x1[s][i];
+        target[s][i] = x1[s][i] - x0[s][i];
+      }
   }
 
   // Adam step with bias correction, PyTorch's formulation (eps added after the square root).

@@ -6,26 +6,17 @@
 //   B.4  classifier-free guidance: u = u_uncond + gamma (u_cond - u_uncond), both passes as one batch of 2n
 // The deterministic parts (flow_matching_loss, guided_velocity, euler) take their noise as arguments, so that
 // tests can compare them with PyTorch on fixed inputs; the task and the sampler draw it.
+#include <bit>
+#include <cstdint>
 #include <vector>
 
 #include "../layers/mse_loss.hpp"
 #include "../layers/param.hpp"
 #include "../random.hpp"
 #include "../tensor.hpp"
+#include "../transfer.hpp"
 
 namespace unetflow {
-
-// xt = (1 - t) x0 + t x1 and target = x1 - x0, per sample t.
-template <class S, class T>
-void interpolate(View<S, const T> x0, View<S, const T> x1, View<Vec<1>, const T> t, View<S, T> xt, View<S, T> target) {
-  for (int s = 0; s < x0.n; ++s) {
-    const T ts = t.sample(s)[0];
-    for (std::ptrdiff_t i = 0; i < S::size; ++i) {
-      xt.sample(s)[i] = (T(1) - ts) * x0.sample(s)[i] + ts * x1.sample(s)[i];
-      target.sample(s)[i] = x1.sample(s)[i] - x0.sample(s)[i];
-    }
-  }
-}
 
 // The model's velocity at (x, t[, c]) for a time- or class-and-time-conditioned UNet.
 template <class Model>
@@ -36,7 +27,8 @@ View<typename Model::In, typename Model::T> velocity(Model& m, View<typename Mod
   else return m.forward(x, t);
 }
 
-// One flow-matching objective evaluation (B.1 / B.3) with the noise given: forward, loss, backward.
+// One flow-matching objective evaluation (B.1 / B.3) with the noise given: forward, loss, backward, recorded
+// once and replayed on a device backend. Returns whether the host code ran (see Graph::run).
 template <class Model>
 class FlowMatchingLoss {
  public:
@@ -48,18 +40,23 @@ class FlowMatchingLoss {
                     View<typename Model::ClassIn, const T> c = {}) {
     const int n = x1.n;
     auto xt = xt_.resize(n), target = target_.resize(n), grad = grad_.resize(n);
-    interpolate<In, T>(x0, x1, t, xt, target);
-    auto y = velocity(m, View<In, const T>(xt), t, c);
-    const double loss = mse_loss<B>(y, View<In, const T>(target), grad);
-    m.backward(grad);
-    return loss;
+    const bool ran = graph_.run({std::uintptr_t(n), key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data)}, [&] {
+      B::interpolate(x0.rows(), x1.rows(), t.data, xt.rows(), target.rows(), n, In::size);
+      auto y = velocity(m, View<In, const T>(xt), t, c);
+      loss_(y, View<In, const T>(target), grad);
+      m.backward(grad);
+    });
+    if (!ran) count_replayed_batch(m);
+    return loss_.value();
   }
 
  private:
   Tensor<In, B> xt_, target_, grad_;
+  MseLoss<B> loss_;
+  typename B::Graph graph_;
 };
 
-// The training task for Trainer: draws x0, t and (class-conditioned) the dropped-out one-hot c.
+// The training task for Trainer: draws x0, t and (class-conditioned) the dropped-out one-hot c on the host.
 template <class Model>
 class FlowMatchingTask {
  public:
@@ -74,13 +71,14 @@ class FlowMatchingTask {
     const int n = x1.n;
     auto x0 = x0_.resize(n);
     auto t = t_.resize(n);
-    rng.fill_normal(x0.data, x0.numel());
-    rng.fill_uniform(t.data, n);
+    draw_normal<B>(rng, x0.data, x0.numel(), staging_);
+    draw_uniform<B>(rng, t.data, n, staging_);
     auto c = c_.resize(n);
     if constexpr (Model::classes > 0) {
-      B::fill(c.data, c.numel(), T(0));
+      staging_.assign(std::size_t(c.numel()), T(0));
       for (int s = 0; s < n; ++s)
-        if (!rng.bernoulli(p_uncond)) c.sample(s)[labels[s]] = T(1);
+        if (!rng.bernoulli(p_uncond)) staging_[std::size_t(s) * Model::classes + labels[s]] = T(1);
+      B::from_host(staging_.data(), c.data, c.numel());
     }
     return loss_(m, x1, View<In, const T>(x0), View<Vec<1>, const T>(t), View<typename Model::ClassIn, const T>(c));
   }
@@ -90,17 +88,17 @@ class FlowMatchingTask {
   Tensor<In, B> x0_;
   Tensor<Vec<1>, B> t_;
   Tensor<typename Model::ClassIn, B> c_;
+  std::vector<T> staging_;
 };
 
 // Euler integration of dx/dt = u(x, t) from t = 0 to 1 in T steps: x <- x + u(x, i / T) / T.
-// u(x, t, out) writes the velocity of every sample; x is updated in place.
-template <class S, class T, class Field>
+// u(x, t, out) writes the velocity of every sample; x (contiguous) is updated in place.
+template <class B, class S, class T, class Field>
 void euler(View<S, T> x, int steps, Field&& u, View<S, T> velocity_buffer) {
   for (int i = 0; i < steps; ++i) {
     const double t = double(i) / steps;
     u(View<S, const T>(x), t, velocity_buffer);
-    for (int s = 0; s < x.n; ++s)
-      for (std::ptrdiff_t k = 0; k < S::size; ++k) x.sample(s)[k] += velocity_buffer.sample(s)[k] / T(steps);
+    B::blend(x.data, velocity_buffer.data, x.numel(), T(1), T(1) / T(steps));
   }
 }
 
@@ -118,12 +116,14 @@ class FlowSampler {
   View<In, T> sample(Model& m, int n, int steps, Rng& rng) requires(Model::classes == 0) {
     set_training(m, false);
     auto x = x_.resize(n);
-    rng.fill_normal(x.data, x.numel());
+    draw_normal<B>(rng, x.data, x.numel(), staging_);
     auto t = t_.resize(n);
-    euler<In, T>(x, steps, [&](View<In, const T> xs, double time, View<In, T> out) {
+    euler<B>(x, steps, [&](View<In, const T> xs, double time, View<In, T> out) {
       B::fill(t.data, n, T(time));
-      auto u = m.forward(xs, View<Vec<1>, const T>(t));
-      B::copy(u.data, out.data, u.numel());
+      graph_.run({std::uintptr_t(n), key_of(xs.data), key_of(out.data)}, [&] {
+        auto u = m.forward(xs, View<Vec<1>, const T>(t));
+        B::copy(u.data, out.data, u.numel());
+      });
     }, u_.resize(n));
     return x;
   }
@@ -134,44 +134,48 @@ class FlowSampler {
     set_training(m, false);
     const int n = int(labels.size());
     auto x = x_.resize(n);
-    rng.fill_normal(x.data, x.numel());
+    draw_normal<B>(rng, x.data, x.numel(), staging_);
     prepare_classes(labels);
-    euler<In, T>(x, steps, [&](View<In, const T> xs, double time, View<In, T> out) {
+    euler<B>(x, steps, [&](View<In, const T> xs, double time, View<In, T> out) {
       guided_velocity(m, xs, T(time), gamma, out);
     }, u_.resize(n));
     return x;
   }
 
   // u = u_uncond + gamma (u_cond - u_uncond) at time t, the two passes as one batch of 2n: [x; x] with
-  // classes [c; 0]. Needs prepare_classes first (sample() does it).
+  // classes [c; 0]. Needs prepare_classes first (sample() does it). The model evaluation is recorded once
+  // and replayed on a device backend (the time is set outside the recording).
   void guided_velocity(Model& m, View<In, const T> x, T time, double gamma, View<In, T> out) {
     const int n = x.n;
     auto x2 = x2_.resize(2 * n);
     auto t2 = t_.resize(2 * n);
-    B::copy(x.data, x2.data, x.numel());
-    B::copy(x.data, x2.data + x.numel(), x.numel());
     B::fill(t2.data, 2 * n, time);
-    auto u = m.forward(View<In, const T>(x2), View<Vec<1>, const T>(t2), View<C, const T>(c2_.view()));
     const T g = T(gamma);
-    for (std::ptrdiff_t k = 0; k < x.numel(); ++k) {
-      const T uc = u.data[k], uu = u.data[k + x.numel()];
-      out.data[k] = uu + g * (uc - uu);
-    }
+    graph_.run({std::uintptr_t(n), key_of(x.data), key_of(out.data), std::bit_cast<std::uint32_t>(g)}, [&] {
+      B::copy(x.data, x2.data, x.numel());
+      B::copy(x.data, x2.data + x.numel(), x.numel());
+      auto u = m.forward(View<In, const T>(x2), View<Vec<1>, const T>(t2), View<C, const T>(c2_.view()));
+      B::copy(u.data + x.numel(), out.data, x.numel());        // u_uncond
+      B::blend(out.data, u.data, x.numel(), T(1) - g, g);      // (1 - gamma) u_uncond + gamma u_cond
+    });
   }
 
   // The classes of the batch of 2n: one-hot rows for the conditional half, zeros for the unconditional half.
   void prepare_classes(const std::vector<int>& labels) {
     const int n = int(labels.size());
     auto c = c2_.resize(2 * n);
-    B::fill(c.data, c.numel(), T(0));
+    staging_.assign(std::size_t(c.numel()), T(0));
     for (int s = 0; s < n; ++s)
-      if (labels[std::size_t(s)] >= 0) c.sample(s)[labels[std::size_t(s)]] = T(1);
+      if (labels[std::size_t(s)] >= 0) staging_[std::size_t(s) * Model::classes + std::size_t(labels[std::size_t(s)])] = T(1);
+    B::from_host(staging_.data(), c.data, c.numel());
   }
 
  private:
   Tensor<In, B> x_, u_, x2_;
   Tensor<Vec<1>, B> t_;
   Tensor<C, B> c2_;
+  std::vector<T> staging_;
+  typename B::Graph graph_;
 };
 
 }  // namespace unetflow

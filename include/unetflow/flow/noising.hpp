@@ -5,10 +5,11 @@
 #include "../layers/mse_loss.hpp"
 #include "../random.hpp"
 #include "../tensor.hpp"
+#include "../transfer.hpp"
 
 namespace unetflow {
 
-// out = x + sigma * eps, eps drawn from rng (x and out may alias).
+// out = x + sigma * eps, eps drawn from rng (x and out may alias); host memory (figures, evaluation sets).
 template <class S, class T, class U>
 void add_noise(View<S, U> x, double sigma, Rng& rng, View<S, T> out) {
   for (int s = 0; s < x.n; ++s)
@@ -28,23 +29,27 @@ class DenoiseTask {
   DenoiseTask(double sigma_, bool pure_noise_) : sigma(sigma_), pure_noise(pure_noise_) {}
 
   // One objective evaluation on a clean batch: forward, loss, backward (parameter gradients accumulate).
+  // The noise is drawn on the host; the rest is one recorded step (replayed on a device backend).
   double step(Model& model, View<In, const T> x, const std::uint8_t* /*labels*/, Rng& rng) {
     const int n = x.n;
     auto z = input_.resize(n);
-    if (pure_noise) {
-      rng.fill_normal(z.data, z.numel());
-    } else {
-      add_noise(x, sigma, rng, z);
-    }
-    auto y = model.forward(z);
     auto g = grad_.resize(n);
-    const double loss = mse_loss<B>(y, x, g);
-    model.backward(g);
-    return loss;
+    draw_normal<B>(rng, z.data, z.numel(), staging_);
+    const bool ran = graph_.run({std::uintptr_t(n), key_of(x.data)}, [&] {
+      if (!pure_noise) B::blend(z.data, x.data, z.numel(), T(sigma), T(1));  // z = x + sigma * eps
+      auto y = model.forward(View<In, const T>(z));
+      loss_(y, x, g);
+      model.backward(g);
+    });
+    if (!ran) count_replayed_batch(model);
+    return loss_.value();
   }
 
  private:
   Tensor<In, B> input_, grad_;
+  std::vector<T> staging_;
+  MseLoss<B> loss_;
+  typename B::Graph graph_;
 };
 
 }  // namespace unetflow

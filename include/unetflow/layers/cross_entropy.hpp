@@ -1,20 +1,24 @@
 #pragma once
 // Softmax cross-entropy over class logits with integer labels (F.cross_entropy, reduction='mean');
-// writes dL/dlogits = (softmax - one_hot) / n when grad is given.
+// writes dL/dlogits = (softmax - one_hot) / n when grad is given. Computed on the host (n x K values).
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "../tensor.hpp"
+#include "../transfer.hpp"
 
 namespace unetflow {
 
 template <class B, int K, class T>
 double cross_entropy(View<Vec<K>, T> logits, const std::uint8_t* labels, View<Vec<K>, typename B::scalar> grad = {}) {
   using S = typename B::scalar;
+  const auto z_all = download<B>(logits);
+  std::vector<S> g(grad.data ? z_all.size() : 0);
   double total = 0;
   const int n = logits.n;
   for (int s = 0; s < n; ++s) {
-    const auto* z = logits.sample(s);
+    const auto* z = z_all.data() + std::ptrdiff_t(s) * K;
     double mx = z[0];
     for (int k = 1; k < K; ++k) mx = std::max(mx, double(z[k]));
     double sum = 0;
@@ -23,8 +27,9 @@ double cross_entropy(View<Vec<K>, T> logits, const std::uint8_t* labels, View<Ve
     total += log_sum - double(z[labels[s]]);
     if (grad.data)
       for (int k = 0; k < K; ++k)
-        grad.sample(s)[k] = S((std::exp(double(z[k]) - log_sum) - (k == labels[s] ? 1.0 : 0.0)) / n);
+        g[std::size_t(s) * K + std::size_t(k)] = S((std::exp(double(z[k]) - log_sum) - (k == labels[s] ? 1.0 : 0.0)) / n);
   }
+  if (grad.data) upload<B>(g.data(), grad);
   return total / n;
 }
 

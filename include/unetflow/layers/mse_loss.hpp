@@ -1,12 +1,35 @@
 #pragma once
 // Mean squared error over every element (F.mse_loss, reduction='mean'); writes dL/dpred when grad is given.
+//   MseLoss<B>   keeps the loss in the backend's memory, so a recorded step can compute it without waiting for
+//                the device; value() reads it (and waits).
+//   mse_loss<B>  the same, read at once.
+#include <memory>
+
 #include "../backend/cpu.hpp"
 
 namespace unetflow {
 
+template <class B>
+class MseLoss {
+ public:
+  template <class S, class T, class U>
+  void operator()(View<S, T> pred, View<S, U> target, View<S, typename B::scalar> grad = {}) {
+    B::mse(pred.rows(), target.rows(), grad.rows(), pred.n, S::size, value_.get());
+  }
+  double value() const { return B::read(value_.get()); }
+
+ private:
+  struct Free {
+    void operator()(double* p) const { B::deallocate(p); }
+  };
+  std::unique_ptr<double, Free> value_{B::template allocate<double>(1)};
+};
+
 template <class B, class S, class T, class U>
 double mse_loss(View<S, T> pred, View<S, U> target, View<S, typename B::scalar> grad = {}) {
-  return B::mse(pred.rows(), target.rows(), grad.rows(), pred.n, S::size);
+  MseLoss<B> loss;
+  loss(pred, target, grad);
+  return loss.value();
 }
 
 }  // namespace unetflow

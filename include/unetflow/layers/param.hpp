@@ -107,6 +107,16 @@ void reset_parameters(M& m, Rng& rng) {
     if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) e.reset(rng);
   });
 }
+// What a replayed (recorded) training step leaves undone on the host: the batch-norm layers' batch counters.
+template <class M>
+void count_replayed_batch(M& m) {
+  const std::string counter = "num_batches_tracked";
+  m.visit("", [&](const std::string& name, auto& e) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>)
+      if (name.size() >= counter.size() && name.compare(name.size() - counter.size(), counter.size(), counter) == 0)
+        ++e.value;
+  });
+}
 template <class M>
 std::int64_t parameter_count(M& m) {
   std::int64_t total = 0;

@@ -99,7 +99,8 @@ class Trainer {
   Trainer(Model& model, Task& task, const ImageSet& train, TrainOptions options, Metadata metadata)
       : model_(model), task_(task), options_(std::move(options)), metadata_(std::move(metadata)),
         loader_(train, options_.batch, options_.seed), adam_(model, {.lr = options_.lr}),
-        schedule_(adam_, options_.lr_gamma), noise_(options_.seed, 1), images_(options_.batch),
+        schedule_(adam_, options_.lr_gamma), noise_(options_.seed, 1),
+        host_images_(std::size_t(options_.batch) * In::size), images_(options_.batch),
         labels_(std::size_t(options_.batch)) {
     if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
     if (train.height != In::H || train.width != In::W)
@@ -150,7 +151,8 @@ class Trainer {
       double seconds_per_step = 0;
       for (long b = progress_.batch.value; b < steps; ++b) {
         const auto t0 = std::chrono::steady_clock::now();
-        const int n = loader_.fill(epoch, int(b), images_.data(), labels_.data());
+        const int n = loader_.fill(epoch, int(b), host_images_.data(), labels_.data());
+        B::from_host(host_images_.data(), images_.data(), std::ptrdiff_t(n) * In::size);
         adam_.zero_grad();
         const double loss = task_.step(model_, View<In, const T>{images_.data(), n}, labels_.data(), noise_);
         if (!std::isfinite(loss))
@@ -237,6 +239,7 @@ class Trainer {
   Rng noise_;
   std::optional<Ema<B>> ema_;
   TrainProgress progress_;
+  std::vector<T> host_images_;
   Tensor<In, B> images_;
   std::vector<std::uint8_t> labels_;
 };

@@ -1,0 +1,141 @@
+// The GPU side of scripts/device-check.sh: training-step throughput of the SPEC's configurations on the CUDA
+// backend (the library's own tasks: host-drawn noise, recorded step replayed as a CUDA Graph, Adam), with TF32
+// off and on, CFG sampling time, and with --data the SPEC's 5-epoch D=128 denoiser run through Trainer.
+//   bench_cuda [--data DIR] [--steps N]
+// Prints one "name: value unit" line per figure (benchmarks/compare_pytorch_cuda.py reads them).
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <unetflow/backend/cuda.hpp>
+#include <unetflow/unetflow.hpp>
+
+using namespace unetflow;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// images/s of `steps` training steps after 3 warm-up steps (the first records the graph).
+template <class Model, class Task>
+double step_rate(Task& task, int batch, double lr, int steps) {
+  auto model = std::make_unique<Model>();
+  Rng init(0, 2), noise(0, 1), data(0, 3);
+  reset_parameters(*model, init);
+  Adam<cuda> adam(*model, {.lr = lr});
+  std::vector<float> host(std::size_t(batch) * Model::In::size);
+  data.fill_uniform(host.data(), std::ptrdiff_t(host.size()));
+  Tensor<typename Model::In, cuda> x(batch);
+  cuda::from_host(host.data(), x.data(), x.numel());
+  std::vector<std::uint8_t> labels(std::size_t(batch));
+  for (auto& l : labels) l = std::uint8_t(data.below(10));
+  auto step = [&] {
+    adam.zero_grad();
+    const double loss = task.step(*model, View<typename Model::In, const float>(x.view()), labels.data(), noise);
+    adam.step();
+    return loss;
+  };
+  for (int i = 0; i < 3; ++i) step();
+  cuda::synchronize();
+  const auto t0 = Clock::now();
+  for (int i = 0; i < steps; ++i) step();  // each step reads its loss back: the run waits for the device anyway
+  cuda::synchronize();
+  return batch * steps / seconds_since(t0);
+}
+
+void step_figures(const std::string& suffix, int steps) {
+  {
+    using M = UNet<1, 28, 28, 128, cuda>;
+    DenoiseTask<M> task(0.5, false);
+    std::printf("denoiser_D128_B256%s: %.1f images/s\n", suffix.c_str(), step_rate<M>(task, 256, 1e-4, steps));
+  }
+  {
+    using M = TimeUNet<1, 28, 28, 64, cuda>;
+    FlowMatchingTask<M> task(0.0);
+    std::printf("fm_time_D64_B64%s: %.1f images/s\n", suffix.c_str(), step_rate<M>(task, 64, 1e-2, steps));
+  }
+  {
+    using M = ClassTimeUNet<1, 28, 28, 64, 10, cuda>;
+    FlowMatchingTask<M> task(0.1);
+    std::printf("fm_class_D64_B64%s: %.1f images/s\n", suffix.c_str(), step_rate<M>(task, 64, 1e-2, steps));
+  }
+  std::fflush(stdout);
+}
+
+void sampling_figure() {
+  using M = ClassTimeUNet<1, 28, 28, 64, 10, cuda>;
+  auto model = std::make_unique<M>();
+  Rng init(0, 2), noise(0, 6);
+  reset_parameters(*model, init);
+  FlowSampler<M> sampler;
+  std::vector<int> labels;
+  for (int d = 0; d < 10; ++d)
+    for (int k = 0; k < 4; ++k) labels.push_back(d);
+  sampler.sample(*model, labels, 5.0, 50, noise);  // warm-up: buffers and the recording
+  cuda::synchronize();
+  const auto t0 = Clock::now();
+  sampler.sample(*model, labels, 5.0, 50, noise);
+  cuda::synchronize();
+  std::printf("cfg_sample_40_T50_D64: %.4f s\n", seconds_since(t0));
+}
+
+// The SPEC's Part 1 run: D = 128, batch 256, 5 epochs over the 60000 training digits, Adam 1e-4.
+void full_denoiser_run(const std::string& data) {
+  using M = UNet<1, 28, 28, 128, cuda>;
+  const auto train = load_mnist(data, Split::train);
+  auto model = std::make_unique<M>();
+  Rng init(0, 2);
+  reset_parameters(*model, init);
+  DenoiseTask<M> task(0.5, false);
+  TrainOptions o;
+  o.epochs = 5;
+  o.batch = 256;
+  o.lr = 1e-4;
+  o.run_dir = std::filesystem::temp_directory_path() / "unetflow_bench_cuda_run";
+  o.progress = false;
+  std::filesystem::remove_all(o.run_dir);
+  Trainer<M, DenoiseTask<M>> trainer(*model, task, train, o, {{"model", "UNet<1,28,28,D=128>"}});
+  const auto t0 = Clock::now();
+  trainer.run();
+  const double wall = seconds_since(t0);
+  double training = 0;
+  for (double s : trainer.progress().epoch_seconds.values) training += s;
+  std::printf("denoiser_D128_5_epochs_training: %.1f s\n", training);
+  std::printf("denoiser_D128_5_epochs_wall (with checkpoints): %.1f s\n", wall);
+  std::printf("denoiser_D128_5_epochs_final_loss: %.5f\n", trainer.losses().back());
+  std::filesystem::remove_all(o.run_dir);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data;
+  int steps = 30;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
+    else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
+    else {
+      std::fprintf(stderr, "bench_cuda: unknown argument %s (usage: bench_cuda [--data DIR] [--steps N])\n", argv[i]);
+      return 2;
+    }
+  }
+  if (!cuda::available()) {
+    std::puts("skipped: no CUDA device here");
+    return 77;
+  }
+  try {
+    std::printf("device: %s\n", cuda::device_name().c_str());
+    step_figures("", steps);
+    cuda::set_tf32(true);
+    step_figures("_tf32", steps);
+    cuda::set_tf32(false);
+    sampling_figure();
+    if (!data.empty()) full_denoiser_run(data);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_cuda: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,126 @@
+"""unetflow's CUDA backend against PyTorch on the same GPU, in one run (scripts/device-check.sh calls it).
+
+    python3 benchmarks/compare_pytorch_cuda.py --bench build-device/benchmarks/bench_cuda [--data DIR] [--steps 30]
+
+PyTorch runs the same UNets (tests/python/torch_unet.py) through the same training step: noise drawn for the
+batch, forward, MSE, backward, Adam; FP32 (TF32 off in cuBLAS and cuDNN), then with TF32 allowed. Prints
+images/s of both and the ratio for each SPEC configuration, the CFG sampling time (40 digits, T = 50, D = 64,
+both passes as one batch), and with --data the training time of the SPEC's 5-epoch D=128 denoiser run.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(root, "tests", "python"))
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch_unet import UNet  # noqa: E402
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--bench", required=True, help="the bench_cuda program")
+ap.add_argument("--data", default="", help="MNIST directory: also time the 5-epoch D=128 denoiser run")
+ap.add_argument("--steps", type=int, default=30)
+a = ap.parse_args()
+if not torch.cuda.is_available():
+    sys.exit("compare_pytorch_cuda: PyTorch sees no GPU here.")
+dev = torch.device("cuda")
+
+CONFIGS = [  # name, D, time, classes, batch, lr
+    ("denoiser_D128_B256", 128, False, 0, 256, 1e-4),
+    ("fm_time_D64_B64", 64, True, 0, 64, 1e-2),
+    ("fm_class_D64_B64", 64, True, 10, 64, 1e-2),
+]
+
+
+def set_tf32(on):
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on
+
+
+def torch_rate(D, time_cond, classes, batch, lr, steps):
+    torch.manual_seed(0)
+    m = UNet(1, D, time_cond, classes).to(dev)
+    opt = torch.optim.Adam(m.parameters(), lr=lr)
+    x1 = torch.rand(batch, 1, 28, 28, device=dev)
+    labels = torch.randint(0, 10, (batch,), device=dev)
+
+    def step():
+        x0 = torch.randn_like(x1)
+        if time_cond:
+            t = torch.rand(batch, 1, device=dev)
+            xt = (1 - t[:, :, None, None]) * x0 + t[:, :, None, None] * x1
+            c = F.one_hot(labels, 10).float() * (torch.rand(batch, 1, device=dev) >= 0.1) if classes else None
+            loss = F.mse_loss(m(xt, t, c), x1 - x0)
+        else:
+            loss = F.mse_loss(m(x1 + 0.5 * x0), x1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()  # read back every step, as unetflow's trainer does
+
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    torch.cuda.synchronize()
+    return batch * steps / (time.perf_counter() - t0)
+
+
+@torch.no_grad()
+def torch_sampling():
+    torch.manual_seed(0)
+    m = UNet(1, 64, True, 10).to(dev).eval()
+    labels = torch.arange(10, device=dev).repeat_interleave(4)
+    c = torch.cat([F.one_hot(labels, 10).float(), torch.zeros(40, 10, device=dev)])
+
+    def run():
+        x = torch.randn(40, 1, 28, 28, device=dev)
+        for i in range(50):
+            t = torch.full((80, 1), i / 50, device=dev)
+            u = m(torch.cat([x, x]), t, c)
+            x = x + (u[40:] + 5.0 * (u[:40] - u[40:])) / 50
+        return x
+
+    run()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    run()
+    torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+print(f"device: {torch.cuda.get_device_name(0)}, PyTorch {torch.__version__}", flush=True)
+cmd = [a.bench, "--steps", str(a.steps)] + (["--data", a.data] if a.data else [])
+t0 = time.perf_counter()
+proc = subprocess.run(cmd, capture_output=True, text=True)
+print(proc.stdout + proc.stderr, end="", flush=True)
+print(f"(bench_cuda: exit {proc.returncode}, {time.perf_counter() - t0:.0f} s)")
+ours = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+): ([\d.]+) ", proc.stdout, re.M)}
+
+print(f"\n{'configuration':<24}{'PyTorch img/s':>15}{'unetflow img/s':>16}{'ratio':>8}")
+for tf32 in (False, True):
+    set_tf32(tf32)
+    suffix = "_tf32" if tf32 else ""
+    for name, D, tc, classes, batch, lr in CONFIGS:
+        theirs = torch_rate(D, tc, classes, batch, lr, a.steps)
+        mine = ours.get(name + suffix)
+        ratio = f"{mine / theirs:.2f}x" if mine else "n/a"
+        print(f"{name + suffix:<24}{theirs:>15.1f}{(mine or float('nan')):>16.1f}{ratio:>8}", flush=True)
+set_tf32(False)
+ts = torch_sampling()
+mine = ours.get("cfg_sample_40_T50_D64")
+print(f"CFG sampling, 40 digits, T=50, D=64: PyTorch {ts:.3f} s, unetflow "
+      + (f"{mine:.3f} s, {ts / mine:.2f}x faster" if mine else "n/a"))
+if a.data:
+    steps_5_epochs = 5 * ((60000 + 255) // 256)
+    rate = torch_rate(128, False, 0, 256, 1e-4, a.steps)
+    mine = ours.get("denoiser_D128_5_epochs_training")
+    print(f"SPEC 5-epoch D=128 denoiser run: unetflow {mine} s of training (target <= 30 s); PyTorch at its step "
+          f"rate would need {steps_5_epochs * 256 / rate:.1f} s")
+sys.exit(proc.returncode)

@@ -1,0 +1,152 @@
+#pragma once
+// The CUDA policy: the same static interface as `cpu`, over device memory, on one stream of the current device.
+// cuBLAS does every GEMM (FP32 by default; set_tf32(true) allows TF32 tensor cores); the other kernels are ours.
+// Declarations only: this header is plain C++ (layers, models and examples compile with the host compiler);
+// the definitions are compiled once by nvcc into the `unetflow::cuda` library (src/cuda/).
+//
+// Graph records a step the first time its shapes and buffers are stable and replays it afterwards as a CUDA
+// Graph (one launch instead of hundreds). Any device allocation (or change of math mode) invalidates every
+// recording, so a replay never touches a buffer that has moved; UNETFLOW_CUDA_GRAPHS=0 turns recording off.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../tensor.hpp"
+#include "common.hpp"
+
+namespace unetflow {
+
+struct cuda {
+  using scalar = float;
+  using T = float;
+  static constexpr const char* name = "cuda";
+  static constexpr bool host_accessible = false;
+  using Activation = unetflow::Activation;
+
+  // ---- the device ---------------------------------------------------------------------------------------
+  static bool available();             // a CUDA device is present and usable
+  static std::string device_name();    // e.g. "NVIDIA H200"; throws Error without a device
+  static void synchronize();           // waits for the backend's stream
+  static void set_tf32(bool allowed);  // TF32 tensor-core math in cuBLAS (off by default)
+  static bool tf32();
+
+  // ---- memory -------------------------------------------------------------------------------------------
+  static void* allocate_bytes(std::size_t bytes);
+  static void deallocate_bytes(void* p);
+  // Changes with every device allocation and math-mode change: recordings made under another value are stale.
+  static std::uint64_t generation();
+  template <class U>
+  static U* allocate(std::ptrdiff_t n) {
+    return static_cast<U*>(allocate_bytes(std::size_t(n > 0 ? n : 1) * sizeof(U)));
+  }
+  template <class U>
+  static void deallocate(U* p) {
+    deallocate_bytes(static_cast<void*>(const_cast<std::remove_const_t<U>*>(p)));
+  }
+  static void fill(T* p, std::ptrdiff_t n, T v);
+  static void copy(const T* src, T* dst, std::ptrdiff_t n);
+  static void to_host(const T* src, T* dst, std::ptrdiff_t n);
+  static void from_host(const T* src, T* dst, std::ptrdiff_t n);
+  static double read(const double* p);
+
+  enum class Use { columns, partial_sums, tile, weights, count_ };
+  static T* scratch(Use use, std::ptrdiff_t n);
+  static int threads() { return 1; }
+
+  // ---- GEMM: C = alpha * op(A) * op(B) + beta * C, row-major --------------------------------------------
+  static void gemm(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb,
+                   T beta, T* C, int ldc);
+
+  // ---- convolution (weights w[co][ci][k][k]) ------------------------------------------------------------
+  static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate);
+  static void conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
+                                 bool accumulate);
+  static void conv_backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g);
+
+  // ---- per-channel bias and batch normalisation ---------------------------------------------------------
+  static void add_channel_bias(Strided<T> y, int n, int C, int plane, const T* b);
+  static void channel_sums(Strided<const T> y, int n, int C, int plane, T* out_accumulate);
+  static void bn_stats(Strided<const T> x, int n, int C, int plane, T* mean, T* var);
+  static void bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count,
+                         double momentum, double eps, bool training);
+  static void bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
+                       const T* gamma, const T* beta, Activation act = Activation::none);
+  static void bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean,
+                          const T* invstd, const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats,
+                          Activation act = Activation::none);
+
+  // ---- element-wise -------------------------------------------------------------------------------------
+  static void gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
+  static void gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len);
+  static void copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
+  static void add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
+  static void blend(T* y, const T* x, std::ptrdiff_t len, T a, T b);
+  static void avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k);
+  static void avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate);
+  static void modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y,
+                               int n, int C, int plane);
+  static void modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
+                                Strided<T> dscale, Strided<T> dshift, int n, int C, int plane);
+  static void mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
+                  double* loss);
+  static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,
+                          int n, std::ptrdiff_t len);
+  static void adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2,
+                          double eps, double weight_decay, long step);
+
+  // ---- recorded steps -----------------------------------------------------------------------------------
+  class Graph {
+   public:
+    Graph() = default;
+    Graph(const Graph&) = delete;
+    Graph& operator=(const Graph&) = delete;
+    ~Graph() { reset(); }
+
+    // Runs f (first call, or after its key or any device allocation changed), records it (second call),
+    // replays the recording (later calls). Returns whether f's host code ran.
+    template <class F>
+    bool run(StepKey key, F&& f) {
+      const bool same = std::equal(key.begin(), key.end(), key_.begin(), key_.end()) && generation_ == generation();
+      if (same && exec_) {
+        launch();
+        return false;
+      }
+      if (same && warm_) {
+        begin_capture();
+        try {
+          f();
+        } catch (...) {
+          abort_capture();
+          throw;
+        }
+        end_capture();
+        generation_ = generation();
+        launch();
+        return true;
+      }
+      reset();
+      key_.assign(key.begin(), key.end());
+      f();
+      generation_ = generation();
+      warm_ = enabled();
+      return true;
+    }
+
+   private:
+    static bool enabled();
+    void begin_capture();
+    void abort_capture();
+    void end_capture();
+    void launch();
+    void reset();
+    std::vector<std::uintptr_t> key_;
+    std::uint64_t generation_ = 0;
+    bool warm_ = false;
+    void* exec_ = nullptr;  // cudaGraphExec_t
+  };
+};
+
+}  // namespace unetflow

@@ -1,0 +1,48 @@
+#pragma once
+// Moving batches between host memory and a backend's memory (a plain copy for the CPU backend). Random numbers
+// are always drawn on the host, from the same stream whatever the backend, and then moved.
+#include <cstddef>
+#include <vector>
+
+#include "random.hpp"
+#include "tensor.hpp"
+
+namespace unetflow {
+
+// n samples of host memory (contiguous) into dst.
+template <class B, class S, class T>
+void upload(const T* host, View<S, T> dst) {
+  if (dst.contiguous()) {
+    B::from_host(host, dst.data, dst.numel());
+    return;
+  }
+  for (int s = 0; s < dst.n; ++s) B::from_host(host + s * S::size, dst.sample(s), S::size);
+}
+
+// The samples of v as one contiguous host vector.
+template <class B, class S, class T>
+std::vector<std::remove_const_t<T>> download(View<S, T> v) {
+  std::vector<std::remove_const_t<T>> host(std::size_t(v.numel()));
+  if (v.contiguous()) {
+    B::to_host(v.data, host.data(), v.numel());
+    return host;
+  }
+  for (int s = 0; s < v.n; ++s) B::to_host(v.sample(s), host.data() + s * S::size, S::size);
+  return host;
+}
+
+// Draws from rng into backend memory through a reusable host buffer.
+template <class B, class T>
+void draw_normal(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging) {
+  staging.resize(std::size_t(n));
+  rng.fill_normal(staging.data(), n);
+  B::from_host(staging.data(), dst, n);
+}
+template <class B, class T>
+void draw_uniform(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging) {
+  staging.resize(std::size_t(n));
+  rng.fill_uniform(staging.data(), n);
+  B::from_host(staging.data(), dst, n);
+}
+
+}  // namespace unetflow

@@ -1,0 +1,168 @@
+// The CUDA backend's context, memory, GEMM and recorded steps.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "detail.cuh"
+
+namespace unetflow {
+namespace cuda_detail {
+
+Context& context() {
+  static Context* ctx = [] {
+    int devices = 0;
+    const cudaError_t e = cudaGetDeviceCount(&devices);
+    if (e != cudaSuccess || devices == 0)
+      throw Error(std::string("the CUDA backend needs a GPU, and none is usable here (") +
+                  (e != cudaSuccess ? cudaGetErrorString(e) : "no device") + "); run with --device cpu.");
+    auto* c = new Context;  // never destroyed: buffers freed at exit must still find their stream
+    check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    check(cublasCreate(&c->blas), "cublasCreate");
+    check(cublasSetStream(c->blas, c->stream), "cublasSetStream");
+    // A fixed workspace keeps cuBLAS from allocating inside a recorded step.
+    constexpr std::size_t workspace = std::size_t(32) << 20;
+    check(cudaMalloc(&c->blas_workspace, workspace), "cudaMalloc (cuBLAS workspace)");
+    check(cublasSetWorkspace(c->blas, c->blas_workspace, workspace), "cublasSetWorkspace");
+    check(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+    return c;
+  }();
+  return *ctx;
+}
+
+std::atomic<std::uint64_t>& generation_counter() {
+  static std::atomic<std::uint64_t> n{0};
+  return n;
+}
+
+__global__ void fill_kernel(T* p, std::ptrdiff_t n, T v) {
+  UNETFLOW_FOR(i, n) p[i] = v;
+}
+
+}  // namespace cuda_detail
+
+using namespace cuda_detail;
+
+bool cuda::available() {
+  int devices = 0;
+  return cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0;
+}
+std::string cuda::device_name() {
+  context();
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  cudaDeviceProp prop{};
+  check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+  return prop.name;
+}
+void cuda::synchronize() { check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize"); }
+void cuda::set_tf32(bool allowed) {
+  auto& c = context();
+  check(cublasSetMathMode(c.blas, allowed ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  c.tf32 = allowed;
+  ++generation_counter();  // recorded GEMMs keep the math mode they were recorded with
+}
+bool cuda::tf32() { return context().tf32; }
+
+void* cuda::allocate_bytes(std::size_t bytes) {
+  context();
+  void* p = nullptr;
+  check(cudaMalloc(&p, bytes), "cudaMalloc");
+  ++generation_counter();
+  return p;
+}
+void cuda::deallocate_bytes(void* p) {
+  if (!p) return;
+  // Frees may run at exit, after the driver has gone: nothing useful to report then.
+  cudaStreamSynchronize(stream());
+  cudaFree(p);
+}
+std::uint64_t cuda::generation() { return generation_counter().load(); }
+
+void cuda::fill(T* p, std::ptrdiff_t n, T v) {
+  if (n <= 0) return;
+  fill_kernel<<<grid_for(n), block, 0, stream()>>>(p, n, v);
+  launched("fill");
+}
+void cuda::copy(const T* src, T* dst, std::ptrdiff_t n) {
+  if (n <= 0 || src == dst) return;
+  check(cudaMemcpyAsync(dst, src, std::size_t(n) * sizeof(T), cudaMemcpyDeviceToDevice, stream()), "cudaMemcpyAsync (device to device)");
+}
+void cuda::to_host(const T* src, T* dst, std::ptrdiff_t n) {
+  if (n <= 0) return;
+  check(cudaMemcpyAsync(dst, src, std::size_t(n) * sizeof(T), cudaMemcpyDeviceToHost, stream()), "cudaMemcpyAsync (device to host)");
+  synchronize();
+}
+void cuda::from_host(const T* src, T* dst, std::ptrdiff_t n) {
+  if (n <= 0) return;
+  check(cudaMemcpyAsync(dst, src, std::size_t(n) * sizeof(T), cudaMemcpyHostToDevice, stream()), "cudaMemcpyAsync (host to device)");
+  synchronize();  // the host buffer may be reused as soon as this returns
+}
+double cuda::read(const double* p) {
+  double v = 0;
+  check(cudaMemcpyAsync(&v, p, sizeof v, cudaMemcpyDeviceToHost, stream()), "cudaMemcpyAsync (device to host)");
+  synchronize();
+  return v;
+}
+
+cuda::T* cuda::scratch(Use use, std::ptrdiff_t n) {
+  struct Slot {
+    T* data = nullptr;
+    std::ptrdiff_t capacity = 0;
+  };
+  static std::vector<Slot> slots(std::size_t(Use::count_));
+  Slot& s = slots[std::size_t(use)];
+  if (n > s.capacity) {
+    deallocate(s.data);
+    s.data = allocate<T>(n);
+    s.capacity = n;
+  }
+  return s.data;
+}
+
+void cuda::gemm(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb, T beta,
+                T* C, int ldc) {
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands, keep the flags.
+  check(cublasSgemm(context().blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
+                    B, ldb, A, lda, &beta, C, ldc),
+        "cublasSgemm");
+}
+
+// ---- recorded steps -------------------------------------------------------------------------------------
+bool cuda::Graph::enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("UNETFLOW_CUDA_GRAPHS");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  return on;
+}
+void cuda::Graph::begin_capture() {
+  check(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
+}
+void cuda::Graph::abort_capture() {
+  cudaGraph_t g = nullptr;
+  cudaStreamEndCapture(stream(), &g);
+  if (g) cudaGraphDestroy(g);
+  warm_ = false;
+}
+void cuda::Graph::end_capture() {
+  cudaGraph_t g = nullptr;
+  check(cudaStreamEndCapture(stream(), &g), "cudaStreamEndCapture");
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t e = cudaGraphInstantiate(&exec, g, 0);
+  cudaGraphDestroy(g);
+  check(e, "cudaGraphInstantiate");
+  exec_ = exec;
+}
+void cuda::Graph::launch() {
+  check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), stream()), "cudaGraphLaunch");
+}
+void cuda::Graph::reset() {
+  if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+  exec_ = nullptr;
+  warm_ = false;
+  key_.clear();
+}
+
+}  // namespace unetflow

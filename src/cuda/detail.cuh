@@ -1,0 +1,63 @@
+#pragma once
+// What the CUDA backend's translation units share: the context (stream, cuBLAS handle), error checks, launch
+// geometry and a deterministic block reduction.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include <unetflow/backend/cuda.hpp>
+#include <unetflow/error.hpp>
+
+namespace unetflow::cuda_detail {
+
+using T = float;
+
+inline void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(std::string("CUDA: ") + what + " failed: " + cudaGetErrorString(e) + ".");
+}
+inline void check(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw Error(std::string("cuBLAS: ") + what + " failed with status " + std::to_string(int(s)) + ".");
+}
+
+struct Context {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;
+  void* blas_workspace = nullptr;
+  bool tf32 = false;
+};
+Context& context();  // created on first use; throws Error when there is no device
+inline cudaStream_t stream() { return context().stream; }
+
+constexpr int block = 256;
+inline unsigned grid_for(std::ptrdiff_t n) {
+  const std::ptrdiff_t blocks = (n + block - 1) / block;
+  return unsigned(blocks < 1 ? 1 : (blocks > 65535 * 16 ? 65535 * 16 : blocks));
+}
+inline void launched(const char* kernel) { check(cudaGetLastError(), kernel); }
+
+// Grid-stride loop over [0, n).
+#define UNETFLOW_FOR(i, n) \
+  for (std::ptrdiff_t i = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += std::ptrdiff_t(gridDim.x) * blockDim.x)
+
+// Sum of v over the block (blockDim.x == block), in a fixed order: deterministic. Every thread gets the result.
+template <class V>
+__device__ V block_sum(V v) {
+  __shared__ V partial[block / 32];
+  for (int o = 16; o > 0; o /= 2) v += __shfl_down_sync(0xffffffffu, v, o);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  __syncthreads();
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  V total = 0;
+  for (int w = 0; w < block / 32; ++w) total += partial[w];
+  return total;
+}
+
+__device__ inline float gelu(float z) { return 0.5f * z * (1.f + erff(z * 0.70710678118654752f)); }
+__device__ inline float gelu_grad(float z) {
+  return 0.5f * (1.f + erff(z * 0.70710678118654752f)) + z * expf(-0.5f * z * z) * 0.39894228040143268f;
+}
+
+}  // namespace unetflow::cuda_detail

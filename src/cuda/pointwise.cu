@@ -1,0 +1,199 @@
+// Element-wise kernels on the GPU: GELU, row copies and sums, averaging, pooling, conditioning, the MSE loss,
+// flow matching's interpolation and the Adam update.
+#include <cmath>
+
+#include "detail.cuh"
+
+namespace unetflow {
+namespace cuda_detail {
+
+// Element e of n rows of len scalars, rows `stride` apart.
+__device__ inline std::ptrdiff_t at(std::ptrdiff_t e, std::ptrdiff_t len, std::ptrdiff_t stride) {
+  const std::ptrdiff_t s = e / len;
+  return s * stride + (e - s * len);
+}
+
+__global__ void gelu_forward_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, std::ptrdiff_t len, std::ptrdiff_t total) {
+  UNETFLOW_FOR(e, total) y[at(e, len, ys)] = gelu(x[at(e, len, xs)]);
+}
+__global__ void gelu_backward_kernel(const T* x, std::ptrdiff_t xs, T* g, std::ptrdiff_t gs, std::ptrdiff_t len, std::ptrdiff_t total) {
+  UNETFLOW_FOR(e, total) g[at(e, len, gs)] *= gelu_grad(x[at(e, len, xs)]);
+}
+__global__ void copy_rows_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, std::ptrdiff_t len, std::ptrdiff_t total) {
+  UNETFLOW_FOR(e, total) y[at(e, len, ys)] = x[at(e, len, xs)];
+}
+__global__ void add_rows_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, std::ptrdiff_t len, std::ptrdiff_t total) {
+  UNETFLOW_FOR(e, total) y[at(e, len, ys)] += x[at(e, len, xs)];
+}
+__global__ void blend_kernel(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
+  UNETFLOW_FOR(i, len) y[i] = a * y[i] + b * x[i];
+}
+
+__global__ void avgpool_forward_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, int n, int C, int h, int w, int k) {
+  const int ho = h / k, wo = w / k;
+  const std::ptrdiff_t per = std::ptrdiff_t(C) * ho * wo, total = per * n;
+  UNETFLOW_FOR(e, total) {
+    const std::ptrdiff_t s = e / per, r = e - s * per;
+    const int c = int(r / (ho * wo)), oy = int(r / wo % ho), ox = int(r % wo);
+    const T* in = x + s * xs + std::ptrdiff_t(c) * h * w;
+    T acc = 0;
+    for (int ky = 0; ky < k; ++ky)
+      for (int kx = 0; kx < k; ++kx) acc += in[(oy * k + ky) * w + ox * k + kx];
+    y[s * ys + r] = acc * (T(1) / T(k * k));
+  }
+}
+__global__ void avgpool_backward_kernel(const T* dy, std::ptrdiff_t dys, T* dx, std::ptrdiff_t dxs, int n, int C, int h,
+                                        int w, int k, bool accumulate) {
+  const int ho = h / k, wo = w / k;
+  const std::ptrdiff_t per = std::ptrdiff_t(C) * h * w, total = per * n;
+  UNETFLOW_FOR(e, total) {
+    const std::ptrdiff_t s = e / per, r = e - s * per;
+    const int c = int(r / (h * w)), iy = int(r / w % h), ix = int(r % w);
+    const T v = dy[s * dys + (std::ptrdiff_t(c) * ho + iy / k) * wo + ix / k] * (T(1) / T(k * k));
+    T& out = dx[s * dxs + r];
+    out = accumulate ? out + v : v;
+  }
+}
+
+__global__ void modulate_forward_kernel(const T* h, std::ptrdiff_t hs, const T* scale, std::ptrdiff_t ss, const T* shift,
+                                        std::ptrdiff_t bs, T* y, std::ptrdiff_t ys, int n, int C, int plane) {
+  const std::ptrdiff_t per = std::ptrdiff_t(C) * plane, total = per * n;
+  UNETFLOW_FOR(e, total) {
+    const std::ptrdiff_t s = e / per, r = e - s * per;
+    const int c = int(r / plane);
+    y[s * ys + r] = h[s * hs + r] * scale[s * ss + c] + (shift ? shift[s * bs + c] : T(0));
+  }
+}
+// One block per (sample, channel): the two sums over the plane, and dh.
+__global__ void modulate_backward_kernel(const T* h, std::ptrdiff_t hs, const T* scale, std::ptrdiff_t ss, const T* dy,
+                                         std::ptrdiff_t dys, T* dh, std::ptrdiff_t dhs, T* dscale, std::ptrdiff_t dss,
+                                         T* dshift, std::ptrdiff_t dbs, int C, int plane) {
+  const int s = blockIdx.x / C, c = blockIdx.x % C;
+  const T a = scale[s * ss + c];
+  const std::ptrdiff_t off = std::ptrdiff_t(c) * plane;
+  float sa = 0, sb = 0;
+  for (int i = threadIdx.x; i < plane; i += blockDim.x) {
+    const T g = dy[s * dys + off + i];
+    sa += g * h[s * hs + off + i];
+    sb += g;
+    dh[s * dhs + off + i] = g * a;
+  }
+  sa = block_sum(sa);
+  sb = block_sum(sb);
+  if (threadIdx.x == 0) {
+    dscale[s * dss + c] = sa;
+    if (dshift) dshift[s * dbs + c] = sb;
+  }
+}
+
+constexpr int mse_blocks = 256;
+__global__ void mse_partial_kernel(const T* pred, std::ptrdiff_t ps, const T* target, std::ptrdiff_t ts, T* grad,
+                                   std::ptrdiff_t gs, std::ptrdiff_t len, std::ptrdiff_t total, double* partial) {
+  const double scale = 2.0 / double(total);
+  double acc = 0;
+  UNETFLOW_FOR(e, total) {
+    const double d = double(pred[at(e, len, ps)]) - double(target[at(e, len, ts)]);
+    acc += d * d;
+    if (grad) grad[at(e, len, gs)] = T(scale * d);
+  }
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+}
+__global__ void mse_final_kernel(const double* partial, int blocks, std::ptrdiff_t total, double* loss) {
+  double acc = 0;
+  for (int i = threadIdx.x; i < blocks; i += blockDim.x) acc += partial[i];
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) *loss = acc / double(total);
+}
+
+__global__ void interpolate_kernel(const T* x0, std::ptrdiff_t s0, const T* x1, std::ptrdiff_t s1, const T* t, T* xt,
+                                   std::ptrdiff_t sxt, T* target, std::ptrdiff_t stg, std::ptrdiff_t len, std::ptrdiff_t total) {
+  UNETFLOW_FOR(e, total) {
+    const std::ptrdiff_t s = e / len, i = e - s * len;
+    const T a = x0[s * s0 + i], b = x1[s * s1 + i], ts = t[s];
+    xt[s * sxt + i] = (T(1) - ts) * a + ts * b;
+    target[s * stg + i] = b - a;
+  }
+}
+
+__global__ void adam_kernel(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, T step_size, T sqrt_bc2, T b1, T b2, T e, T wd) {
+  UNETFLOW_FOR(i, len) {
+    const T gi = wd != T(0) ? g[i] + wd * p[i] : g[i];
+    m[i] = b1 * m[i] + (T(1) - b1) * gi;
+    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+    p[i] -= step_size * m[i] / (sqrtf(v[i]) / sqrt_bc2 + e);
+  }
+}
+
+}  // namespace cuda_detail
+
+using namespace cuda_detail;
+
+void cuda::gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+  gelu_forward_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, len, n * len);
+  launched("gelu_forward");
+}
+void cuda::gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
+  gelu_backward_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, g.data, g.stride, len, n * len);
+  launched("gelu_backward");
+}
+void cuda::copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+  copy_rows_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, len, n * len);
+  launched("copy_rows");
+}
+void cuda::add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+  add_rows_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, len, n * len);
+  launched("add_rows");
+}
+void cuda::blend(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
+  if (len <= 0) return;
+  blend_kernel<<<grid_for(len), block, 0, stream()>>>(y, x, len, a, b);
+  launched("blend");
+}
+void cuda::avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k) {
+  avgpool_forward_kernel<<<grid_for(std::ptrdiff_t(n) * C * (h / k) * (w / k)), block, 0, stream()>>>(
+      x.data, x.stride, y.data, y.stride, n, C, h, w, k);
+  launched("avgpool_forward");
+}
+void cuda::avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate) {
+  avgpool_backward_kernel<<<grid_for(std::ptrdiff_t(n) * C * h * w), block, 0, stream()>>>(
+      dy.data, dy.stride, dx.data, dx.stride, n, C, h, w, k, accumulate);
+  launched("avgpool_backward");
+}
+void cuda::modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y, int n,
+                            int C, int plane) {
+  modulate_forward_kernel<<<grid_for(std::ptrdiff_t(n) * C * plane), block, 0, stream()>>>(
+      h.data, h.stride, scale.data, scale.stride, shift.data, shift.stride, y.data, y.stride, n, C, plane);
+  launched("modulate_forward");
+}
+void cuda::modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
+                             Strided<T> dscale, Strided<T> dshift, int n, int C, int plane) {
+  if (n <= 0) return;
+  modulate_backward_kernel<<<unsigned(n) * unsigned(C), block, 0, stream()>>>(
+      h.data, h.stride, scale.data, scale.stride, dy.data, dy.stride, dh.data, dh.stride, dscale.data, dscale.stride,
+      dshift.data, dshift.stride, C, plane);
+  launched("modulate_backward");
+}
+void cuda::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len, double* loss) {
+  auto* partial = reinterpret_cast<double*>(scratch(Use::partial_sums, 2 * mse_blocks));
+  mse_partial_kernel<<<mse_blocks, block, 0, stream()>>>(pred.data, pred.stride, target.data, target.stride, grad.data,
+                                                          grad.stride, len, n * len, partial);
+  launched("mse");
+  mse_final_kernel<<<1, block, 0, stream()>>>(partial, mse_blocks, n * len, loss);
+  launched("mse (final sum)");
+}
+void cuda::interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target, int n,
+                       std::ptrdiff_t len) {
+  interpolate_kernel<<<grid_for(n * len), block, 0, stream()>>>(x0.data, x0.stride, x1.data, x1.stride, t, xt.data,
+                                                                xt.stride, target.data, target.stride, len, n * len);
+  launched("interpolate");
+}
+void cuda::adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2, double eps,
+                       double weight_decay, long step) {
+  const double bc1 = 1.0 - std::pow(beta1, double(step)), bc2 = 1.0 - std::pow(beta2, double(step));
+  adam_kernel<<<grid_for(len), block, 0, stream()>>>(p, g, m, v, len, T(lr / bc1), T(std::sqrt(bc2)), T(beta1), T(beta2),
+                                                     T(eps), T(weight_decay));
+  launched("adam_update");
+}
+
+}  // namespace unetflow

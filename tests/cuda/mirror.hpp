@@ -1,0 +1,91 @@
+#pragma once
+// Helpers of the CUDA parity suite: the same module on both backends with the same state, the same random
+// inputs on both, and the comparison rule max |cuda - cpu| <= tol * max |cpu|.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+#include <unetflow/backend/cuda.hpp>
+#include <unetflow/unetflow.hpp>
+#include <vector>
+
+namespace mirror {
+
+using namespace unetflow;
+
+inline double tolerance() { return cuda::tf32() ? 1e-2 : 1e-4; }
+
+// max |b - a| / max(max |a|, floor).
+inline double rel_error(const std::vector<float>& a, const std::vector<float>& b, double floor = 1e-6) {
+  REQUIRE(a.size() == b.size());
+  double err = 0, mag = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    err = std::max(err, double(std::abs(a[i] - b[i])));
+    mag = std::max(mag, double(std::abs(a[i])));
+  }
+  return err / std::max(mag, floor);
+}
+
+#define EXPECT_CLOSE(what, a, b, ...)                                            \
+  do {                                                                           \
+    const double e_ = mirror::rel_error(a, b __VA_OPT__(, ) __VA_ARGS__);        \
+    INFO((what) << ": relative max error " << e_ << " (tolerance " << mirror::tolerance() << ")"); \
+    CHECK(e_ <= mirror::tolerance());                                            \
+  } while (0)
+
+template <class S, class T>
+std::vector<float> host(View<S, T> v, bool on_cuda) {
+  return on_cuda ? download<cuda>(v) : download<cpu>(v);
+}
+
+// n random samples of shape S on both backends.
+template <class S>
+struct Input {
+  Tensor<S, cpu> c;
+  Tensor<S, cuda> g;
+  Input(int n, Rng& rng, double lo = -1, double hi = 1) : c(n), g(n) {
+    std::vector<float> v(std::size_t(c.numel()));
+    rng.fill_uniform(v.data(), std::ptrdiff_t(v.size()), lo, hi);
+    cpu::from_host(v.data(), c.data(), c.numel());
+    cuda::from_host(v.data(), g.data(), g.numel());
+  }
+};
+
+// Copies every entry of `from` (cpu) into `to` (the same module on cuda).
+template <class A, class B>
+void copy_state(A& from, B& to) {
+  safetensors::File f;
+  detail::add_part(f, part("", from));
+  detail::load_part(f, part("", to));
+}
+
+// Every parameter gradient (floor: 1% of the largest, as in the PyTorch parity) and every buffer.
+template <class A, class B>
+void expect_same_state(A& c, B& g, const std::string& what) {
+  std::map<std::string, std::vector<float>> grads, values;
+  double largest_grad = 0;
+  c.visit("", [&](const std::string& name, auto& e) {
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (is_instance_v<E, Param>) {
+      std::vector<float> h(std::size_t(e.size));
+      cpu::to_host(e.grad.data(), h.data(), e.size);
+      for (float v : h) largest_grad = std::max(largest_grad, double(std::abs(v)));
+      grads[name] = std::move(h);
+    }
+    if constexpr (is_instance_v<E, Param> || is_instance_v<E, Buffer>) values[name] = e.to_host();
+  });
+  g.visit("", [&](const std::string& name, auto& e) {
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (is_instance_v<E, Param>) {
+      std::vector<float> h(std::size_t(e.size));
+      cuda::to_host(e.grad.data(), h.data(), e.size);
+      EXPECT_CLOSE(what + ": gradient of " + name, grads.at(name), h, 1e-2 * largest_grad);
+    }
+    if constexpr (is_instance_v<E, Param> || is_instance_v<E, Buffer>)
+      EXPECT_CLOSE(what + ": " + name, values.at(name), e.to_host());
+  });
+}
+
+}  // namespace mirror

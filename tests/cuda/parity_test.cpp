@@ -1,0 +1,206 @@
+// The CUDA backend against the CPU backend on the same state and inputs: every layer's forward and backward
+// (training and evaluation mode), a whole flow-matching training step with Adam, three steps in a row (the
+// third one replayed from a CUDA Graph), classifier-free-guidance sampling, and the same with TF32 allowed.
+#include "mirror.hpp"
+
+using namespace unetflow;
+using mirror::host;
+using mirror::Input;
+
+namespace {
+
+// Layers: forward(x, y), backward(x, dy, dx), on both backends.
+template <class In, template <class> class Layer>
+void check_layer(const std::string& name, bool training = true) {
+  using Out = typename Layer<cpu>::template output_shape<In>;
+  CAPTURE(name);
+  Rng rng(7, 1);
+  Layer<cpu> lc;
+  Layer<cuda> lg;
+  reset_parameters(lc, rng);
+  mirror::copy_state(lc, lg);
+  set_training(lc, training);
+  set_training(lg, training);
+  constexpr int n = 5;
+  Input<In> x(n, rng);
+  Tensor<Out, cpu> yc(n);
+  Tensor<Out, cuda> yg(n);
+  lc.forward(x.c.view(), yc.view());
+  lg.forward(x.g.view(), yg.view());
+  EXPECT_CLOSE(name + " forward", host(yc.view(), false), host(yg.view(), true));
+  Input<Out> dy(n, rng);
+  Tensor<In, cpu> dxc(n);
+  Tensor<In, cuda> dxg(n);
+  lc.backward(x.c.view(), dy.c.view(), dxc.view());
+  lg.backward(x.g.view(), dy.g.view(), dxg.view());
+  EXPECT_CLOSE(name + " input gradient", host(dxc.view(), false), host(dxg.view(), true));
+  mirror::expect_same_state(lc, lg, name);
+}
+
+template <class B> using Conv3 = Conv2d<6, 10, 3, 1, 1, B>;
+template <class B> using ConvDown = Conv2d<6, 10, 3, 2, 1, B>;
+template <class B> using ConvUp = ConvTranspose2d<6, 10, 4, 2, 1, B>;
+template <class B> using ConvUnflatten = ConvTranspose2d<6, 6, 7, 7, 0, B>;
+template <class B> using Norm = BatchNorm2d<6, B>;
+template <class B> using Pool = AvgPool2d<7, B>;
+template <class B> using Dense = Linear<12, 20, B>;
+template <class B> using Gelu = GELU<B>;
+template <class B> using ConvBnGeluBlock = Conv<6, 10, B>;
+
+// BatchNorm2d with GELU fused into its pass.
+void check_fused_batchnorm(bool training) {
+  using S = Shape<6, 14, 14>;
+  Rng rng(7, 2);
+  BatchNorm2d<6, cpu> lc;
+  BatchNorm2d<6, cuda> lg;
+  reset_parameters(lc, rng);
+  mirror::copy_state(lc, lg);
+  set_training(lc, training);
+  set_training(lg, training);
+  Input<S> x(5, rng), dy(5, rng);
+  Tensor<S, cpu> yc(5), dxc(5);
+  Tensor<S, cuda> yg(5), dxg(5);
+  lc.forward(x.c.view(), yc.view(), Activation::gelu);
+  lg.forward(x.g.view(), yg.view(), Activation::gelu);
+  EXPECT_CLOSE("BatchNorm2d+GELU forward", host(yc.view(), false), host(yg.view(), true));
+  lc.backward(x.c.view(), dy.c.view(), dxc.view(), Activation::gelu);
+  lg.backward(x.g.view(), dy.g.view(), dxg.view(), Activation::gelu);
+  EXPECT_CLOSE("BatchNorm2d+GELU input gradient", host(dxc.view(), false), host(dxg.view(), true));
+  mirror::expect_same_state(lc, lg, "BatchNorm2d+GELU");
+}
+
+// Modulate: y = h * scale + shift, and its three gradients.
+void check_modulate() {
+  using S = Shape<6, 7, 7>;
+  Rng rng(7, 3);
+  Input<S> h(4, rng), dy(4, rng);
+  Input<Vec<6>> scale(4, rng), shift(4, rng);
+  Modulate<cpu> mc;
+  Modulate<cuda> mg;
+  Tensor<S, cpu> yc(4), dhc(4);
+  Tensor<S, cuda> yg(4), dhg(4);
+  Tensor<Vec<6>, cpu> dsc(4), dbc(4);
+  Tensor<Vec<6>, cuda> dsg(4), dbg(4);
+  mc.forward(h.c.view(), scale.c.view(), shift.c.view(), yc.view());
+  mg.forward(h.g.view(), scale.g.view(), shift.g.view(), yg.view());
+  EXPECT_CLOSE("Modulate forward", host(yc.view(), false), host(yg.view(), true));
+  mc.backward(h.c.view(), scale.c.view(), dy.c.view(), dhc.view(), dsc.view(), dbc.view());
+  mg.backward(h.g.view(), scale.g.view(), dy.g.view(), dhg.view(), dsg.view(), dbg.view());
+  EXPECT_CLOSE("Modulate dh", host(dhc.view(), false), host(dhg.view(), true));
+  EXPECT_CLOSE("Modulate dscale", host(dsc.view(), false), host(dsg.view(), true));
+  EXPECT_CLOSE("Modulate dshift", host(dbc.view(), false), host(dbg.view(), true));
+}
+
+using Model = ClassTimeUNet<1, 28, 28, 8, 10, cpu>;
+using ModelG = ClassTimeUNet<1, 28, 28, 8, 10, cuda>;
+using In = Model::In;
+
+// Flow-matching steps with Adam on both backends, new inputs each step, state compared after each.
+void check_training_steps(int steps) {
+  Rng init(11, 1);
+  auto mc = std::make_unique<Model>();
+  auto mg = std::make_unique<ModelG>();
+  reset_parameters(*mc, init);
+  mirror::copy_state(*mc, *mg);
+  Adam<cpu> ac(*mc, {.lr = 1e-3});
+  Adam<cuda> ag(*mg, {.lr = 1e-3});
+  FlowMatchingTask<Model> tc(0.1);
+  FlowMatchingTask<ModelG> tg(0.1);
+  Rng data(11, 2), noise_c(11, 3), noise_g(11, 3);
+  constexpr int n = 16;
+  std::vector<std::uint8_t> labels(n);
+  for (int step = 0; step < steps; ++step) {
+    CAPTURE(step);
+    Input<In> x1(n, data, 0, 1);
+    for (auto& l : labels) l = std::uint8_t(data.below(10));
+    ac.zero_grad();
+    ag.zero_grad();
+    const double lc = tc.step(*mc, x1.c.view(), labels.data(), noise_c);
+    const double lg = tg.step(*mg, x1.g.view(), labels.data(), noise_g);
+    INFO("loss cpu " << lc << ", cuda " << lg);
+    CHECK(std::abs(lc - lg) <= mirror::tolerance() * std::abs(lc));
+    mirror::expect_same_state(*mc, *mg, "UNet step " + std::to_string(step));
+    ac.step();
+    ag.step();
+  }
+  // Parameters after the last Adam step (a zero-in-exact-arithmetic gradient moves by up to lr either way).
+  std::map<std::string, std::vector<float>> after;
+  mc->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) after[name] = e.to_host();
+  });
+  mg->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) {
+      const auto g = e.to_host();
+      const auto& c = after.at(name);
+      double worst = 0;
+      for (std::size_t i = 0; i < c.size(); ++i) worst = std::max(worst, double(std::abs(c[i] - g[i])));
+      INFO("parameter " << name << " after Adam: max difference " << worst);
+      CHECK(worst <= 2e-3 * steps + 1e-5);
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE("CUDA layers match the CPU backend, forward and backward") {
+  check_layer<Shape<6, 14, 14>, Conv3>("Conv2d 3x3");
+  check_layer<Shape<6, 14, 14>, ConvDown>("Conv2d 3x3 stride 2");
+  check_layer<Shape<6, 7, 7>, ConvUp>("ConvTranspose2d 4x4 stride 2");
+  check_layer<Shape<6, 1, 1>, ConvUnflatten>("ConvTranspose2d 7x7 stride 7");
+  check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d (training)", true);
+  check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d (evaluation)", false);
+  check_layer<Shape<6, 7, 7>, Pool>("AvgPool2d 7");
+  check_layer<Vec<12>, Dense>("Linear");
+  check_layer<Shape<6, 5, 5>, Gelu>("GELU");
+  check_fused_batchnorm(true);
+  check_fused_batchnorm(false);
+  check_modulate();
+}
+
+TEST_CASE("blocks: Conv+BatchNorm+GELU on CUDA matches the CPU backend") {
+  Rng rng(7, 4);
+  Conv<6, 10, cpu> bc;
+  Conv<6, 10, cuda> bg;
+  reset_parameters(bc, rng);
+  mirror::copy_state(bc, bg);
+  Input<Shape<6, 14, 14>> x(5, rng);
+  auto yc = bc.forward(x.c.view());
+  auto yg = bg.forward(x.g.view());
+  EXPECT_CLOSE("ConvBnGelu forward", host(yc, false), host(yg, true));
+  Input<Shape<10, 14, 14>> dy(5, rng);
+  Tensor<Shape<6, 14, 14>, cpu> dxc(5);
+  Tensor<Shape<6, 14, 14>, cuda> dxg(5);
+  bc.backward(x.c.view(), dy.c.view(), dxc.view());
+  bg.backward(x.g.view(), dy.g.view(), dxg.view());
+  EXPECT_CLOSE("ConvBnGelu input gradient", host(dxc.view(), false), host(dxg.view(), true));
+  mirror::expect_same_state(bc, bg, "ConvBnGelu");
+}
+
+TEST_CASE("a whole class-conditioned UNet training step on CUDA matches the CPU backend") {
+  check_training_steps(1);
+}
+
+TEST_CASE("three steps in a row: the recorded (CUDA Graph) replay of the third matches the CPU backend") {
+  check_training_steps(3);
+}
+
+TEST_CASE("CFG sampling on CUDA matches the CPU backend") {
+  Rng init(13, 1);
+  auto mc = std::make_unique<Model>();
+  auto mg = std::make_unique<ModelG>();
+  reset_parameters(*mc, init);
+  mirror::copy_state(*mc, *mg);
+  FlowSampler<Model> sc;
+  FlowSampler<ModelG> sg;
+  const std::vector<int> labels{0, 3, 7, -1};
+  Rng rc(13, 2), rg(13, 2);
+  auto xc = sc.sample(*mc, labels, 5.0, 6, rc);
+  auto xg = sg.sample(*mg, labels, 5.0, 6, rg);
+  EXPECT_CLOSE("CFG samples after 6 Euler steps", host(xc, false), host(xg, true));
+}
+
+TEST_CASE("with TF32 allowed, a UNet step stays within 1e-2 of the CPU backend") {
+  cuda::set_tf32(true);
+  check_training_steps(1);
+  cuda::set_tf32(false);
+}
