@@ -29,7 +29,7 @@ double step_rate(Task& task, int batch, double lr, int steps) {
   data.fill_uniform(host.data(), std::ptrdiff_t(host.size()));
   Tensor<typename Model::In, cuda> x(batch);
   cuda::from_host(host.data(), x.data(), x.numel());
-  std::vector<std::uint8_t> labels(std::size_t(batch));
+  std::vector<std::uint8_t> labels(static_cast<std::size_t>(batch));
   for (auto& l : labels) l = std::uint8_t(data.below(10));
   auto step = [&] {
     adam.zero_grad();

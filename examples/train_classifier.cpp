@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     std::filesystem::copy_file(flags.run_dir() / ("model-epoch" + std::to_string(flags.epochs) + ".safetensors"), out,
                                std::filesystem::copy_options::overwrite_existing);
     set_training(*model, false);
-    const auto logits = map_batches<Model::In, B>(test.images.data(), test.n, 500, [&](View<Model::In, const float> x) { return model->forward(x); });
+    const auto logits = map_batches<typename Model::In, B>(test.images.data(), test.n, 500, [&](View<typename Model::In, const float> x) { return model->forward(x); });
     int correct = 0;
     for (int i = 0; i < test.n; ++i) {
       const float* z = logits.data() + std::ptrdiff_t(i) * 10;
