@@ -18,6 +18,7 @@
 
 #include "../tensor.hpp"
 #include "common.hpp"
+#include "winograd.hpp"
 
 #if defined(UNETFLOW_CBLAS)
 #include <cblas.h>
@@ -63,7 +64,7 @@ struct basic_cpu {
   // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused,
   // so a steady-state training step allocates nothing. The table of buffers never resizes, so threads may ask
   // for their own buffer inside a parallel region.
-  enum class Use { columns, partial_sums, tile, weights, count_ };
+  enum class Use { columns, partial_sums, tile, weights, transformed_weights, rows, count_ };
   static constexpr int max_threads = 1024;
   static T* scratch(Use use, int thread, std::ptrdiff_t n) {
     static std::vector<std::unique_ptr<Storage<basic_cpu>>> slots(std::size_t(Use::count_) * max_threads);
@@ -185,7 +186,12 @@ struct basic_cpu {
   }
 
   // y[s] (+)= w * im2col(x[s]) for every sample, a tile of samples per GEMM; workspaces are per thread.
+  // 3x3 'same' convolutions between at least 8 channels take the Winograd path instead.
   static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate) {
+    if (winograd_applies(g)) {
+      conv_forward_winograd(x, w, y, n, g, accumulate);
+      return;
+    }
     const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
     const int tiles = (n + tile - 1) / tile;
 #pragma omp parallel
@@ -206,6 +212,40 @@ struct basic_cpu {
       }
     }
   }
+  // Winograd F(2x2, 3x3) (winograd.hpp): per chunk of samples (about 768 tiles), the input transform, 16 GEMMs
+  // co x ci x tiles, the output transform. 2.25x fewer multiplications than im2col + GEMM.
+  static bool winograd_applies(const ConvGeom& g) {
+    return g.k == 3 && g.s == 1 && g.p == 1 && g.ho == g.hi && g.wo == g.wi && g.ci >= 8 && g.co >= 8;
+  }
+  static void conv_forward_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
+                                    bool accumulate) {
+    const int tp = winograd::tiles(g.hi, g.wi);
+    const int per = std::max(1, std::min((768 + tp - 1) / tp, (n + threads() - 1) / threads()));
+    const int chunks = (n + per - 1) / per;
+    const std::ptrdiff_t plane = std::ptrdiff_t(g.co) * g.ci, ld_max = std::ptrdiff_t(per) * tp;
+    T* u = scratch(Use::transformed_weights, 0, 16 * plane);
+    winograd::transform_weights(w, g.co, g.ci, u);
+    const std::ptrdiff_t in_rows = winograd::input_scratch(g.hi, g.wi);
+#pragma omp parallel
+    {
+      const int t = omp_get_thread_num();
+      T* v = scratch(Use::columns, t, 16 * g.ci * ld_max);
+      T* m = scratch(Use::tile, t, 16 * g.co * ld_max);
+      T* rows = scratch(Use::rows, t, in_rows + winograd::output_scratch(g.wi));
+#pragma omp for schedule(static)
+      for (int b = 0; b < chunks; ++b) {
+        const int s0 = b * per, count = std::min(per, n - s0);
+        const std::ptrdiff_t ld = std::ptrdiff_t(count) * tp;
+        for (int j = 0; j < count; ++j) winograd::transform_input(x[s0 + j], g.ci, g.hi, g.wi, v, ld, j * tp, rows);
+        for (int xi = 0; xi < 16; ++xi)
+          gemm(false, false, g.co, int(ld), g.ci, T(1), u + xi * plane, g.ci, v + xi * g.ci * ld, int(ld), T(0),
+               m + xi * g.co * ld, int(ld));
+        for (int j = 0; j < count; ++j)
+          winograd::transform_output(m, g.co, ld, j * tp, y[s0 + j], g.ho, g.wo, accumulate, rows + in_rows);
+      }
+    }
+  }
+
   // dx[s] (+)= col2im(w^T * dy[s]): the data gradient of a convolution, and the forward of a transposed one.
   static void conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
                                  bool accumulate) {

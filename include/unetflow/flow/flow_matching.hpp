@@ -27,8 +27,8 @@ View<typename Model::In, typename Model::T> velocity(Model& m, View<typename Mod
   else return m.forward(x, t);
 }
 
-// One flow-matching objective evaluation (B.1 / B.3) with the noise given: forward, loss, backward, recorded
-// once and replayed on a device backend. Returns whether the host code ran (see Graph::run).
+// One flow-matching objective evaluation (B.1 / B.3) with the noise given: forward, loss, backward (recorded
+// once and replayed on a device backend); returns the loss.
 template <class Model>
 class FlowMatchingLoss {
  public:

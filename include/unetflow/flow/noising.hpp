@@ -2,6 +2,10 @@
 // Part 1 of the assignment: the noising process z = x + sigma * eps (eps ~ N(0, I), drawn per batch) and the
 // single-step denoiser's training objective ||D(z) - x||^2. With pure_noise the input carries no information
 // about x (z = eps): the MSE-optimal output is then the mean training image.
+#include <bit>
+#include <cstdint>
+#include <vector>
+
 #include "../layers/mse_loss.hpp"
 #include "../random.hpp"
 #include "../tensor.hpp"
@@ -35,7 +39,8 @@ class DenoiseTask {
     auto z = input_.resize(n);
     auto g = grad_.resize(n);
     draw_normal<B>(rng, z.data, z.numel(), staging_);
-    const bool ran = graph_.run({std::uintptr_t(n), key_of(x.data)}, [&] {
+    const StepKey key{std::uintptr_t(n), key_of(x.data), std::bit_cast<std::uintptr_t>(sigma), std::uintptr_t(pure_noise)};
+    const bool ran = graph_.run(key, [&] {
       if (!pure_noise) B::blend(z.data, x.data, z.numel(), T(sigma), T(1));  // z = x + sigma * eps
       auto y = model.forward(View<In, const T>(z));
       loss_(y, x, g);
