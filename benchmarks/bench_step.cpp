@@ -55,6 +55,6 @@ void cfg_sample_40_T50_D64(benchmark::State& state) {
 BENCHMARK(sgemm_2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(cfg_sample_40_T50_D64)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK(denoiser_D128_B256)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
-BENCHMARK(fm_time_D64_B64)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
-BENCHMARK(fm_class_D64_B64)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(fm_time_D64_B64)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(10);
+BENCHMARK(fm_class_D64_B64)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(10);
 BENCHMARK_MAIN();

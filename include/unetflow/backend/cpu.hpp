@@ -212,7 +212,7 @@ struct basic_cpu {
       }
     }
   }
-  // Winograd F(2x2, 3x3) (winograd.hpp): per chunk of samples (about 768 tiles), the input transform, 16 GEMMs
+  // Winograd F(2x2, 3x3) (winograd.hpp): per chunk of samples (about 256 tiles), the input transform, 16 GEMMs
   // co x ci x tiles, the output transform. 2.25x fewer multiplications than im2col + GEMM.
   static bool winograd_applies(const ConvGeom& g) {
     return g.k == 3 && g.s == 1 && g.p == 1 && g.ho == g.hi && g.wo == g.wi && g.ci >= 8 && g.co >= 8;
@@ -220,7 +220,9 @@ struct basic_cpu {
   static void conv_forward_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
                                     bool accumulate) {
     const int tp = winograd::tiles(g.hi, g.wi);
-    const int per = std::max(1, std::min((768 + tp - 1) / tp, (n + threads() - 1) / threads()));
+    // About 256 tiles per chunk: measured faster than 768 for 64-channel maps (the transformed chunk stays closer
+    // to L2) and no slower at 128 channels.
+    const int per = std::max(1, std::min((256 + tp - 1) / tp, (n + threads() - 1) / threads()));
     const int chunks = (n + per - 1) / per;
     const std::ptrdiff_t plane = std::ptrdiff_t(g.co) * g.ci, ld_max = std::ptrdiff_t(per) * tp;
     T* u = scratch(Use::transformed_weights, 0, 16 * plane);
