@@ -18,6 +18,7 @@ struct TrainingStep {
   Tensor<In, cpu> x1, noise, input, target, grad;
   Tensor<Vec<1>, cpu> t;
   Tensor<typename Model::ClassIn, cpu> c;
+  MseLoss<cpu> mse;  // holds the loss: nothing allocated per step
 
   TrainingStep(int batch, double lr)
       : adam((reset_parameters(*model, rng), *model), {.lr = lr}), n(batch), x1(batch), noise(batch), input(batch),
@@ -52,7 +53,8 @@ struct TrainingStep {
       }
       y = model->forward(input.view());
     }
-    const double loss = mse_loss<cpu>(y, target.view(), grad.view());
+    mse(y, target.view(), grad.view());
+    const double loss = mse.value();
     adam.zero_grad();
     model->backward(grad.view());
     adam.step();

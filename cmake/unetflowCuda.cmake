@@ -16,7 +16,7 @@ target_include_directories(unetflow_cuda PUBLIC $<BUILD_INTERFACE:${PROJECT_SOUR
 target_compile_features(unetflow_cuda PUBLIC cxx_std_20)
 set_target_properties(unetflow_cuda PROPERTIES POSITION_INDEPENDENT_CODE ON)
 # CMake 3.25 does not know nvcc's C++20 flag (CUDA_STANDARD 20), so it is given directly.
-# 554: nvcc notes that Strided<const T>'s conversion to itself is never used (it is the generic one).
-target_compile_options(unetflow_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 -diag-suppress=554>)
+# --extended-lambda: __device__ lambdas as kernel operations. 554: nvcc notes that Strided<const T>'s conversion to itself is never used (it is the generic one).
+target_compile_options(unetflow_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 --extended-lambda -diag-suppress=554>)
 target_compile_definitions(unetflow_cuda PUBLIC UNETFLOW_HAS_CUDA)
 target_link_libraries(unetflow_cuda PUBLIC CUDA::cudart CUDA::cublas)

@@ -13,17 +13,15 @@ __device__ inline std::ptrdiff_t at(std::ptrdiff_t e, std::ptrdiff_t len, std::p
   return s * stride + (e - s * len);
 }
 
-__global__ void gelu_forward_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, std::ptrdiff_t len, std::ptrdiff_t total) {
-  UNETFLOW_FOR(e, total) y[at(e, len, ys)] = gelu(x[at(e, len, xs)]);
+// y op= x over n rows of len scalars (the row-wise element-wise ops: GELU and its gradient, copy, add).
+template <class Op>
+__global__ void rows_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, std::ptrdiff_t len, std::ptrdiff_t total, Op op) {
+  UNETFLOW_FOR(e, total) op(y[at(e, len, ys)], x[at(e, len, xs)]);
 }
-__global__ void gelu_backward_kernel(const T* x, std::ptrdiff_t xs, T* g, std::ptrdiff_t gs, std::ptrdiff_t len, std::ptrdiff_t total) {
-  UNETFLOW_FOR(e, total) g[at(e, len, gs)] *= gelu_grad(x[at(e, len, xs)]);
-}
-__global__ void copy_rows_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, std::ptrdiff_t len, std::ptrdiff_t total) {
-  UNETFLOW_FOR(e, total) y[at(e, len, ys)] = x[at(e, len, xs)];
-}
-__global__ void add_rows_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, std::ptrdiff_t len, std::ptrdiff_t total) {
-  UNETFLOW_FOR(e, total) y[at(e, len, ys)] += x[at(e, len, xs)];
+template <class Op>
+void rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len, Op op, const char* name) {
+  rows_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, len, n * len, op);
+  launched(name);
 }
 __global__ void blend_kernel(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
   UNETFLOW_FOR(i, len) y[i] = a * y[i] + b * x[i];
@@ -130,20 +128,16 @@ __global__ void adam_kernel(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, T 
 using namespace cuda_detail;
 
 void cuda::gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
-  gelu_forward_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, len, n * len);
-  launched("gelu_forward");
+  rows(x, y, n, len, [] __device__(T& out, T in) { out = gelu(in); }, "gelu_forward");
 }
 void cuda::gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
-  gelu_backward_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, g.data, g.stride, len, n * len);
-  launched("gelu_backward");
+  rows(x, g, n, len, [] __device__(T& grad, T in) { grad *= gelu_grad(in); }, "gelu_backward");
 }
 void cuda::copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
-  copy_rows_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, len, n * len);
-  launched("copy_rows");
+  rows(x, y, n, len, [] __device__(T& out, T in) { out = in; }, "copy_rows");
 }
 void cuda::add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
-  add_rows_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, len, n * len);
-  launched("add_rows");
+  rows(x, y, n, len, [] __device__(T& out, T in) { out += in; }, "add_rows");
 }
 void cuda::blend(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
   if (len <= 0) return;
