@@ -12,8 +12,8 @@ template <class Model>
 struct TrainingStep {
   using In = typename Model::In;
   std::unique_ptr<Model> model = std::make_unique<Model>();
+  Rng rng{0};  // before adam: adam's initialiser draws the parameters from it
   Adam<cpu> adam;
-  Rng rng{0};
   int n;
   Tensor<In, cpu> x1, noise, input, target, grad;
   Tensor<Vec<1>, cpu> t;

@@ -118,3 +118,22 @@ TEST_CASE("train and eval modes switch batch norm") {
   for (int i = 0; i < 784; ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
   CHECK(model->c0.first.bn.num_batches_tracked.value == 2);
 }
+
+TEST_CASE("a UNet backward consumes its forward: a second one without a forward stops") {
+  auto model = std::make_unique<UNet<1, 28, 28, 4>>();
+  Rng rng(3);
+  reset_parameters(*model, rng);
+  Tensor<Shape<1, 28, 28>, cpu> x(2), dy(2);
+  rng.fill_normal(x.data(), x.numel());
+  rng.fill_normal(dy.data(), dy.numel());
+  CHECK_THROWS_WITH(model->backward(dy.view()),
+                    "UNet::backward: no forward to go back through (the last backward consumed it)");
+  model->forward(x.view());
+  model->backward(dy.view());
+  const float first = model->c0.first.conv.weight.grad.data()[0];
+  CHECK(std::isfinite(first));
+  CHECK_THROWS(model->backward(dy.view()));
+  model->forward(x.view());
+  model->backward(dy.view());  // accumulates: the same gradient again
+  CHECK(model->c0.first.conv.weight.grad.data()[0] == doctest::Approx(2 * first).epsilon(1e-5));
+}

@@ -64,7 +64,7 @@ struct basic_cpu {
   // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused,
   // so a steady-state training step allocates nothing. The table of buffers never resizes, so threads may ask
   // for their own buffer inside a parallel region.
-  enum class Use { columns, partial_sums, tile, weights, transformed_weights, rows, count_ };
+  enum class Use { columns, partial_sums, tile, weights, transformed_weights, rows, activations, count_ };
   static constexpr int max_threads = 1024;
   static T* scratch(Use use, int thread, std::ptrdiff_t n) {
     static std::vector<std::unique_ptr<Storage<basic_cpu>>> slots(std::size_t(Use::count_) * max_threads);
@@ -74,6 +74,8 @@ struct basic_cpu {
     slot->reserve(n);
     return slot->data();
   }
+  // Block outputs that backward recomputes instead of keeping: one buffer per chain depth (see blocks/chain.hpp).
+  static T* activation_scratch(int depth, std::ptrdiff_t n) { return scratch(Use::activations, depth, n); }
   static int threads() { return omp_get_max_threads(); }
 
   // ---- GEMM: C = alpha * op(A) * op(B) + beta * C, row-major --------------------------------------------

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -52,8 +53,14 @@ struct cuda {
   static void from_host(const T* src, T* dst, std::ptrdiff_t n);
   static double read(const double* p);
 
-  enum class Use { columns, partial_sums, tile, weights, count_ };
+  static constexpr int max_chain_depth = 8;
+  enum class Use { columns, partial_sums, tile, weights, activations, count_ = activations + max_chain_depth };
   static T* scratch(Use use, std::ptrdiff_t n);
+  // Block outputs that backward recomputes instead of keeping: one buffer per chain depth (see blocks/chain.hpp).
+  static T* activation_scratch(int depth, std::ptrdiff_t n) {
+    if (depth >= max_chain_depth) throw std::invalid_argument("cuda: blocks nested deeper than 8 chains are not supported");
+    return scratch(Use(int(Use::activations) + depth), n);
+  }
   static int threads() { return 1; }
 
   // ---- GEMM: C = alpha * op(A) * op(B) + beta * C, row-major --------------------------------------------

@@ -1,6 +1,8 @@
 #pragma once
-// Chain<First, Second>: two blocks in sequence (nn.Sequential of two), with the gradient buffer between them.
-// ConvBlock, DownBlock and UpBlock are chains.
+// Chain<First, Second>: two blocks in sequence (nn.Sequential of two); ConvBlock, DownBlock and UpBlock are chains.
+// The output between the two blocks is not kept: forward writes it into scratch shared by all chains of the same
+// nesting depth, and backward recomputes it there from the first block's saved convolution output. Once the second
+// block has taken its weight gradients that map is dead, and its gradient overwrites it.
 #include <string>
 
 #include "conv_bn_gelu.hpp"
@@ -16,6 +18,7 @@ class Chain {
   using B = typename First::B;
   using T = typename B::scalar;
   static constexpr int in_channels = First::in_channels, out_channels = Second::out_channels;
+  static constexpr int chain_depth = Second::chain_depth + 1;
   template <class In>
   using mid_shape = typename First::template output_shape<In>;
   template <class In>
@@ -26,17 +29,25 @@ class Chain {
 
   template <class In, class U>
   View<output_shape<In>, T> forward(View<In, U> x) {
-    static_assert(In::C == in_channels, "block: the input's channel count differs from the block's Cin");
-    mid_ = first.forward(x).data;
-    return second.forward(View<mid_shape<In>, T>{mid_, x.n});
+    return second.forward(first.forward(x, mid<In>(x.n)));
+  }
+  template <class In, class U>
+  View<output_shape<In>, T> forward(View<In, U> x, View<output_shape<In>, T> out) {
+    return second.forward(first.forward(x, mid<In>(x.n)), out);
+  }
+
+  // The last forward's output again (the second block's recompute).
+  template <class Out>
+  void recompute(View<Out, T> out) const {
+    second.recompute(out);
   }
 
   template <class In, class U, class V>
   void backward(View<In, U> x, View<output_shape<In>, V> dy, View<In, T> dx, bool accumulate = false) {
-    using Mid = mid_shape<In>;
-    auto dmid = reserve_view<Mid>(grad_mid_, x.n);
-    second.backward(View<Mid, T>{mid_, x.n}, dy, dmid);
-    first.backward(x, dmid, dx, accumulate);
+    auto m = mid<In>(x.n);
+    first.recompute(m);
+    second.backward(m, dy, m);
+    first.backward(x, m, dx, accumulate);
   }
 
   template <class F>
@@ -46,8 +57,10 @@ class Chain {
   }
 
  private:
-  T* mid_ = nullptr;
-  Storage<B> grad_mid_;
+  template <class In>
+  static View<mid_shape<In>, T> mid(int n) {
+    return {B::activation_scratch(chain_depth - 1, std::ptrdiff_t(n) * mid_shape<In>::size), n};
+  }
 };
 
 template <int Cin, int Cout, class B = cpu>

@@ -1,9 +1,10 @@
 #pragma once
 // ConvBnGelu<Layer>: a convolution-like layer, then BatchNorm2d, then GELU: the body of SPEC's Conv, DownConv,
-// UpConv and Unflatten. It keeps the convolution's output and its own output; BN and GELU run as one pass
-// forward and backward, and the normalised map between them is recomputed, never kept.
+// UpConv and Unflatten. It keeps the convolution's output; BN and GELU run as one pass forward and backward, and
+// the normalised map between them is recomputed, never kept.
 //   forward(x) -> view of the output (owned here, valid until the next forward)
-//   backward(x, dy, dx, accumulate)   dy is overwritten; dx may be empty
+//   forward(x, a) -> a                 the output goes into a (caller's memory); recompute(a) writes it again later
+//   backward(x, dy, dx, accumulate)   dy is overwritten; dx may be empty, or x itself (without accumulate)
 #include <string>
 
 #include "../layers/batchnorm2d.hpp"
@@ -24,15 +25,24 @@ class ConvBnGelu {
   Layer conv;
   BatchNorm2d<out_channels, B> bn;
 
+  static constexpr int chain_depth = 0;
+
   template <class In, class U>
   View<output_shape<In>, T> forward(View<In, U> x) {
+    return forward(x, reserve_view<output_shape<In>>(out_, x.n));
+  }
+  template <class In, class U>
+  View<output_shape<In>, T> forward(View<In, U> x, View<output_shape<In>, T> a) {
     static_assert(In::C == in_channels, "block: the input's channel count differs from the block's Cin");
-    using Out = output_shape<In>;
-    auto y = reserve_view<Out>(conv_out_, x.n);
-    auto a = reserve_view<Out>(out_, x.n);
+    auto y = reserve_view<output_shape<In>>(conv_out_, x.n);
     conv.forward(x, y);
     bn.forward(y, a, gelu_after);
     return a;
+  }
+  // The last forward's output again (BatchNorm with the statistics that forward used, then GELU).
+  template <class Out>
+  void recompute(View<Out, T> a) const {
+    bn.replay(View<Out, const T>{conv_out_.data(), a.n}, a, gelu_after);
   }
 
   template <class In, class U, class V>

@@ -1,7 +1,8 @@
 #pragma once
 // Conv2d<Cin, Cout, K, S, P>: y = w * x + b with PyTorch's weight layout [Cout][Cin][K][K].
 //   forward(x, y)                 y gets the convolution of x
-//   backward(x, dy, dx, acc)      accumulates dw, db; dx (+)= data gradient when dx is given
+//   backward(x, dy, dx, acc)      accumulates dw, db; dx (+)= data gradient when dx is given. dx may be x itself
+//                                 (without acc): x is read for dw before dx is written
 #include <cmath>
 #include <string>
 

@@ -2,6 +2,7 @@
 // ConvTranspose2d<Cin, Cout, K, S, P> with PyTorch's weight layout [Cin][Cout][K][K].
 // It is the data gradient of the Conv2d<Cout, Cin, K, S, P> whose weights are the same array, so its forward
 // is that convolution's backward-data and its backward-data is that convolution's forward.
+// backward(x, dy, dx) may take dx = x (without accumulate): x is read for the weight gradient before dx is written.
 #include <cmath>
 #include <string>
 

@@ -5,6 +5,7 @@
 //   ClassTimeUNet<Cin, H, W, D, N>        y = net(x, t, c)   c: one-hot Vec<N>, all zeros = no class
 // Every intermediate shape below is derived at compile time; a wiring mistake fails to compile.
 // Parameter names follow the PyTorch reference module (c0, d1, d2, unflat, u1, u2, c1, out, fc1_t, ...).
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
@@ -74,23 +75,26 @@ class UNetModel {
   }
 
   // Gradients of every parameter for the last forward, given dL/dy; dx receives dL/dx when it is given.
+  // Backward consumes what the forward saved (each activation's buffer takes its gradient once it has been read),
+  // so every backward needs a forward of its own, as in PyTorch.
   void backward(View<Out, const T> dy, View<In, T> dx = {}) {
+    if (!saved_) throw std::logic_error("UNet::backward: no forward to go back through (the last backward consumed it)");
+    saved_ = false;
     const int n = x_.n;
-    auto g_hidden = reserve_view<Hidden>(g_hidden_, n);
+    c1.recompute(hidden_);
+    auto g_hidden = hidden_;
     out.backward(hidden_, dy, g_hidden);
-    auto dcat3 = reserve_view<Cat3>(g_cat3_, n);
+    auto dcat3 = cat3_;
     c1.backward(cat3_, g_hidden, dcat3);
     auto [dx0, dup2] = split_channels<X0, Up2>(dcat3);
-    auto dcat2 = reserve_view<Cat2>(g_cat2_, n);
+    auto dcat2 = cat2_;
     u2.backward(cat2_, dup2, dcat2);
     auto [dx1, dm2] = split_channels<X1, Up1>(dcat2);
-    auto dup1 = reserve_view<Up1>(g_up1_, n);
-    condition_backward(up1_, dm2, dup1, fc2_t, fc2_c, g_scale2_, g_shift2_);
-    auto dcat1 = reserve_view<Cat1>(g_cat1_, n);
+    auto dup1 = condition_backward(up1_, dm2, fc2_t, fc2_c, g_up1_, g_scale2_, g_shift2_);
+    auto dcat1 = cat1_;
     u1.backward(cat1_, dup1, dcat1);
     auto [dx2, dm1] = split_channels<X2, Up0>(dcat1);
-    auto dup0 = reserve_view<Up0>(g_up0_, n);
-    condition_backward(up0_, dm1, dup0, fc1_t, fc1_c, g_scale1_, g_shift1_);
+    auto dup0 = condition_backward(up0_, dm1, fc1_t, fc1_c, g_up0_, g_scale1_, g_shift1_);
     auto dbottleneck = reserve_view<Bottleneck>(g_bottleneck_, n);
     unflat.backward(bottleneck_, dup0, dbottleneck);
     flat.backward(x2_, dbottleneck, dx2, true);
@@ -129,12 +133,22 @@ class UNetModel {
     cat1_ = cat1.forward(x2_, condition(up0_, fc1_t, fc1_c, m1_));
     up1_ = u1.forward(cat1_);
     cat2_ = cat2.forward(x1_, condition(up1_, fc2_t, fc2_c, m2_));
-    up2_ = u2.forward(cat2_);
-    cat3_ = cat3.forward(x0_, up2_);
-    hidden_ = c1.forward(cat3_);
+    auto [joined, up2] = cat3.template forward_first<Up2>(x0_);
+    u2.forward(cat2_, up2);  // straight into its channels of the concatenation
+    cat3_ = joined;
+    hidden_ = c1.forward(cat3_, hidden_scratch(n));
     auto y = reserve_view<Out>(y_, n);
     out.forward(hidden_, y);
+    saved_ = true;
     return y;
+  }
+
+  // c1's output is recomputed rather than kept: it lives in the scratch of the depth-2 chains (d1, d2, u1, u2),
+  // which nothing else uses while c1 and out run, forward or backward.
+  static View<Hidden, T> hidden_scratch(int n) {
+    constexpr int slot = decltype(u2)::chain_depth - 1;
+    static_assert(slot > decltype(c1)::chain_depth - 1, "UNet: c1's output needs a scratch slot c1 does not use");
+    return {B::activation_scratch(slot, std::ptrdiff_t(n) * Hidden::size), n};
   }
 
   // Time only: h * fc_t(t). Time and class: h * fc_c(c) + fc_t(t). Neither: h unchanged.
@@ -150,13 +164,15 @@ class UNetModel {
       return y;
     }
   }
+  // The gradient of h given dy, the gradient of condition(h): dy itself without conditioning.
   template <class S, class FT, class FC>
-  void condition_backward(View<S, T> h, View<S, T> dy, View<S, T> dh, FT& fc_t, FC& fc_c, Storage<B>& g_scale,
-                          Storage<B>& g_shift) {
+  View<S, T> condition_backward(View<S, T> h, View<S, T> dy, FT& fc_t, FC& fc_c, Storage<B>& g_h, Storage<B>& g_scale,
+                                Storage<B>& g_shift) {
     if constexpr (!Time) {
-      B::copy_rows(dy.rows(), dh.rows(), dy.n, S::size);
+      return dy;
     } else {
       using V = Vec<S::C>;
+      auto dh = reserve_view<S>(g_h, h.n);
       auto dscale = reserve_view<V>(g_scale, h.n);
       if constexpr (Classes > 0) {
         auto dshift = reserve_view<V>(g_shift, h.n);
@@ -169,13 +185,14 @@ class UNetModel {
         modulate.backward(h, scale, dy, dh, dscale, View<V, T>{});
         fc_t.backward(t_, dscale, View<TimeIn, T>{});
       }
+      return dh;
     }
   }
 
   Concat<B> cat1, cat2, cat3;
   Modulate<B> modulate;
   Storage<B> m1_, m2_, y_;
-  Storage<B> g_hidden_, g_cat3_, g_cat2_, g_cat1_, g_up1_, g_up0_, g_bottleneck_;
+  Storage<B> g_up1_, g_up0_, g_bottleneck_;
   Storage<B> g_scale1_, g_shift1_, g_scale2_, g_shift2_;
 
   View<In, const T> x_;
@@ -189,9 +206,9 @@ class UNetModel {
   View<Cat1, T> cat1_;
   View<Up1, T> up1_;
   View<Cat2, T> cat2_;
-  View<Up2, T> up2_;
   View<Cat3, T> cat3_;
   View<Hidden, T> hidden_;
+  bool saved_ = false;
 };
 
 template <int Cin, int H, int W, int D, class B = cpu>
