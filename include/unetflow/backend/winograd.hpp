@@ -7,6 +7,8 @@
 //   V[xi][ci][p]  = (B^T d B)[xi]          tile p,    B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //   M[xi]         = U[xi] V[xi]            (the GEMMs)
 //   y block       = A^T M A                A^T = [1 1 1 0; 0 1 -1 -1]
+// The weight gradient is the adjoint: dw = sum over tiles of G^T [(A dy A^T) .* (B^T d B)] G, i.e. 16 GEMMs
+// (co x tiles) by (tiles x ci) between the transformed output gradients and the transformed inputs.
 // xi = 4 * row + column of the 4x4 transformed tile. Tiles run over samples, then tile rows, then tile columns.
 #include <algorithm>
 #include <cstddef>
@@ -114,5 +116,59 @@ void transform_output(const T* m, int co, std::ptrdiff_t ld, std::ptrdiff_t p0, 
   }
 }
 inline std::ptrdiff_t output_scratch(int w) { return 8 * std::ptrdiff_t(w + 1); }
+
+// Columns [p0, p0 + tiles(h, w)) of e[16][co][ld] from one sample's output gradient dy[co][h][w]: A dy A^T of
+// every 2x2 block (zero outside the map). `scratch` holds gradient_scratch(h, w) values.
+template <class T>
+void transform_gradient(const T* dy, int co, int h, int w, T* e, std::ptrdiff_t ld, std::ptrdiff_t p0, T* scratch) {
+  const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw;
+  const std::ptrdiff_t xi_stride = std::ptrdiff_t(co) * ld;
+  T* padded = scratch;  // the plane, zero-extended to 2 th x 2 tw
+  std::fill(padded, padded + std::ptrdiff_t(2 * th) * pw, T(0));
+  for (int c = 0; c < co; ++c) {
+    const T* plane = dy + std::ptrdiff_t(c) * h * w;
+    for (int r = 0; r < h; ++r) std::copy(plane + r * w, plane + (r + 1) * w, padded + std::ptrdiff_t(r) * pw);
+    T* out = e + std::ptrdiff_t(c) * ld + p0;
+    for (int ty = 0; ty < th; ++ty) {
+      const T* g0 = padded + std::ptrdiff_t(2 * ty) * pw;
+      const T* g1 = g0 + pw;
+      T* o = out + std::ptrdiff_t(ty) * tw;
+      for (int t = 0; t < tw; ++t) {
+        // Rows of A g: (g0), (g0 + g1), (g0 - g1), (-g1); then each row (p, q) becomes (p, p + q, p - q, -q).
+        const T a = g0[2 * t], b = g0[2 * t + 1], c2 = g1[2 * t], d = g1[2 * t + 1];
+        const T p[4] = {a, a + c2, a - c2, -c2}, q[4] = {b, b + d, b - d, -d};
+        for (int i = 0; i < 4; ++i) {
+          o[(4 * i) * xi_stride + t] = p[i];
+          o[(4 * i + 1) * xi_stride + t] = p[i] + q[i];
+          o[(4 * i + 2) * xi_stride + t] = p[i] - q[i];
+          o[(4 * i + 3) * xi_stride + t] = -q[i];
+        }
+      }
+    }
+  }
+}
+inline std::ptrdiff_t gradient_scratch(int h, int w) { return std::ptrdiff_t(2 * ((h + 1) / 2)) * (2 * ((w + 1) / 2)); }
+
+// dw[co][ci][3][3] += G^T M G for m[16][co][ci] (the weight transform's adjoint).
+template <class T>
+void transform_weight_gradient(const T* m, int co, int ci, T* dw) {
+  const std::ptrdiff_t plane = std::ptrdiff_t(co) * ci;
+  for (std::ptrdiff_t oc = 0; oc < plane; ++oc) {
+    T r[3][4];  // G^T M
+    for (int j = 0; j < 4; ++j) {
+      const T m0 = m[j * plane + oc], m1 = m[(4 + j) * plane + oc], m2 = m[(8 + j) * plane + oc],
+              m3 = m[(12 + j) * plane + oc];
+      r[0][j] = m0 + T(0.5) * (m1 + m2);
+      r[1][j] = T(0.5) * (m1 - m2);
+      r[2][j] = T(0.5) * (m1 + m2) + m3;
+    }
+    T* out = dw + oc * 9;
+    for (int k = 0; k < 3; ++k) {
+      out[3 * k] += r[k][0] + T(0.5) * (r[k][1] + r[k][2]);
+      out[3 * k + 1] += T(0.5) * (r[k][1] - r[k][2]);
+      out[3 * k + 2] += T(0.5) * (r[k][1] + r[k][2]) + r[k][3];
+    }
+  }
+}
 
 }  // namespace unetflow::winograd
