@@ -235,11 +235,11 @@ struct basic_cpu {
       T* rows = scratch(Use::rows, t, in_rows + winograd::output_scratch(g.wi));
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
-        winograd::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, 0, rows);
+        winograd::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, rows);
         for (int xi = 0; xi < 16; ++xi)
           gemm(false, false, g.co, int(ld), g.ci, T(1), u + xi * plane, g.ci, v + xi * g.ci * ld, int(ld), T(0),
                m + xi * g.co * ld, int(ld));
-        winograd::transform_output(m, g.co, ld, 0, y[s], g.ho, g.wo, accumulate, rows + in_rows);
+        winograd::transform_output(m, g.co, ld, y[s], g.ho, g.wo, accumulate, rows + in_rows);
       }
     }
   }
@@ -313,9 +313,13 @@ struct basic_cpu {
         gemm(false, true, g.co, rows, ld, T(1), dyt, ld, col, ld, T(1), acc, rows);
       }
     }
-    for (int t = 0; t < nt; ++t) {
-      const T* acc = scratch(Use::partial_sums, t, wsize);
-      for (std::ptrdiff_t i = 0; i < wsize; ++i) dw[i] += acc[i];
+    add_partial_sums(0, nt, wsize, dw);
+  }
+  // out += the per-thread partial sums (Use::partial_sums, `size` values) of threads [first, nt), in thread order.
+  static void add_partial_sums(int first, int nt, std::ptrdiff_t size, T* out) {
+    for (int t = first; t < nt; ++t) {
+      const T* acc = scratch(Use::partial_sums, t, size);
+      for (std::ptrdiff_t i = 0; i < size; ++i) out[i] += acc[i];
     }
   }
 
@@ -336,18 +340,15 @@ struct basic_cpu {
       std::fill(acc, acc + 16 * plane, T(0));
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
-        winograd::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, 0, rows);
-        winograd::transform_gradient(dy[s], g.co, g.ho, g.wo, e, ld, 0, rows);
+        winograd::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, rows);
+        winograd::transform_gradient(dy[s], g.co, g.ho, g.wo, e, ld, rows);
         for (int xi = 0; xi < 16; ++xi)
           gemm(false, true, g.co, g.ci, int(ld), T(1), e + xi * g.co * ld, int(ld), v + xi * g.ci * ld, int(ld), T(1),
                acc + xi * plane, g.ci);
       }
     }
-    T* total = scratch(Use::partial_sums, 0, 16 * plane);
-    for (int t = 1; t < nt; ++t) {
-      const T* acc = scratch(Use::partial_sums, t, 16 * plane);
-      for (std::ptrdiff_t i = 0; i < 16 * plane; ++i) total[i] += acc[i];
-    }
+    T* total = scratch(Use::partial_sums, 0, 16 * plane);  // thread 0's sums, then the others added to them
+    add_partial_sums(1, nt, 16 * plane, total);
     winograd::transform_weight_gradient(total, g.co, g.ci, dw);
   }
 

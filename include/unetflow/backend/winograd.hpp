@@ -9,7 +9,7 @@
 //   y block       = A^T M A                A^T = [1 1 1 0; 0 1 -1 -1]
 // The weight gradient is the adjoint: dw = sum over tiles of G^T [(A dy A^T) .* (B^T d B)] G, i.e. 16 GEMMs
 // (co x tiles) by (tiles x ci) between the transformed output gradients and the transformed inputs.
-// xi = 4 * row + column of the 4x4 transformed tile. Tiles run over samples, then tile rows, then tile columns.
+// xi = 4 * row + column of the 4x4 transformed tile. Tiles run over tile rows, then tile columns.
 #include <algorithm>
 #include <cstddef>
 
@@ -38,12 +38,12 @@ void transform_weights(const T* w, int co, int ci, T* u) {
   }
 }
 
-// Columns [p0, p0 + tiles(h, w)) of v[16][ci][ld] from one sample x[ci][h][w]. `scratch` holds
+// v[16][ci][ld] (ld >= tiles(h, w)) from one sample x[ci][h][w]. `scratch` holds
 // (h + 3) * (w + 3) + 4 * (w + 3) values: each channel is copied into the interior of a zero-bordered plane (the
 // border is written once), so tiles need no bounds tests; then each row of tiles is transformed along y for the
 // whole row at once (B^T d, four rows of w + 3 values, vectorisable) and along x into the 16 outputs.
 template <class T>
-void transform_input(const T* x, int ci, int h, int w, T* v, std::ptrdiff_t ld, std::ptrdiff_t p0, T* scratch) {
+void transform_input(const T* x, int ci, int h, int w, T* v, std::ptrdiff_t ld, T* scratch) {
   const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw + 2, ph = 2 * th + 2;
   const std::ptrdiff_t xi_stride = std::ptrdiff_t(ci) * ld;
   T* padded = scratch;
@@ -52,7 +52,7 @@ void transform_input(const T* x, int ci, int h, int w, T* v, std::ptrdiff_t ld, 
   for (int c = 0; c < ci; ++c) {
     const T* plane = x + std::ptrdiff_t(c) * h * w;
     for (int r = 0; r < h; ++r) std::copy(plane + r * w, plane + (r + 1) * w, padded + (r + 1) * pw + 1);
-    T* out = v + std::ptrdiff_t(c) * ld + p0;
+    T* out = v + std::ptrdiff_t(c) * ld;
     for (int ty = 0; ty < th; ++ty) {
       const T* r0 = padded + (2 * ty) * pw;
       const T *r1 = r0 + pw, *r2 = r1 + pw, *r3 = r2 + pw;
@@ -80,15 +80,15 @@ void transform_input(const T* x, int ci, int h, int w, T* v, std::ptrdiff_t ld, 
 }
 inline std::ptrdiff_t input_scratch(int h, int w) { return std::ptrdiff_t(h + 3) * (w + 3) + 4 * std::ptrdiff_t(w + 3); }
 
-// One sample y[co][h][w] (+)= A^T M A from columns [p0, p0 + tiles(h, w)) of m[16][co][ld]; `scratch` holds
+// One sample y[co][h][w] (+)= A^T M A from m[16][co][ld]; `scratch` holds
 // 8 * (w + 1) values (A^T M for one row of tiles).
 template <class T>
-void transform_output(const T* m, int co, std::ptrdiff_t ld, std::ptrdiff_t p0, T* y, int h, int w, bool accumulate,
+void transform_output(const T* m, int co, std::ptrdiff_t ld, T* y, int h, int w, bool accumulate,
                       T* scratch) {
   const int th = (h + 1) / 2, tw = (w + 1) / 2;
   const std::ptrdiff_t xi_stride = std::ptrdiff_t(co) * ld;
   for (int c = 0; c < co; ++c) {
-    const T* in = m + std::ptrdiff_t(c) * ld + p0;
+    const T* in = m + std::ptrdiff_t(c) * ld;
     T* plane = y + std::ptrdiff_t(c) * h * w;
     for (int ty = 0; ty < th; ++ty) {
       const T* s = in + std::ptrdiff_t(ty) * tw;
@@ -117,10 +117,10 @@ void transform_output(const T* m, int co, std::ptrdiff_t ld, std::ptrdiff_t p0, 
 }
 inline std::ptrdiff_t output_scratch(int w) { return 8 * std::ptrdiff_t(w + 1); }
 
-// Columns [p0, p0 + tiles(h, w)) of e[16][co][ld] from one sample's output gradient dy[co][h][w]: A dy A^T of
+// e[16][co][ld] from one sample's output gradient dy[co][h][w]: A dy A^T of
 // every 2x2 block (zero outside the map). `scratch` holds gradient_scratch(h, w) values.
 template <class T>
-void transform_gradient(const T* dy, int co, int h, int w, T* e, std::ptrdiff_t ld, std::ptrdiff_t p0, T* scratch) {
+void transform_gradient(const T* dy, int co, int h, int w, T* e, std::ptrdiff_t ld, T* scratch) {
   const int th = (h + 1) / 2, tw = (w + 1) / 2, pw = 2 * tw;
   const std::ptrdiff_t xi_stride = std::ptrdiff_t(co) * ld;
   T* padded = scratch;  // the plane, zero-extended to 2 th x 2 tw
@@ -128,7 +128,7 @@ void transform_gradient(const T* dy, int co, int h, int w, T* e, std::ptrdiff_t 
   for (int c = 0; c < co; ++c) {
     const T* plane = dy + std::ptrdiff_t(c) * h * w;
     for (int r = 0; r < h; ++r) std::copy(plane + r * w, plane + (r + 1) * w, padded + std::ptrdiff_t(r) * pw);
-    T* out = e + std::ptrdiff_t(c) * ld + p0;
+    T* out = e + std::ptrdiff_t(c) * ld;
     for (int ty = 0; ty < th; ++ty) {
       const T* g0 = padded + std::ptrdiff_t(2 * ty) * pw;
       const T* g1 = g0 + pw;
