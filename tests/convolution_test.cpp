@@ -1,5 +1,6 @@
 // The CPU convolution primitives against a direct double-precision loop, on the shapes that take the Winograd
-// path (3x3 'same', >= 8 channels; odd and even sizes) and on ones that take im2col.
+// paths (3x3 'same', >= 8 channels; F(2x2) below 24x24, F(4x4) from there; sizes that fill the tiles and sizes
+// that cut them) and on ones that take im2col.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -37,16 +38,21 @@ double max_abs(const std::vector<double>& v) {
   for (double x : v) m = std::max(m, std::abs(x));
   return m;
 }
-void check_close(const std::vector<float>& got, const std::vector<double>& want, const char* what) {
+// Tolerances relative to the largest value: float GEMMs and F(2x2, 3x3) Winograd stay within 2e-6 here;
+// F(4x4, 3x3) measured 7e-6 to 9e-6 (its transforms multiply by up to 8 and divide by 24).
+constexpr double tol = 2e-6, tol_f4x4 = 2e-5;
+void check_close(const std::vector<float>& got, const std::vector<double>& want, const char* what, double rel) {
   REQUIRE(got.size() == want.size());
   double err = 0;
   for (std::size_t i = 0; i < got.size(); ++i) err = std::max(err, std::abs(double(got[i]) - want[i]));
   INFO(what << ": max error " << err << " of max |value| " << max_abs(want));
-  CHECK(err <= 2e-6 * max_abs(want));
+  CHECK(err <= rel * max_abs(want));
 }
 
 void check_case(const Case& c) {
   const ConvGeom g = c.geom();
+  // The forward and the data gradient (a 'same' convolution's is a forward) take F(4x4) on large maps.
+  const double rel = cpu::winograd_applies(g) && cpu::winograd_f4x4_pays(g) ? tol_f4x4 : tol;
   const std::ptrdiff_t xs = std::ptrdiff_t(g.ci) * g.hi * g.wi, ys = std::ptrdiff_t(g.co) * g.ho * g.wo;
   Rng rng(11);
   std::vector<float> x(c.n * xs), w(std::size_t(g.co) * g.ci * g.k * g.k), dy(c.n * ys);
@@ -65,27 +71,27 @@ void check_case(const Case& c) {
 
   std::vector<float> got(dy.size(), 1.f);
   cpu::conv_forward({x.data(), xs}, w.data(), {got.data(), ys}, c.n, g, false);
-  check_close(got, y, "forward");
+  check_close(got, y, "forward", rel);
   std::vector<double> twice(y);
   for (std::size_t i = 0; i < y.size(); ++i) twice[i] = 1.0 + y[i];
   std::fill(got.begin(), got.end(), 1.f);
   cpu::conv_forward({x.data(), xs}, w.data(), {got.data(), ys}, c.n, g, true);
-  check_close(got, twice, "forward, accumulated");
+  check_close(got, twice, "forward, accumulated", rel);
 
   std::vector<float> gdx(x.size(), 5.f);
   cpu::conv_backward_data({dy.data(), ys}, w.data(), {gdx.data(), xs}, c.n, g, false);
-  check_close(gdx, dx, "data gradient");
+  check_close(gdx, dx, "data gradient", rel);
 
   std::vector<float> gdw(w.size(), 0.f);
   cpu::conv_backward_weight({x.data(), xs}, {dy.data(), ys}, gdw.data(), c.n, g);
-  check_close(gdw, dw, "weight gradient");
+  check_close(gdw, dw, "weight gradient", tol);
 }
 
 }  // namespace
 
 TEST_CASE("convolutions: Winograd shapes against a direct loop") {
   for (Case c : {Case{3, 8, 8, 7, 7, 3, 1, 1}, Case{2, 8, 16, 5, 6, 3, 1, 1}, Case{5, 16, 8, 14, 14, 3, 1, 1},
-                 Case{2, 9, 12, 28, 28, 3, 1, 1}, Case{1, 8, 8, 1, 3, 3, 1, 1}}) {
+                 Case{2, 9, 12, 28, 28, 3, 1, 1}, Case{2, 8, 10, 25, 27, 3, 1, 1}, Case{1, 8, 8, 1, 3, 3, 1, 1}}) {
     CAPTURE(c.ci);
     CAPTURE(c.co);
     CAPTURE(c.h);

@@ -1,0 +1,147 @@
+#pragma once
+// Winograd F(4x4, 3x3) (Lavin & Gray, 2016; interpolation points 0, 1, -1, 2, -2, infinity): each 4x4 output
+// block comes from a 6x6 input tile through 36 products in the transformed space, 2.25 multiplications per output
+// where F(2x2, 3x3) needs 4 and im2col 9; the transformed data is 36/16 values per 4 pixels against F(2x2)'s 16/4.
+// The price is accuracy: about 1e-5 of the output's scale in float against F(2x2)'s 5e-7 (still well inside the
+// 1e-4 of the PyTorch parity tests), so the CPU policy uses it only where it measured faster (large maps).
+//   U[xi][co][ci] = (G w G^T)[xi]      G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+//                                             1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   V[xi][ci][p]  = (B^T d B)[xi]      B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+//                                             0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   y block       = A^T (U V) A        A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// xi = 6 * row + column of the 6x6 transformed tile; tiles run over tile rows, then tile columns. Same interface as
+// winograd::F2x2 (forward only: the weight gradient stays with F(2x2)).
+#include <algorithm>
+#include <cstddef>
+
+namespace unetflow::winograd {
+
+struct F4x4 {
+  static constexpr int points = 36;
+
+  // Tiles of one h x w map (the last row/column of tiles is cut when h or w is not a multiple of 4).
+  static int tiles(int h, int w) { return ((h + 3) / 4) * ((w + 3) / 4); }
+
+  // G applied to three values (a column or a row of the 3x3 kernel).
+  template <class T>
+  static void g3(T a, T b, T c, T* o) {
+    o[0] = a / T(4);
+    o[1] = -(a + b + c) / T(6);
+    o[2] = -(a - b + c) / T(6);
+    o[3] = a / T(24) + b / T(12) + c / T(6);
+    o[4] = a / T(24) - b / T(12) + c / T(6);
+    o[5] = c;
+  }
+  // u[36][co][ci] from w[co][ci][3][3].
+  template <class T>
+  static void transform_weights(const T* w, int co, int ci, T* u) {
+    const std::ptrdiff_t plane = std::ptrdiff_t(co) * ci;
+    for (std::ptrdiff_t oc = 0; oc < plane; ++oc) {
+      const T* g = w + oc * 9;
+      T col[3][6];  // G g, column by column
+      for (int j = 0; j < 3; ++j) g3(g[j], g[3 + j], g[6 + j], col[j]);
+      for (int i = 0; i < 6; ++i) {
+        T r[6];
+        g3(col[0][i], col[1][i], col[2][i], r);
+        for (int j = 0; j < 6; ++j) u[(6 * i + j) * plane + oc] = r[j];
+      }
+    }
+  }
+
+  // B^T applied to six values.
+  template <class T>
+  static void bt6(T d0, T d1, T d2, T d3, T d4, T d5, T* o) {
+    o[0] = T(4) * d0 - T(5) * d2 + d4;
+    o[1] = d3 + d4 - T(4) * (d1 + d2);
+    o[2] = d4 - d3 + T(4) * (d1 - d2);
+    o[3] = d4 - d2 + T(2) * (d3 - d1);
+    o[4] = d4 - d2 + T(2) * (d1 - d3);
+    o[5] = T(4) * d1 - T(5) * d3 + d5;
+  }
+  // v[36][ci][ld] (ld >= tiles(h, w)) from one sample x[ci][h][w], as F2x2::transform_input: each channel goes
+  // into the interior of a zero-bordered plane, each row of tiles is transformed along y for the whole row at once
+  // (six rows of B^T d, vectorisable), then along x tile by tile.
+  template <class T>
+  static void transform_input(const T* x, int ci, int h, int w, T* v, std::ptrdiff_t ld, T* scratch) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = 4 * tw + 2, ph = 4 * th + 2;
+    const std::ptrdiff_t xi_stride = std::ptrdiff_t(ci) * ld;
+    T* padded = scratch;
+    T* rows = scratch + std::ptrdiff_t(ph) * pw;  // B^T d for one row of tiles: 6 rows of pw
+    std::fill(padded, padded + std::ptrdiff_t(ph) * pw, T(0));
+    for (int c = 0; c < ci; ++c) {
+      const T* plane = x + std::ptrdiff_t(c) * h * w;
+      for (int r = 0; r < h; ++r) std::copy(plane + r * w, plane + (r + 1) * w, padded + (r + 1) * pw + 1);
+      T* out = v + std::ptrdiff_t(c) * ld;
+      for (int ty = 0; ty < th; ++ty) {
+        const T* d = padded + std::ptrdiff_t(4 * ty) * pw;
+        for (int k = 0; k < pw; ++k) {
+          T o[6];
+          bt6(d[k], d[pw + k], d[2 * pw + k], d[3 * pw + k], d[4 * pw + k], d[5 * pw + k], o);
+          for (int i = 0; i < 6; ++i) rows[i * pw + k] = o[i];
+        }
+        T* o = out + std::ptrdiff_t(ty) * tw;
+        for (int i = 0; i < 6; ++i) {
+          const T* t = rows + i * pw;
+          T* base = o + (6 * i) * xi_stride;
+          for (int tx = 0; tx < tw; ++tx) {
+            const T* e = t + 4 * tx;
+            T r[6];
+            bt6(e[0], e[1], e[2], e[3], e[4], e[5], r);
+            for (int j = 0; j < 6; ++j) base[j * xi_stride + tx] = r[j];
+          }
+        }
+      }
+    }
+  }
+  static std::ptrdiff_t input_scratch(int h, int w) {
+    const std::ptrdiff_t pw = 4 * ((w + 3) / 4) + 2, ph = 4 * ((h + 3) / 4) + 2;
+    return (ph + 6) * pw;
+  }
+
+  // A^T applied to six values.
+  template <class T>
+  static void at6(T s0, T s1, T s2, T s3, T s4, T s5, T* o) {
+    const T p1 = s1 + s2, m1 = s1 - s2, p2 = s3 + s4, m2 = s3 - s4;
+    o[0] = s0 + p1 + p2;
+    o[1] = m1 + T(2) * m2;
+    o[2] = p1 + T(4) * p2;
+    o[3] = m1 + T(8) * m2 + s5;
+  }
+  // One sample y[co][h][w] (+)= A^T M A from m[36][co][ld]; `scratch` holds output_scratch(w) values
+  // (A^T M for one row of tiles).
+  template <class T>
+  static void transform_output(const T* m, int co, std::ptrdiff_t ld, T* y, int h, int w, bool accumulate,
+                               T* scratch) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4;
+    const std::ptrdiff_t xi_stride = std::ptrdiff_t(co) * ld;
+    for (int c = 0; c < co; ++c) {
+      const T* in = m + std::ptrdiff_t(c) * ld;
+      T* plane = y + std::ptrdiff_t(c) * h * w;
+      for (int ty = 0; ty < th; ++ty) {
+        const T* s = in + std::ptrdiff_t(ty) * tw;
+        for (int j = 0; j < 6; ++j) {  // A^T M along y, column j of every tile in the row; row i at scratch[(6i+j)tw]
+          const T* s0 = s + j * xi_stride;
+          const std::ptrdiff_t step = 6 * xi_stride;
+          for (int tx = 0; tx < tw; ++tx) {
+            T o[4];
+            at6(s0[tx], s0[step + tx], s0[2 * step + tx], s0[3 * step + tx], s0[4 * step + tx], s0[5 * step + tx], o);
+            for (int i = 0; i < 4; ++i) scratch[(6 * i + j) * tw + tx] = o[i];
+          }
+        }
+        for (int i = 0; i < 4 && 4 * ty + i < h; ++i) {
+          const T* a = scratch + 6 * i * tw;
+          T* row = plane + std::ptrdiff_t(4 * ty + i) * w;
+          for (int tx = 0; tx < tw; ++tx) {
+            T o[4];
+            at6(a[tx], a[tw + tx], a[2 * tw + tx], a[3 * tw + tx], a[4 * tw + tx], a[5 * tw + tx], o);
+            const int ox = 4 * tx;
+            for (int k = 0; k < 4 && ox + k < w; ++k) row[ox + k] = accumulate ? row[ox + k] + o[k] : o[k];
+          }
+        }
+      }
+    }
+  }
+  static std::ptrdiff_t output_scratch(int w) { return 24 * std::ptrdiff_t((w + 3) / 4); }
+};
+
+}  // namespace unetflow::winograd
