@@ -132,7 +132,7 @@ struct basic_cpu {
             const T* in = plane + iy * g.wi;
             const int shift = kx - g.p;
             std::fill(row, row + lo, T(0));
-            if (g.s == 1) std::copy(in + lo + shift, in + hi + shift, row + lo);
+            if (g.s == 1) winograd::copy_row(in + lo + shift, hi - lo, row + lo);
             else
               for (int ox = lo; ox < hi; ++ox) row[ox] = in[ox * g.s + shift];
             std::fill(row + hi, row + g.wo, T(0));
@@ -163,13 +163,19 @@ struct basic_cpu {
   }
 
   // Samples per GEMM: small maps (14x14, 7x7, 1x1) are grouped until a GEMM has about 768 columns, bounded by
-  // the column workspace and by keeping every thread busy.
+  // the column workspace and by keeping every thread busy for the same number of tiles.
   static int conv_tile(const ConvGeom& g, int n) {
     const std::ptrdiff_t hw = g.col_cols(), min_cols = 768, max_floats = std::ptrdiff_t(1) << 22;
     std::ptrdiff_t tile = (min_cols + hw - 1) / hw;
     tile = std::min(tile, max_floats / std::max<std::ptrdiff_t>(1, g.col_rows() * hw));
-    tile = std::min<std::ptrdiff_t>(tile, (n + threads() - 1) / threads());
-    return int(std::max<std::ptrdiff_t>(1, tile));
+    tile = std::max<std::ptrdiff_t>(1, std::min<std::ptrdiff_t>(tile, (n + threads() - 1) / threads()));
+    // Whole rounds of tiles: 5 tiles on 2 threads would leave one thread idle for a third of the time.
+    std::ptrdiff_t count = (n + tile - 1) / tile;
+    if (count > 1 && count % threads() != 0) {
+      count = (count + threads() - 1) / threads() * threads();
+      tile = (n + count - 1) / count;
+    }
+    return int(tile);
   }
   // Copies between per-sample maps [c][hw] and a tile matrix [c][m*hw] (the GEMM's side of a tile).
   static void gather_tile(Strided<const T> y, int s0, int m, int c, std::ptrdiff_t hw, T* tile) {
@@ -240,7 +246,7 @@ struct basic_cpu {
       const int t = omp_get_thread_num();
       T* v = scratch(Use::columns, t, points * g.ci * ld);
       T* m = scratch(Use::tile, t, points * g.co * ld);
-      T* rows = scratch(Use::rows, t, in_rows + Scheme::output_scratch(g.wi));
+      T* rows = scratch(Use::rows, t, in_rows + Scheme::output_scratch(g.hi, g.wi));
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
         Scheme::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, rows);
@@ -373,13 +379,13 @@ struct basic_cpu {
   static void channel_sums(Strided<const T> y, int n, int C, int plane, T* out_accumulate) {
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; ++c) {
+      // double throughout: a bias before training-mode BatchNorm has a gradient that is zero in exact arithmetic,
+      // and float partial sums of a plane left 2e-5 of noise there (a quarter of the parity tolerance)
       double acc = 0;
       for (int s = 0; s < n; ++s) {
         const T* p = y[s] + std::ptrdiff_t(c) * plane;
-        T part = 0;
-#pragma omp simd reduction(+ : part)
-        for (int i = 0; i < plane; ++i) part += p[i];
-        acc += part;
+#pragma omp simd reduction(+ : acc)
+        for (int i = 0; i < plane; ++i) acc += double(p[i]);
       }
       out_accumulate[c] += T(acc);
     }
@@ -447,9 +453,10 @@ struct basic_cpu {
   }
   // In place: g holds dL/dy on entry and dL/dx on exit, y = act(BN(x)) as in bn_apply; the activation's input is
   // recomputed from x. batch_stats: the statistics depended on x (training).
-  // x - mean is centred with the mean of its own float values (`centre`): mean is the batch mean rounded to float,
-  // and without the correction every x - mean carries the same rounding, which the sums over the batch multiply
-  // (a bias's gradient before BatchNorm, zero in exact arithmetic, came out at 1e-4 of the gradients' scale).
+  // Rounding that is the same for every element of a channel comes back N-fold in sums over the batch (the
+  // gradient of a bias before training-mode BatchNorm, zero in exact arithmetic, came out at 2e-5 where PyTorch's
+  // own noise is 7e-5 and the parity tolerance 9e-5). So the sums are double, x - mean is centred on the mean of its
+  // own float values (`centre`: mean is the batch mean rounded to float), and the result is formed in double.
   static void bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean,
                           const T* invstd, const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats,
                           Activation act = Activation::none) {
@@ -462,28 +469,29 @@ struct basic_cpu {
         const T* xp = x[s] + std::ptrdiff_t(c) * plane;
         T* gp = g[s] + std::ptrdiff_t(c) * plane;
         if (act == Activation::gelu) gelu_grad_row(xp, gp, plane, scale, shift);
-        T sg = 0, sgx = 0, sx = 0;
-#pragma omp simd reduction(+ : sg, sgx, sx)
+        // double sums: the mean gradient mg is subtracted from every element, so its error returns N-fold
+#pragma omp simd reduction(+ : sum_g, sum_gx, sum_x)
         for (int i = 0; i < plane; ++i) {
-          sg += gp[i];
-          sgx += gp[i] * (xp[i] - m);
-          sx += xp[i] - m;
+          const T d = xp[i] - m;
+          sum_g += double(gp[i]);
+          sum_gx += double(gp[i]) * double(d);
+          sum_x += double(d);
         }
-        sum_g += sg;
-        sum_gx += sgx;
-        sum_x += sx;
       }
       const double centre = batch_stats ? sum_x / count : 0.0;  // mean is the running mean otherwise
       sum_gx = (sum_gx - centre * sum_g) * is;  // sum of g * xhat
       dgamma[c] += T(sum_gx);
       dbeta[c] += T(sum_g);
-      const T k = gamma[c] * is, mc = T(centre);
-      const T mg = batch_stats ? T(sum_g / count) : T(0);
-      const T mgx = batch_stats ? T(sum_gx / count) : T(0);
+      // In double, stored once: with float mg and mgx their roundings came back N-fold in the channel's sum.
+      const double k = double(gamma[c]) * is, ks = k * is;
+      const double mg = batch_stats ? sum_g / count : 0.0;
+      const double mgx = batch_stats ? sum_gx / count : 0.0;
       for (int s = 0; s < n; ++s) {
         const T* xp = x[s] + std::ptrdiff_t(c) * plane;
         T* gp = g[s] + std::ptrdiff_t(c) * plane;
-        for (int i = 0; i < plane; ++i) gp[i] = k * (gp[i] - mg - ((xp[i] - m) - mc) * is * mgx);
+#pragma omp simd
+        for (int i = 0; i < plane; ++i)
+          gp[i] = T(k * (double(gp[i]) - mg) - ks * (double(xp[i] - m) - centre) * mgx);
       }
     }
   }

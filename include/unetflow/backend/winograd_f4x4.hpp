@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "winograd.hpp"
+
 namespace unetflow::winograd {
 
 struct F4x4 {
@@ -50,17 +52,17 @@ struct F4x4 {
 
   // B^T applied to six values.
   template <class T>
-  static void bt6(T d0, T d1, T d2, T d3, T d4, T d5, T* o) {
-    o[0] = T(4) * d0 - T(5) * d2 + d4;
-    o[1] = d3 + d4 - T(4) * (d1 + d2);
-    o[2] = d4 - d3 + T(4) * (d1 - d2);
-    o[3] = d4 - d2 + T(2) * (d3 - d1);
-    o[4] = d4 - d2 + T(2) * (d1 - d3);
-    o[5] = T(4) * d1 - T(5) * d3 + d5;
+  static void bt6(T d0, T d1, T d2, T d3, T d4, T d5, T& o0, T& o1, T& o2, T& o3, T& o4, T& o5) {
+    o0 = T(4) * d0 - T(5) * d2 + d4;
+    o1 = d3 + d4 - T(4) * (d1 + d2);
+    o2 = d4 - d3 + T(4) * (d1 - d2);
+    o3 = d4 - d2 + T(2) * (d3 - d1);
+    o4 = d4 - d2 + T(2) * (d1 - d3);
+    o5 = T(4) * d1 - T(5) * d3 + d5;
   }
   // v[36][ci][ld] (ld >= tiles(h, w)) from one sample x[ci][h][w], as F2x2::transform_input: each channel goes
   // into the interior of a zero-bordered plane, each row of tiles is transformed along y for the whole row at once
-  // (six rows of B^T d, vectorisable), then along x tile by tile.
+  // (six rows of B^T d, vectorised), then along x tile by tile. `scratch` holds input_scratch(h, w) values.
   template <class T>
   static void transform_input(const T* x, int ci, int h, int w, T* v, std::ptrdiff_t ld, T* scratch) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = 4 * tw + 2, ph = 4 * th + 2;
@@ -70,24 +72,24 @@ struct F4x4 {
     std::fill(padded, padded + std::ptrdiff_t(ph) * pw, T(0));
     for (int c = 0; c < ci; ++c) {
       const T* plane = x + std::ptrdiff_t(c) * h * w;
-      for (int r = 0; r < h; ++r) std::copy(plane + r * w, plane + (r + 1) * w, padded + (r + 1) * pw + 1);
+      for (int r = 0; r < h; ++r) copy_row(plane + r * w, w, padded + (r + 1) * pw + 1);
       T* out = v + std::ptrdiff_t(c) * ld;
       for (int ty = 0; ty < th; ++ty) {
         const T* d = padded + std::ptrdiff_t(4 * ty) * pw;
-        for (int k = 0; k < pw; ++k) {
-          T o[6];
-          bt6(d[k], d[pw + k], d[2 * pw + k], d[3 * pw + k], d[4 * pw + k], d[5 * pw + k], o);
-          for (int i = 0; i < 6; ++i) rows[i * pw + k] = o[i];
-        }
+        T *t0 = rows, *t1 = t0 + pw, *t2 = t1 + pw, *t3 = t2 + pw, *t4 = t3 + pw, *t5 = t4 + pw;
+#pragma omp simd
+        for (int k = 0; k < pw; ++k)
+          bt6(d[k], d[pw + k], d[2 * pw + k], d[3 * pw + k], d[4 * pw + k], d[5 * pw + k], t0[k], t1[k], t2[k], t3[k],
+              t4[k], t5[k]);
         T* o = out + std::ptrdiff_t(ty) * tw;
         for (int i = 0; i < 6; ++i) {
           const T* t = rows + i * pw;
-          T* base = o + (6 * i) * xi_stride;
+          T* o0 = o + (6 * i) * xi_stride;
+          T *o1 = o0 + xi_stride, *o2 = o1 + xi_stride, *o3 = o2 + xi_stride, *o4 = o3 + xi_stride,
+            *o5 = o4 + xi_stride;
           for (int tx = 0; tx < tw; ++tx) {
             const T* e = t + 4 * tx;
-            T r[6];
-            bt6(e[0], e[1], e[2], e[3], e[4], e[5], r);
-            for (int j = 0; j < 6; ++j) base[j * xi_stride + tx] = r[j];
+            bt6(e[0], e[1], e[2], e[3], e[4], e[5], o0[tx], o1[tx], o2[tx], o3[tx], o4[tx], o5[tx]);
           }
         }
       }
@@ -98,50 +100,47 @@ struct F4x4 {
     return (ph + 6) * pw;
   }
 
-  // A^T applied to six values.
-  template <class T>
-  static void at6(T s0, T s1, T s2, T s3, T s4, T s5, T* o) {
-    const T p1 = s1 + s2, m1 = s1 - s2, p2 = s3 + s4, m2 = s3 - s4;
-    o[0] = s0 + p1 + p2;
-    o[1] = m1 + T(2) * m2;
-    o[2] = p1 + T(4) * p2;
-    o[3] = m1 + T(8) * m2 + s5;
-  }
-  // One sample y[co][h][w] (+)= A^T M A from m[36][co][ld]; `scratch` holds output_scratch(w) values
+  // One sample y[co][h][w] (+)= A^T M A from m[36][co][ld]; `scratch` holds output_scratch(h, w) values
   // (A^T M for one row of tiles).
   template <class T>
-  static void transform_output(const T* m, int co, std::ptrdiff_t ld, T* y, int h, int w, bool accumulate,
-                               T* scratch) {
+  static void transform_output(const T* m, int co, std::ptrdiff_t ld, T* y, int h, int w, bool accumulate, T* scratch) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
-    const std::ptrdiff_t xi_stride = std::ptrdiff_t(co) * ld;
+    const std::ptrdiff_t xs = std::ptrdiff_t(co) * ld;
     for (int c = 0; c < co; ++c) {
       const T* in = m + std::ptrdiff_t(c) * ld;
       T* plane = y + std::ptrdiff_t(c) * h * w;
       for (int ty = 0; ty < th; ++ty) {
         const T* s = in + std::ptrdiff_t(ty) * tw;
-        for (int j = 0; j < 6; ++j) {  // A^T M along y, column j of every tile in the row; row i at scratch[(6i+j)tw]
-          const T* s0 = s + j * xi_stride;
-          const std::ptrdiff_t step = 6 * xi_stride;
+        for (int j = 0; j < 6; ++j) {  // A^T M along y, column j of every tile in the row
+          const T* s0 = s + j * xs;
+          const T *s1 = s0 + 6 * xs, *s2 = s1 + 6 * xs, *s3 = s2 + 6 * xs, *s4 = s3 + 6 * xs, *s5 = s4 + 6 * xs;
+          T *a0 = scratch + j * tw, *a1 = a0 + 6 * tw, *a2 = a1 + 6 * tw, *a3 = a2 + 6 * tw;
           for (int tx = 0; tx < tw; ++tx) {
-            T o[4];
-            at6(s0[tx], s0[step + tx], s0[2 * step + tx], s0[3 * step + tx], s0[4 * step + tx], s0[5 * step + tx], o);
-            for (int i = 0; i < 4; ++i) scratch[(6 * i + j) * tw + tx] = o[i];
+            const T p1 = s1[tx] + s2[tx], m1 = s1[tx] - s2[tx], p2 = s3[tx] + s4[tx], m2 = s3[tx] - s4[tx];
+            a0[tx] = s0[tx] + p1 + p2;
+            a1[tx] = m1 + T(2) * m2;
+            a2[tx] = p1 + T(4) * p2;
+            a3[tx] = m1 + T(8) * m2 + s5[tx];
           }
         }
-        for (int i = 0; i < 4 && 4 * ty + i < h; ++i) {
+        for (int i = 0; i < 4; ++i) {  // along x, into output row 4 ty + i
+          const int oy = 4 * ty + i;
+          if (oy >= h) break;
           const T* a = scratch + 6 * i * tw;
-          T* row = plane + std::ptrdiff_t(4 * ty + i) * w;
+          T* row = plane + oy * w;
           for (int tx = 0; tx < tw; ++tx) {
-            T o[4];
-            at6(a[tx], a[tw + tx], a[2 * tw + tx], a[3 * tw + tx], a[4 * tw + tx], a[5 * tw + tx], o);
+            const T q0 = a[tx], q1 = a[tw + tx], q2 = a[2 * tw + tx], q3 = a[3 * tw + tx], q4 = a[4 * tw + tx],
+                    q5 = a[5 * tw + tx];
+            const T p1 = q1 + q2, m1 = q1 - q2, p2 = q3 + q4, m2 = q3 - q4;
+            const T r[4] = {q0 + p1 + p2, m1 + T(2) * m2, p1 + T(4) * p2, m1 + T(8) * m2 + q5};
             const int ox = 4 * tx;
-            for (int k = 0; k < 4 && ox + k < w; ++k) row[ox + k] = accumulate ? row[ox + k] + o[k] : o[k];
+            for (int k = 0; k < 4 && ox + k < w; ++k) row[ox + k] = accumulate ? row[ox + k] + r[k] : r[k];
           }
         }
       }
     }
   }
-  static std::ptrdiff_t output_scratch(int w) { return 24 * std::ptrdiff_t((w + 3) / 4); }
+  static std::ptrdiff_t output_scratch(int, int w) { return 24 * std::ptrdiff_t((w + 3) / 4); }
 };
 
 }  // namespace unetflow::winograd

@@ -1,7 +1,7 @@
 #pragma once
 // ConvBnGelu<Layer>: a convolution-like layer, then BatchNorm2d, then GELU: the body of SPEC's Conv, DownConv,
-// UpConv and Unflatten. It keeps the convolution's output; BN and GELU run as one pass forward and backward, and
-// the normalised map between them is recomputed, never kept.
+// UpConv and Unflatten. It keeps the convolution's output (without its bias, which BatchNorm folds in); BN and
+// GELU run as one pass forward and backward, and the normalised map between them is recomputed, never kept.
 //   forward(x) -> view of the output (owned here, valid until the next forward)
 //   forward(x, a) -> a                 the output goes into a (caller's memory); recompute(a) writes it again later
 //   backward(x, dy, dx, accumulate)   dy is overwritten; dx may be empty, or x itself (without accumulate)
@@ -35,8 +35,8 @@ class ConvBnGelu {
   View<output_shape<In>, T> forward(View<In, U> x, View<output_shape<In>, T> a) {
     static_assert(In::C == in_channels, "block: the input's channel count differs from the block's Cin");
     auto y = reserve_view<output_shape<In>>(conv_out_, x.n);
-    conv.forward(x, y);
-    bn.forward(y, a, gelu_after);
+    conv.forward_without_bias(x, y);  // BatchNorm adds the bias in its own pass
+    bn.forward(y, a, gelu_after, conv.bias.data());
     return a;
   }
   // The last forward's output again (BatchNorm with the statistics that forward used, then GELU).

@@ -2,6 +2,8 @@
 // BatchNorm2d<C>: PyTorch's semantics (eps 1e-5, momentum 0.1, affine). Training normalises with the batch's
 // statistics and moves the running ones (unbiased variance); evaluation normalises with the running ones.
 //   forward(x, y, act)       y may alias x; act = Activation::gelu applies GELU to the output in the same pass
+//   forward(x, y, act, b)    normalises x + b[c] without forming it (a convolution's bias, folded in: the
+//                            statistics are kept for x as stored, the running mean is moved by x + b)
 //   replay(x, y, act)        the last forward's output again, from its saved statistics (no running update)
 //   backward(x, dy, dx, act) dx may alias dy (then it is computed in place); with act, dy is the gradient of the
 //                            activation's output, whose input is recomputed from x (nothing else is kept)
@@ -31,15 +33,17 @@ class BatchNorm2d {
   using Activation = typename B::Activation;
 
   template <class In, class U, class Out>
-  void forward(View<In, U> x, View<Out, T> y, Activation act = Activation::none) {
+  void forward(View<In, U> x, View<Out, T> y, Activation act = Activation::none, const T* offset = nullptr) {
     check<In, U, Out>();
     const bool training = mode.training;
     if (training) {
       B::bn_stats(x.rows(), x.n, C, In::plane, mean_.data(), invstd_.data());
       ++num_batches_tracked.value;
+      if (offset) B::blend(mean_.data(), offset, C, T(1), T(1));  // the running mean follows the mean of x + b
     }
     B::bn_prepare(mean_.data(), invstd_.data(), running_mean.data(), running_var.data(), C,
                   double(x.n) * In::plane, momentum, eps, training);
+    if (offset) B::blend(mean_.data(), offset, C, T(1), T(-1));  // normalising x + b with m is normalising x with m - b
     saved_batch_stats_ = training;
     replay(x, y, act);
   }

@@ -37,9 +37,14 @@ class ConvTranspose2d {
 
   template <class In, class U, class Out>
   void forward(View<In, U> x, View<Out, T> y) {
+    forward_without_bias(x, y);
+    B::add_channel_bias(y.rows(), x.n, Cout, Out::plane, bias.data());
+  }
+  // y without the bias, for a consumer that adds it itself (BatchNorm2d's offset); backward is unchanged.
+  template <class In, class U, class Out>
+  void forward_without_bias(View<In, U> x, View<Out, T> y) {
     check<In, U, Out>();
     B::conv_backward_data(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false);
-    B::add_channel_bias(y.rows(), x.n, Cout, Out::plane, bias.data());
   }
 
   template <class In, class U, class Out, class V>
