@@ -246,13 +246,12 @@ struct basic_cpu {
       const int t = omp_get_thread_num();
       T* v = scratch(Use::columns, t, points * g.ci * ld);
       T* m = scratch(Use::tile, t, points * g.co * ld);
-      std::fill(m, m + points * g.co * ld, T(0));  // the output transform leaves it zeroed again
       T* rows = scratch(Use::rows, t, in_rows + Scheme::output_scratch(g.hi, g.wi));
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
         Scheme::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, rows);
         for (int xi = 0; xi < points; ++xi)
-          gemm(false, false, g.co, int(ld), g.ci, T(1), u + xi * plane, g.ci, v + xi * g.ci * ld, int(ld), T(1),
+          gemm(false, false, g.co, int(ld), g.ci, T(1), u + xi * plane, g.ci, v + xi * g.ci * ld, int(ld), T(0),
                m + xi * g.co * ld, int(ld));
         Scheme::transform_output(m, g.co, ld, y[s], g.ho, g.wo, accumulate, rows + in_rows);
       }

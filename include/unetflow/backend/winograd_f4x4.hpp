@@ -100,30 +100,27 @@ struct F4x4 {
     return (ph + 6) * pw;
   }
 
-  // One sample y[co][h][w] (+)= A^T M A from m[36][co][ld], leaving m zeroed (as F2x2::transform_output);
-  // `scratch` holds output_scratch(h, w) values
+  // One sample y[co][h][w] (+)= A^T M A from m[36][co][ld]; `scratch` holds output_scratch(h, w) values
   // (A^T M for one row of tiles).
   template <class T>
-  static void transform_output(T* m, int co, std::ptrdiff_t ld, T* y, int h, int w, bool accumulate, T* scratch) {
+  static void transform_output(const T* m, int co, std::ptrdiff_t ld, T* y, int h, int w, bool accumulate, T* scratch) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
     const std::ptrdiff_t xs = std::ptrdiff_t(co) * ld;
     for (int c = 0; c < co; ++c) {
-      T* in = m + std::ptrdiff_t(c) * ld;
+      const T* in = m + std::ptrdiff_t(c) * ld;
       T* plane = y + std::ptrdiff_t(c) * h * w;
       for (int ty = 0; ty < th; ++ty) {
-        T* s = in + std::ptrdiff_t(ty) * tw;
+        const T* s = in + std::ptrdiff_t(ty) * tw;
         for (int j = 0; j < 6; ++j) {  // A^T M along y, column j of every tile in the row
-          T* s0 = s + j * xs;
-          T *s1 = s0 + 6 * xs, *s2 = s1 + 6 * xs, *s3 = s2 + 6 * xs, *s4 = s3 + 6 * xs, *s5 = s4 + 6 * xs;
+          const T* s0 = s + j * xs;
+          const T *s1 = s0 + 6 * xs, *s2 = s1 + 6 * xs, *s3 = s2 + 6 * xs, *s4 = s3 + 6 * xs, *s5 = s4 + 6 * xs;
           T *a0 = scratch + j * tw, *a1 = a0 + 6 * tw, *a2 = a1 + 6 * tw, *a3 = a2 + 6 * tw;
           for (int tx = 0; tx < tw; ++tx) {
-            const T v0 = s0[tx], v1 = s1[tx], v2 = s2[tx], v3 = s3[tx], v4 = s4[tx], v5 = s5[tx];
-            s0[tx] = s1[tx] = s2[tx] = s3[tx] = s4[tx] = s5[tx] = T(0);
-            const T p1 = v1 + v2, m1 = v1 - v2, p2 = v3 + v4, m2 = v3 - v4;
-            a0[tx] = v0 + p1 + p2;
+            const T p1 = s1[tx] + s2[tx], m1 = s1[tx] - s2[tx], p2 = s3[tx] + s4[tx], m2 = s3[tx] - s4[tx];
+            a0[tx] = s0[tx] + p1 + p2;
             a1[tx] = m1 + T(2) * m2;
             a2[tx] = p1 + T(4) * p2;
-            a3[tx] = m1 + T(8) * m2 + v5;
+            a3[tx] = m1 + T(8) * m2 + s5[tx];
           }
         }
         for (int i = 0; i < 4; ++i) {  // along x, into output row 4 ty + i
