@@ -1,6 +1,7 @@
 // The CPU convolution primitives against a direct double-precision loop, on the shapes that take the Winograd
 // paths (3x3 'same', >= 8 channels; F(2x2) below 24x24, F(4x4) from there; sizes that fill the tiles and sizes
-// that cut them) and on ones that take im2col.
+// that cut them), the transposed-convolution Winograd path (the data gradient of a 4x4 stride-2 convolution
+// between maps of 2h x 2w and h x w), the direct path (fewer than 4 output channels) and im2col.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -102,11 +103,36 @@ TEST_CASE("convolutions: Winograd shapes against a direct loop") {
 }
 
 TEST_CASE("convolutions: im2col shapes against a direct loop") {
+  // (14x14 -> 7x7 with 4x4 stride-2 kernels: below the transposed-convolution Winograd's threshold)
   for (Case c : {Case{3, 4, 8, 7, 7, 3, 1, 1}, Case{2, 8, 8, 14, 14, 3, 2, 1}, Case{2, 3, 5, 9, 8, 4, 2, 1},
-                 Case{4, 1, 8, 28, 28, 3, 1, 1}}) {
+                 Case{4, 1, 8, 28, 28, 3, 1, 1}, Case{3, 8, 16, 14, 14, 4, 2, 1}}) {
     CAPTURE(c.ci);
     CAPTURE(c.k);
     CAPTURE(c.s);
+    check_case(c);
+  }
+}
+
+TEST_CASE("convolutions: 4x4 stride-2 shapes, whose data gradient (UpConv's forward) takes Winograd F(3x3, 2x2)") {
+  // Outputs 14x13, 12x12 and 16x15: each class's 3x3 blocks over 15, 14, 13, 17 and 16 positions (filled and cut).
+  for (Case c : {Case{2, 12, 8, 28, 26, 4, 2, 1}, Case{3, 8, 16, 24, 24, 4, 2, 1}, Case{1, 8, 9, 32, 30, 4, 2, 1}}) {
+    CAPTURE(c.ci);
+    CAPTURE(c.co);
+    CAPTURE(c.h);
+    CAPTURE(c.w);
+    REQUIRE(cpu::winograd_upsample_applies(c.geom()));
+    check_case(c);
+  }
+}
+
+TEST_CASE("convolutions: fewer than 4 output channels take the direct path") {
+  for (Case c : {Case{3, 16, 1, 28, 28, 3, 1, 1}, Case{2, 5, 3, 9, 8, 3, 1, 1}, Case{2, 4, 2, 10, 9, 5, 1, 2},
+                 Case{2, 3, 1, 6, 7, 3, 1, 0}}) {
+    CAPTURE(c.ci);
+    CAPTURE(c.co);
+    CAPTURE(c.k);
+    CAPTURE(c.p);
+    REQUIRE(cpu::direct_applies(c.geom()));
     check_case(c);
   }
 }

@@ -18,8 +18,10 @@
 
 #include "../tensor.hpp"
 #include "common.hpp"
+#include "direct_conv.hpp"
 #include "winograd.hpp"
 #include "winograd_f4x4.hpp"
+#include "winograd_upsample.hpp"
 
 #if defined(UNETFLOW_CBLAS)
 #include <cblas.h>
@@ -197,6 +199,11 @@ struct basic_cpu {
   // y[s] (+)= w * im2col(x[s]) for every sample, a tile of samples per GEMM; workspaces are per thread.
   // 3x3 'same' convolutions between at least 8 channels take a Winograd path instead.
   static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate) {
+    if (direct_applies(g)) {
+#pragma omp parallel for schedule(static)
+      for (int s = 0; s < n; ++s) direct::forward(x[s], w, y[s], g, accumulate);
+      return;
+    }
     if (winograd_applies(g)) {
       if (winograd_f4x4_pays(g)) conv_forward_winograd<winograd::F4x4>(x, w, y, n, g, accumulate);
       else conv_forward_winograd<winograd::F2x2>(x, w, y, n, g, accumulate);
@@ -222,6 +229,9 @@ struct basic_cpu {
       }
     }
   }
+  // Stride-1 convolutions to fewer than 4 channels run direct (direct_conv.hpp): the UNet's 64 -> 1 output layer
+  // took 21 ms of a 430 ms sampling forward through im2col (batch 80), which wrote 1.8 MB of columns per sample.
+  static bool direct_applies(const ConvGeom& g) { return g.co < 4 && g.s == 1; }
   // Winograd (winograd.hpp, winograd_f4x4.hpp): per sample, the input transform, one GEMM co x ci x tiles per
   // transformed point, the output transform. F(2x2, 3x3) does 2.25x fewer multiplications than im2col + GEMM,
   // F(4x4, 3x3) 4x fewer.
@@ -234,26 +244,51 @@ struct basic_cpu {
   template <class Scheme>
   static void conv_forward_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
                                     bool accumulate) {
-    // One sample per GEMM batch: measured faster than batches of 256 or 768 tiles (the transformed sample stays
-    // closer to the core), forward and weight gradient, at 7x7 to 28x28 and 64 to 128 channels.
-    constexpr int points = Scheme::points;
-    const std::ptrdiff_t ld = Scheme::tiles(g.hi, g.wi), plane = std::ptrdiff_t(g.co) * g.ci;
-    T* u = scratch(Use::transformed_weights, 0, points * plane);
+    T* u = scratch(Use::transformed_weights, 0, Scheme::points * winograd::point_stride(g.co, g.ci));
     Scheme::transform_weights(w, g.co, g.ci, u);
-    const std::ptrdiff_t in_rows = Scheme::input_scratch(g.hi, g.wi);
+    winograd_forward<Scheme>(x, u, y, n, g.ci, g.co, g.hi, g.wi, accumulate);
+  }
+  // The UpConv's 4x4 stride-2 transposed convolution (k 4, s 2, p 1, an h x w map to 2h x 2w) as Winograd
+  // F(3x3, 2x2) over its four sub-pixel classes (winograd_upsample.hpp). In ConvGeom terms it is the data gradient
+  // of the convolution 2h x 2w -> h x w, so g.co is its input's channel count and g.ci its output's.
+  // Used on inputs from 12x12 up: 128 -> 64 channels 14x14 -> 28x28, batch 80, took 33-37 ms against 57 ms
+  // through GEMM + col2im; 256 -> 64 from 7x7 took 24.5 against 21 ms (9 tiles per GEMM; 1.36x fewer products).
+  static bool winograd_upsample_applies(const ConvGeom& g) {
+    return g.k == 4 && g.s == 2 && g.p == 1 && g.hi == 2 * g.ho && g.wi == 2 * g.wo && g.ci >= 8 && g.co >= 8 &&
+           g.ho >= 12 && g.wo >= 12;
+  }
+  static void conv_transpose_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
+                                      bool accumulate) {
+    using W = winograd::Upsample;
+    T* u = scratch(Use::transformed_weights, 0, W::points * winograd::point_stride(W::classes * g.ci, g.co));
+    W::transform_weights(w, g.co, g.ci, u);
+    winograd_forward<W>(x, u, y, n, g.co, g.ci, g.ho, g.wo, accumulate);
+  }
+  // Per sample: the input transform, one GEMM (classes * co) x ci x tiles per transformed point, the output
+  // transform. u holds the transformed weights [points][classes * co][ci]; h x w is the input's size.
+  // One sample per GEMM batch: measured faster than batches of 256 or 768 tiles (the transformed sample stays
+  // closer to the core), forward and weight gradient, at 7x7 to 28x28 and 64 to 128 channels, and for UpConv.
+  template <class Scheme>
+  static void winograd_forward(Strided<const T> x, const T* u, Strided<T> y, int n, int ci, int co, int h, int w,
+                               bool accumulate) {
+    constexpr int points = Scheme::points;
+    const int rows_m = Scheme::classes * co;
+    const std::ptrdiff_t ld = Scheme::tiles(h, w), u_stride = winograd::point_stride(rows_m, ci),
+                         v_stride = winograd::point_stride(ci, ld), m_stride = winograd::point_stride(rows_m, ld);
+    const std::ptrdiff_t in_rows = Scheme::input_scratch(h, w);
 #pragma omp parallel
     {
       const int t = omp_get_thread_num();
-      T* v = scratch(Use::columns, t, points * g.ci * ld);
-      T* m = scratch(Use::tile, t, points * g.co * ld);
-      T* rows = scratch(Use::rows, t, in_rows + Scheme::output_scratch(g.hi, g.wi));
+      T* v = scratch(Use::columns, t, points * v_stride);
+      T* m = scratch(Use::tile, t, points * m_stride);
+      T* rows = scratch(Use::rows, t, in_rows + Scheme::output_scratch(h, w));
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
-        Scheme::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, rows);
+        Scheme::transform_input(x[s], ci, h, w, v, ld, rows);
         for (int xi = 0; xi < points; ++xi)
-          gemm(false, false, g.co, int(ld), g.ci, T(1), u + xi * plane, g.ci, v + xi * g.ci * ld, int(ld), T(0),
-               m + xi * g.co * ld, int(ld));
-        Scheme::transform_output(m, g.co, ld, y[s], g.ho, g.wo, accumulate, rows + in_rows);
+          gemm(false, false, rows_m, int(ld), ci, T(1), u + xi * u_stride, ci, v + xi * v_stride, int(ld), T(0),
+               m + xi * m_stride, int(ld));
+        Scheme::transform_output(m, co, ld, y[s], h, w, accumulate, rows + in_rows);
       }
     }
   }
@@ -261,6 +296,10 @@ struct basic_cpu {
   // dx[s] (+)= col2im(w^T * dy[s]): the data gradient of a convolution, and the forward of a transposed one.
   static void conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
                                  bool accumulate) {
+    if (winograd_upsample_applies(g)) {
+      conv_transpose_winograd(dy, w, dx, n, g, accumulate);
+      return;
+    }
     if (g.s == 1 && g.ho == g.hi && g.wo == g.wi && 2 * g.p == g.k - 1) {
       // A 'same' convolution's data gradient is a 'same' convolution of dy with the weights transposed
       // (ci <-> co) and flipped: the forward path (im2col + GEMM) instead of GEMM + col2im's scattered adds.
@@ -307,6 +346,18 @@ struct basic_cpu {
     const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
     const int tiles = (n + tile - 1) / tile;
     const std::ptrdiff_t wsize = std::ptrdiff_t(g.co) * rows;
+    if (direct_applies(g)) {
+      const int nt = std::min(threads(), std::max(n, 1));
+#pragma omp parallel num_threads(nt)
+      {
+        T* acc = scratch(Use::partial_sums, omp_get_thread_num(), wsize);
+        std::fill(acc, acc + wsize, T(0));
+#pragma omp for schedule(static)
+        for (int s = 0; s < n; ++s) direct::weight_gradient(x[s], dy[s], acc, g);
+      }
+      add_partial_sums(0, nt, wsize, dw);
+      return;
+    }
     const int nt = std::min(threads(), std::max(tiles, 1));
 #pragma omp parallel num_threads(nt)
     {
@@ -342,14 +393,15 @@ struct basic_cpu {
   // taken back through the weight transform's adjoint.
   static void conv_backward_weight_winograd(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g) {
     using W = winograd::F2x2;
-    const std::ptrdiff_t ld = W::tiles(g.hi, g.wi), plane = std::ptrdiff_t(g.co) * g.ci;
+    const std::ptrdiff_t ld = W::tiles(g.hi, g.wi), plane = winograd::point_stride(g.co, g.ci);
+    const std::ptrdiff_t v_stride = winograd::point_stride(g.ci, ld), e_stride = winograd::point_stride(g.co, ld);
     const std::ptrdiff_t rows_size = std::max(W::input_scratch(g.hi, g.wi), W::gradient_scratch(g.ho, g.wo));
     const int nt = std::min(threads(), std::max(n, 1));
 #pragma omp parallel num_threads(nt)
     {
       const int t = omp_get_thread_num();
-      T* v = scratch(Use::columns, t, 16 * g.ci * ld);
-      T* e = scratch(Use::tile, t, 16 * g.co * ld);
+      T* v = scratch(Use::columns, t, 16 * v_stride);
+      T* e = scratch(Use::tile, t, 16 * e_stride);
       T* rows = scratch(Use::rows, t, rows_size);
       T* acc = scratch(Use::partial_sums, t, 16 * plane);
       std::fill(acc, acc + 16 * plane, T(0));
@@ -358,7 +410,7 @@ struct basic_cpu {
         W::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, rows);
         W::transform_gradient(dy[s], g.co, g.ho, g.wo, e, ld, rows);
         for (int xi = 0; xi < 16; ++xi)
-          gemm(false, true, g.co, g.ci, int(ld), T(1), e + xi * g.co * ld, int(ld), v + xi * g.ci * ld, int(ld), T(1),
+          gemm(false, true, g.co, g.ci, int(ld), T(1), e + xi * e_stride, int(ld), v + xi * v_stride, int(ld), T(1),
                acc + xi * plane, g.ci);
       }
     }

@@ -19,7 +19,7 @@
 namespace unetflow::winograd {
 
 struct F4x4 {
-  static constexpr int points = 36;
+  static constexpr int points = 36, classes = 1;
 
   // Tiles of one h x w map (the last row/column of tiles is cut when h or w is not a multiple of 4).
   static int tiles(int h, int w) { return ((h + 3) / 4) * ((w + 3) / 4); }
@@ -37,7 +37,8 @@ struct F4x4 {
   // u[36][co][ci] from w[co][ci][3][3].
   template <class T>
   static void transform_weights(const T* w, int co, int ci, T* u) {
-    const std::ptrdiff_t plane = std::ptrdiff_t(co) * ci;
+    const std::ptrdiff_t plane = std::ptrdiff_t(co) * ci, stride = point_stride(co, ci);
+#pragma omp parallel for schedule(static) if (plane >= 4096)  // recomputed at every forward
     for (std::ptrdiff_t oc = 0; oc < plane; ++oc) {
       const T* g = w + oc * 9;
       T col[3][6];  // G g, column by column
@@ -45,7 +46,7 @@ struct F4x4 {
       for (int i = 0; i < 6; ++i) {
         T r[6];
         g3(col[0][i], col[1][i], col[2][i], r);
-        for (int j = 0; j < 6; ++j) u[(6 * i + j) * plane + oc] = r[j];
+        for (int j = 0; j < 6; ++j) u[(6 * i + j) * stride + oc] = r[j];
       }
     }
   }
@@ -66,7 +67,7 @@ struct F4x4 {
   template <class T>
   static void transform_input(const T* x, int ci, int h, int w, T* v, std::ptrdiff_t ld, T* scratch) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = 4 * tw + 2, ph = 4 * th + 2;
-    const std::ptrdiff_t xi_stride = std::ptrdiff_t(ci) * ld;
+    const std::ptrdiff_t xi_stride = point_stride(ci, ld);
     T* padded = scratch;
     T* rows = scratch + std::ptrdiff_t(ph) * pw;  // B^T d for one row of tiles: 6 rows of pw
     std::fill(padded, padded + std::ptrdiff_t(ph) * pw, T(0));
@@ -105,7 +106,7 @@ struct F4x4 {
   template <class T>
   static void transform_output(const T* m, int co, std::ptrdiff_t ld, T* y, int h, int w, bool accumulate, T* scratch) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4;
-    const std::ptrdiff_t xs = std::ptrdiff_t(co) * ld;
+    const std::ptrdiff_t xs = point_stride(co, ld);
     for (int c = 0; c < co; ++c) {
       const T* in = m + std::ptrdiff_t(c) * ld;
       T* plane = y + std::ptrdiff_t(c) * h * w;
