@@ -136,3 +136,13 @@ TEST_CASE("convolutions: fewer than 4 output channels take the direct path") {
     check_case(c);
   }
 }
+
+TEST_CASE("convolutions: a kernel covering the whole input (Unflatten's transpose) is one GEMM over the batch") {
+  for (Case c : {Case{5, 16, 8, 7, 7, 7, 7, 0}, Case{3, 4, 12, 3, 3, 3, 1, 0}}) {
+    CAPTURE(c.ci);
+    CAPTURE(c.co);
+    CAPTURE(c.k);
+    REQUIRE(cpu::whole_map(c.geom()));
+    check_case(c);
+  }
+}

@@ -199,6 +199,11 @@ struct basic_cpu {
   // y[s] (+)= w * im2col(x[s]) for every sample, a tile of samples per GEMM; workspaces are per thread.
   // 3x3 'same' convolutions between at least 8 channels take a Winograd path instead.
   static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate) {
+    if (whole_map(g)) {  // y = x w^T over all samples at once
+      gemm(false, true, n, g.co, int(g.col_rows()), T(1), x.data, int(x.stride), w, int(g.col_rows()),
+           accumulate ? T(1) : T(0), y.data, int(y.stride));
+      return;
+    }
     if (direct_applies(g)) {
 #pragma omp parallel for schedule(static)
       for (int s = 0; s < n; ++s) direct::forward(x[s], w, y[s], g, accumulate);
@@ -229,6 +234,10 @@ struct basic_cpu {
       }
     }
   }
+  // A kernel that covers the whole input without padding (Unflatten's 7x7 transposed convolution, 1x1 -> 7x7, is
+  // the data gradient of one): im2col and col2im are the identity, and each primitive is one GEMM over all samples
+  // (the Unflatten forward took 6-7 ms of a sampling forward as per-tile GEMMs and col2im).
+  static bool whole_map(const ConvGeom& g) { return g.ho == 1 && g.wo == 1 && g.p == 0 && g.k == g.hi && g.k == g.wi; }
   // Stride-1 convolutions to fewer than 4 channels run direct (direct_conv.hpp): the UNet's 64 -> 1 output layer
   // took 21 ms of a 430 ms sampling forward through im2col (batch 80), which wrote 1.8 MB of columns per sample.
   static bool direct_applies(const ConvGeom& g) { return g.co < 4 && g.s == 1; }
@@ -300,6 +309,11 @@ struct basic_cpu {
       conv_transpose_winograd(dy, w, dx, n, g, accumulate);
       return;
     }
+    if (whole_map(g)) {  // dx = dy w
+      gemm(false, false, n, int(g.col_rows()), g.co, T(1), dy.data, int(dy.stride), w, int(g.col_rows()),
+           accumulate ? T(1) : T(0), dx.data, int(dx.stride));
+      return;
+    }
     if (g.s == 1 && g.ho == g.hi && g.wo == g.wi && 2 * g.p == g.k - 1) {
       // A 'same' convolution's data gradient is a 'same' convolution of dy with the weights transposed
       // (ci <-> co) and flipped: the forward path (im2col + GEMM) instead of GEMM + col2im's scattered adds.
@@ -339,6 +353,11 @@ struct basic_cpu {
   // dw += sum_s dy[s] * im2col(x[s])^T. Per-thread partial sums are added in thread order: deterministic.
   // Winograd shapes take Winograd's adjoint instead (conv_backward_weight_winograd).
   static void conv_backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g) {
+    if (whole_map(g)) {  // dw += dy^T x
+      gemm(true, false, g.co, int(g.col_rows()), n, T(1), dy.data, int(dy.stride), x.data, int(x.stride), T(1), dw,
+           int(g.col_rows()));
+      return;
+    }
     if (winograd_applies(g)) {
       conv_backward_weight_winograd(x, dy, dw, n, g);
       return;
