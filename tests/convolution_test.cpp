@@ -1,7 +1,8 @@
 // The CPU convolution primitives against a direct double-precision loop, on the shapes that take the Winograd
-// paths (3x3 'same', >= 8 channels; F(2x2) below 24x24, F(4x4) from there; sizes that fill the tiles and sizes
-// that cut them), the transposed-convolution Winograd path (the data gradient of a 4x4 stride-2 convolution
-// between maps of 2h x 2w and h x w), the direct path (fewer than 4 output channels) and im2col.
+// paths (3x3 'same', >= 8 channels; F(2x2) below 12x12, F(4x4) from there; sizes that fill the tiles and sizes
+// that cut them; several samples per GEMM on maps of few tiles, with a remainder), the transposed-convolution
+// Winograd path (the data gradient of a 4x4 stride-2 convolution between maps of 2h x 2w and h x w), the direct
+// path (fewer than 4 output channels), the whole-map GEMM and im2col.
 #include <doctest/doctest.h>
 
 #include <cmath>

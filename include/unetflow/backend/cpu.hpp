@@ -247,9 +247,10 @@ struct basic_cpu {
   static bool winograd_applies(const ConvGeom& g) {
     return g.k == 3 && g.s == 1 && g.p == 1 && g.ho == g.hi && g.wo == g.wi && g.ci >= 8 && g.co >= 8;
   }
-  // F(4x4) measured faster from 28x28 maps up (forward, 64 and 128 channels: 25 vs 34 ms); at 14x14 and 7x7 its
-  // 4x4 tiles pad the map by 14-30% and leave GEMMs of 16-49 columns, and F(2x2) wins.
-  static bool winograd_f4x4_pays(const ConvGeom& g) { return g.hi >= 24 && g.wi >= 24; }
+  // F(4x4) measured faster from 14x14 maps up (forward, batch 80: 64 and 128 channels 28x28 25 vs 34 ms; 64 channels
+  // 14x14 8.3-11.6 vs 11.1-11.7 ms once its output transform was vectorised); at 7x7 its 4x4 tiles pad the map by
+  // 30% (128 channels: 19.3 vs 13.7 ms) and F(2x2) wins.
+  static bool winograd_f4x4_pays(const ConvGeom& g) { return g.hi >= 12 && g.wi >= 12; }
   template <class Scheme>
   static void conv_forward_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
                                     bool accumulate) {
@@ -273,16 +274,21 @@ struct basic_cpu {
     W::transform_weights(w, g.co, g.ci, u);
     winograd_forward<W>(x, u, y, n, g.co, g.ci, g.ho, g.wo, accumulate);
   }
-  // Per sample: the input transform, one GEMM (classes * co) x ci x tiles per transformed point, the output
-  // transform. u holds the transformed weights [points][classes * co][ci]; h x w is the input's size.
-  // One sample per GEMM batch: measured faster than batches of 256 or 768 tiles (the transformed sample stays
-  // closer to the core), forward and weight gradient, at 7x7 to 28x28 and 64 to 128 channels, and for UpConv.
+  // Per batch of samples: the input transforms, one GEMM (classes * co) x ci x (tiles * samples) per transformed
+  // point, the output transforms. u holds the transformed weights [points][classes * co][ci]; h x w is the input's
+  // size. Maps of fewer than 32 tiles (7x7 with F(2x2), 14x14 with F(4x4): 16) batch samples up to 64 GEMM columns:
+  // 128 channels 7x7 13.2 -> 10.8 ms, 64 channels 14x14 9.6 -> 8.0 ms (batch 80, 2 threads); one sample per batch
+  // stays best on 28x28 maps (49 tiles per GEMM with F(4x4); batches of 2-16 samples measured equal or slower).
+  static constexpr int winograd_small_map = 32, winograd_batch_columns = 64;
   template <class Scheme>
   static void winograd_forward(Strided<const T> x, const T* u, Strided<T> y, int n, int ci, int co, int h, int w,
                                bool accumulate) {
     constexpr int points = Scheme::points;
-    const int rows_m = Scheme::classes * co;
-    const std::ptrdiff_t ld = Scheme::tiles(h, w), u_stride = winograd::point_stride(rows_m, ci),
+    const int rows_m = Scheme::classes * co, tiles = Scheme::tiles(h, w);
+    const int batch = tiles >= winograd_small_map ? 1
+                      : std::max(1, std::min((winograd_batch_columns + tiles - 1) / tiles, (n + threads() - 1) / threads()));
+    const int batches = (n + batch - 1) / batch;
+    const std::ptrdiff_t ld = std::ptrdiff_t(tiles) * batch, u_stride = winograd::point_stride(rows_m, ci),
                          v_stride = winograd::point_stride(ci, ld), m_stride = winograd::point_stride(rows_m, ld);
     const std::ptrdiff_t in_rows = Scheme::input_scratch(h, w);
 #pragma omp parallel
@@ -292,12 +298,14 @@ struct basic_cpu {
       T* m = scratch(Use::tile, t, points * m_stride);
       T* rows = scratch(Use::rows, t, in_rows + Scheme::output_scratch(h, w));
 #pragma omp for schedule(static)
-      for (int s = 0; s < n; ++s) {
-        Scheme::transform_input(x[s], ci, h, w, v, ld, rows);
+      for (int b = 0; b < batches; ++b) {
+        const int s0 = b * batch, count = std::min(batch, n - s0);
+        for (int j = 0; j < count; ++j) Scheme::transform_input(x[s0 + j], ci, h, w, v + j * tiles, ld, rows);
         for (int xi = 0; xi < points; ++xi)
-          gemm(false, false, rows_m, int(ld), ci, T(1), u + xi * u_stride, ci, v + xi * v_stride, int(ld), T(0),
+          gemm(false, false, rows_m, count * tiles, ci, T(1), u + xi * u_stride, ci, v + xi * v_stride, int(ld), T(0),
                m + xi * m_stride, int(ld));
-        Scheme::transform_output(m, co, ld, y[s], h, w, accumulate, rows + in_rows);
+        for (int j = 0; j < count; ++j)
+          Scheme::transform_output(m + j * tiles, co, ld, y[s0 + j], h, w, accumulate, rows + in_rows);
       }
     }
   }

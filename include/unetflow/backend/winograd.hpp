@@ -114,6 +114,7 @@ struct F2x2 {
         for (int j = 0; j < 4; ++j) {  // A^T M, column j of every tile in the row
           const T *s0 = s + j * xi_stride, *s1 = s0 + 4 * xi_stride, *s2 = s1 + 4 * xi_stride, *s3 = s2 + 4 * xi_stride;
           T *a0 = scratch + j * tw, *a1 = scratch + (4 + j) * tw;
+#pragma omp simd  // not vectorised without it (possible aliasing)
           for (int tx = 0; tx < tw; ++tx) {
             a0[tx] = s0[tx] + s1[tx] + s2[tx];
             a1[tx] = s1[tx] - s2[tx] - s3[tx];
