@@ -251,6 +251,9 @@ struct basic_cpu {
   // 14x14 8.3-11.6 vs 11.1-11.7 ms once its output transform was vectorised); at 7x7 its 4x4 tiles pad the map by
   // 30% (128 channels: 19.3 vs 13.7 ms) and F(2x2) wins.
   static bool winograd_f4x4_pays(const ConvGeom& g) { return g.hi >= 12 && g.wi >= 12; }
+  // The weight gradient through F(4x4) from 24x24 maps: 36 GEMMs over 49 tiles per 28x28 sample instead of 16 over
+  // 196, and the input transform writes 2.25 values per pixel instead of 4.
+  static bool winograd_f4x4_weight_pays(const ConvGeom& g) { return g.hi >= 24 && g.wi >= 24; }
   template <class Scheme>
   static void conv_forward_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
                                     bool accumulate) {
@@ -367,7 +370,8 @@ struct basic_cpu {
       return;
     }
     if (winograd_applies(g)) {
-      conv_backward_weight_winograd(x, dy, dw, n, g);
+      if (winograd_f4x4_weight_pays(g)) conv_backward_weight_winograd<winograd::F4x4>(x, dy, dw, n, g);
+      else conv_backward_weight_winograd<winograd::F2x2>(x, dy, dw, n, g);
       return;
     }
     const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
@@ -415,11 +419,12 @@ struct basic_cpu {
     }
   }
 
-  // Per sample: the input's and the output gradient's transforms, then 16 GEMMs (co x tiles) by
-  // (tiles x ci) into per-thread sums of M[16][co][ci]; the sums are added in thread order (deterministic) and
-  // taken back through the weight transform's adjoint.
+  // Per sample: the input's and the output gradient's transforms, then one GEMM (co x tiles) by (tiles x ci) per
+  // transformed point into per-thread sums of M[points][co][ci]; the sums are added in thread order (deterministic)
+  // and taken back through the weight transform's adjoint.
+  template <class W>
   static void conv_backward_weight_winograd(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g) {
-    using W = winograd::F2x2;
+    constexpr int points = W::points;
     const std::ptrdiff_t ld = W::tiles(g.hi, g.wi), plane = winograd::point_stride(g.co, g.ci);
     const std::ptrdiff_t v_stride = winograd::point_stride(g.ci, ld), e_stride = winograd::point_stride(g.co, ld);
     const std::ptrdiff_t rows_size = std::max(W::input_scratch(g.hi, g.wi), W::gradient_scratch(g.ho, g.wo));
@@ -427,22 +432,22 @@ struct basic_cpu {
 #pragma omp parallel num_threads(nt)
     {
       const int t = omp_get_thread_num();
-      T* v = scratch(Use::columns, t, 16 * v_stride);
-      T* e = scratch(Use::tile, t, 16 * e_stride);
+      T* v = scratch(Use::columns, t, points * v_stride);
+      T* e = scratch(Use::tile, t, points * e_stride);
       T* rows = scratch(Use::rows, t, rows_size);
-      T* acc = scratch(Use::partial_sums, t, 16 * plane);
-      std::fill(acc, acc + 16 * plane, T(0));
+      T* acc = scratch(Use::partial_sums, t, points * plane);
+      std::fill(acc, acc + points * plane, T(0));
 #pragma omp for schedule(static)
       for (int s = 0; s < n; ++s) {
         W::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, rows);
         W::transform_gradient(dy[s], g.co, g.ho, g.wo, e, ld, rows);
-        for (int xi = 0; xi < 16; ++xi)
+        for (int xi = 0; xi < points; ++xi)
           gemm(false, true, g.co, g.ci, int(ld), T(1), e + xi * e_stride, int(ld), v + xi * v_stride, int(ld), T(1),
                acc + xi * plane, g.ci);
       }
     }
-    T* total = scratch(Use::partial_sums, 0, 16 * plane);  // thread 0's sums, then the others added to them
-    add_partial_sums(1, nt, 16 * plane, total);
+    T* total = scratch(Use::partial_sums, 0, points * plane);  // thread 0's sums, then the others added to them
+    add_partial_sums(1, nt, points * plane, total);
     W::transform_weight_gradient(total, g.co, g.ci, dw);
   }
 

@@ -85,6 +85,7 @@ struct F2x2 {
         for (int i = 0; i < 4; ++i) {
           const T* t = rows + i * pw;
           T *o0 = o + (4 * i) * xi_stride, *o1 = o0 + xi_stride, *o2 = o1 + xi_stride, *o3 = o2 + xi_stride;
+#pragma omp simd
           for (int tx = 0; tx < tw; ++tx) {
             const T a = t[2 * tx], b = t[2 * tx + 1], d = t[2 * tx + 2], e = t[2 * tx + 3];
             o0[tx] = a - d;
@@ -153,6 +154,7 @@ struct F2x2 {
         const T* g0 = padded + std::ptrdiff_t(2 * ty) * pw;
         const T* g1 = g0 + pw;
         T* o = out + std::ptrdiff_t(ty) * tw;
+#pragma omp simd
         for (int t = 0; t < tw; ++t) {
           // Rows of A g: (g0), (g0 + g1), (g0 - g1), (-g1); then each row (p, q) becomes (p, p + q, p - q, -q).
           const T a = g0[2 * t], b = g0[2 * t + 1], c2 = g1[2 * t], d = g1[2 * t + 1];

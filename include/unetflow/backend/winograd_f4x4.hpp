@@ -9,8 +9,10 @@
 //   V[xi][ci][p]  = (B^T d B)[xi]      B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
 //                                             0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   y block       = A^T (U V) A        A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// The weight gradient is the adjoint: dw = sum over tiles of G^T [(A dy A^T) .* (B^T d B)] G, 36 GEMMs
+// (co x tiles) by (tiles x ci).
 // xi = 6 * row + column of the 6x6 transformed tile; tiles run over tile rows, then tile columns. Same interface as
-// winograd::F2x2 (forward only: the weight gradient stays with F(2x2)).
+// winograd::F2x2.
 #include <algorithm>
 #include <cstddef>
 
@@ -143,6 +145,87 @@ struct F4x4 {
     }
   }
   static std::ptrdiff_t output_scratch(int, int w) { return 24 * std::ptrdiff_t((w + 3) / 4); }
+
+  // A applied to four values (a column or a row of a 4x4 block of the output gradient).
+  template <class T>
+  static void a4(T g0, T g1, T g2, T g3, T& o0, T& o1, T& o2, T& o3, T& o4, T& o5) {
+    const T even = g0 + g2, odd = g1 + g3, even4 = g0 + T(4) * g2, odd2 = T(2) * g1 + T(8) * g3;
+    o0 = g0;
+    o1 = even + odd;
+    o2 = even - odd;
+    o3 = even4 + odd2;
+    o4 = even4 - odd2;
+    o5 = g3;
+  }
+  // e[36][co][ld] from one sample's output gradient dy[co][h][w]: A g A^T of every 4x4 block (zero outside the
+  // map), the adjoint of the output transform. Along y for a row of tiles at once (vectorised), then along x.
+  // `scratch` holds gradient_scratch(h, w) values.
+  template <class T>
+  static void transform_gradient(const T* dy, int co, int h, int w, T* e, std::ptrdiff_t ld, T* scratch) {
+    const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = 4 * tw;
+    const std::ptrdiff_t xi_stride = point_stride(co, ld);
+    T* padded = scratch;  // the plane, zero-extended to 4 th x 4 tw
+    T* rows = scratch + std::ptrdiff_t(4 * th) * pw;  // A g for one row of tiles: 6 rows of pw
+    std::fill(padded, padded + std::ptrdiff_t(4 * th) * pw, T(0));
+    for (int c = 0; c < co; ++c) {
+      const T* plane = dy + std::ptrdiff_t(c) * h * w;
+      for (int r = 0; r < h; ++r) copy_row(plane + r * w, w, padded + std::ptrdiff_t(r) * pw);
+      T* out = e + std::ptrdiff_t(c) * ld;
+      for (int ty = 0; ty < th; ++ty) {
+        const T* g = padded + std::ptrdiff_t(4 * ty) * pw;
+        T *t0 = rows, *t1 = t0 + pw, *t2 = t1 + pw, *t3 = t2 + pw, *t4 = t3 + pw, *t5 = t4 + pw;
+#pragma omp simd
+        for (int k = 0; k < pw; ++k)
+          a4(g[k], g[pw + k], g[2 * pw + k], g[3 * pw + k], t0[k], t1[k], t2[k], t3[k], t4[k], t5[k]);
+        T* o = out + std::ptrdiff_t(ty) * tw;
+        for (int i = 0; i < 6; ++i) {
+          const T* t = rows + i * pw;
+          T* o0 = o + (6 * i) * xi_stride;
+          T *o1 = o0 + xi_stride, *o2 = o1 + xi_stride, *o3 = o2 + xi_stride, *o4 = o3 + xi_stride,
+            *o5 = o4 + xi_stride;
+          for (int tx = 0; tx < tw; ++tx) {
+            const T* q = t + 4 * tx;
+            a4(q[0], q[1], q[2], q[3], o0[tx], o1[tx], o2[tx], o3[tx], o4[tx], o5[tx]);
+          }
+        }
+      }
+    }
+  }
+  static std::ptrdiff_t gradient_scratch(int h, int w) {
+    const std::ptrdiff_t pw = 4 * ((w + 3) / 4);
+    return (4 * ((h + 3) / 4) + 6) * pw;
+  }
+
+  // G^T applied to six values.
+  template <class T>
+  static void gt6(T m0, T m1, T m2, T m3, T m4, T m5, T& r0, T& r1, T& r2) {
+    const T p1 = m1 + m2, d1 = m2 - m1, p2 = m3 + m4, d2 = m3 - m4;
+    r0 = m0 / T(4) - p1 / T(6) + p2 / T(24);
+    r1 = d1 / T(6) + d2 / T(12);
+    r2 = (p2 - p1) / T(6) + m5;
+  }
+  // dw[co][ci][3][3] += G^T M G for m[36][co][ci], points point_stride(co, ci) apart (the weight transform's
+  // adjoint).
+  template <class T>
+  static void transform_weight_gradient(const T* m, int co, int ci, T* dw) {
+    const std::ptrdiff_t plane = std::ptrdiff_t(co) * ci, stride = point_stride(co, ci);
+    for (std::ptrdiff_t oc = 0; oc < plane; ++oc) {
+      T r[3][6];  // G^T M, column by column
+      for (int j = 0; j < 6; ++j) {
+        const T* col = m + j * stride + oc;
+        gt6(col[0], col[6 * stride], col[12 * stride], col[18 * stride], col[24 * stride], col[30 * stride], r[0][j],
+            r[1][j], r[2][j]);
+      }
+      T* out = dw + oc * 9;
+      for (int k = 0; k < 3; ++k) {
+        T a, b, c;
+        gt6(r[k][0], r[k][1], r[k][2], r[k][3], r[k][4], r[k][5], a, b, c);
+        out[3 * k] += a;
+        out[3 * k + 1] += b;
+        out[3 * k + 2] += c;
+      }
+    }
+  }
 };
 
 }  // namespace unetflow::winograd
