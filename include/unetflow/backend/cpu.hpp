@@ -251,9 +251,13 @@ struct basic_cpu {
   // 14x14 8.3-11.6 vs 11.1-11.7 ms once its output transform was vectorised); at 7x7 its 4x4 tiles pad the map by
   // 30% (128 channels: 19.3 vs 13.7 ms) and F(2x2) wins.
   static bool winograd_f4x4_pays(const ConvGeom& g) { return g.hi >= 12 && g.wi >= 12; }
-  // The weight gradient through F(4x4) from 24x24 maps: 36 GEMMs over 49 tiles per 28x28 sample instead of 16 over
-  // 196, and the input transform writes 2.25 values per pixel instead of 4.
-  static bool winograd_f4x4_weight_pays(const ConvGeom& g) { return g.hi >= 24 && g.wi >= 24; }
+  // The weight gradient through F(4x4) on 24x24+ maps between up to 8192 channel pairs: 36 GEMMs over 49 tiles per
+  // 28x28 sample instead of 16 over 196, and 2.25 transformed values per pixel instead of 4. Batch 64, 2 threads:
+  // 64 -> 64 channels 29-32 -> 17-19 ms, 128 -> 64 48-52 -> 31-33 ms; 128 -> 128 and 256 -> 128 measured no
+  // faster (their 36 per-thread sums of co x ci no longer fit the L2 cache), and 14x14 maps the same either way.
+  static bool winograd_f4x4_weight_pays(const ConvGeom& g) {
+    return g.hi >= 24 && g.wi >= 24 && std::ptrdiff_t(g.co) * g.ci <= 8192;
+  }
   template <class Scheme>
   static void conv_forward_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
                                     bool accumulate) {
