@@ -134,9 +134,12 @@ struct basic_cpu {
             const T* in = plane + iy * g.wi;
             const int shift = kx - g.p;
             std::fill(row, row + lo, T(0));
-            if (g.s == 1) winograd::copy_row(in + lo + shift, hi - lo, row + lo);
-            else
+            if (g.s == 1) {
+              winograd::copy_row(in + lo + shift, hi - lo, row + lo);
+            } else {
+#pragma omp simd
               for (int ox = lo; ox < hi; ++ox) row[ox] = in[ox * g.s + shift];
+            }
             std::fill(row + hi, row + g.wo, T(0));
           }
         }
