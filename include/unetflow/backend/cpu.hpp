@@ -208,8 +208,12 @@ struct basic_cpu {
       return;
     }
     if (direct_applies(g)) {
-#pragma omp parallel for schedule(static)
-      for (int s = 0; s < n; ++s) direct::forward(x[s], w, y[s], g, accumulate);
+#pragma omp parallel
+      {
+        T* rows = scratch(Use::rows, omp_get_thread_num(), direct::scratch_size(g));
+#pragma omp for schedule(static)
+        for (int s = 0; s < n; ++s) direct::forward(x[s], w, y[s], g, accumulate, rows);
+      }
       return;
     }
     if (winograd_applies(g)) {
@@ -389,9 +393,10 @@ struct basic_cpu {
 #pragma omp parallel num_threads(nt)
       {
         T* acc = scratch(Use::partial_sums, omp_get_thread_num(), wsize);
+        T* rows = scratch(Use::rows, omp_get_thread_num(), direct::scratch_size(g));
         std::fill(acc, acc + wsize, T(0));
 #pragma omp for schedule(static)
-        for (int s = 0; s < n; ++s) direct::weight_gradient(x[s], dy[s], acc, g);
+        for (int s = 0; s < n; ++s) direct::weight_gradient(x[s], dy[s], acc, g, rows);
       }
       add_partial_sums(0, nt, wsize, dw);
       return;
