@@ -108,6 +108,19 @@ struct basic_cpu {
   }
 
   // ---- convolution primitives (weights w[co][ci][k][k], PyTorch's Conv2d layout) ------------------------
+  // conv_forward and conv_backward_data call done(s) once sample s's output is final, on the thread that wrote it
+  // (while it is still in that core's cache): ConvBnGelu runs evaluation-mode BatchNorm + GELU there.
+  struct NoEpilogue {
+    void operator()(int) const {}
+  };
+  static constexpr bool conv_epilogues = true;
+  template <class Done>
+  static void each_sample(int n, Done& done) {  // for the paths that finish all samples at once
+    if constexpr (!std::is_same_v<Done, NoEpilogue>) {
+#pragma omp parallel for schedule(static)
+      for (int s = 0; s < n; ++s) done(s);
+    }
+  }
   // Column matrices have col_rows() rows of `ld` floats; one sample's ho*wo columns start at `col`.
   // Columns of a tile of samples sit side by side, so one GEMM covers the whole tile.
   // The output columns ox whose input column ox*s - p + kx lies inside [0, wi).
@@ -201,10 +214,13 @@ struct basic_cpu {
 
   // y[s] (+)= w * im2col(x[s]) for every sample, a tile of samples per GEMM; workspaces are per thread.
   // 3x3 'same' convolutions between at least 8 channels take a Winograd path instead.
-  static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate) {
+  template <class Done = NoEpilogue>
+  static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate,
+                           Done done = {}) {
     if (whole_map(g)) {  // y = x w^T over all samples at once
       gemm(false, true, n, g.co, int(g.col_rows()), T(1), x.data, int(x.stride), w, int(g.col_rows()),
            accumulate ? T(1) : T(0), y.data, int(y.stride));
+      each_sample(n, done);
       return;
     }
     if (direct_applies(g)) {
@@ -212,13 +228,16 @@ struct basic_cpu {
       {
         T* rows = scratch(Use::rows, omp_get_thread_num(), direct::scratch_size(g));
 #pragma omp for schedule(static)
-        for (int s = 0; s < n; ++s) direct::forward(x[s], w, y[s], g, accumulate, rows);
+        for (int s = 0; s < n; ++s) {
+          direct::forward(x[s], w, y[s], g, accumulate, rows);
+          done(s);
+        }
       }
       return;
     }
     if (winograd_applies(g)) {
-      if (winograd_f4x4_pays(g)) conv_forward_winograd<winograd::F4x4>(x, w, y, n, g, accumulate);
-      else conv_forward_winograd<winograd::F2x2>(x, w, y, n, g, accumulate);
+      if (winograd_f4x4_pays(g)) conv_forward_winograd<winograd::F4x4>(x, w, y, n, g, accumulate, done);
+      else conv_forward_winograd<winograd::F2x2>(x, w, y, n, g, accumulate, done);
       return;
     }
     const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
@@ -238,6 +257,7 @@ struct basic_cpu {
           gemm(false, false, g.co, ld, rows, T(1), w, rows, col, ld, T(0), out, ld);
           scatter_tile(out, y, s0, m, g.co, hw, accumulate);
         }
+        for (int j = 0; j < m; ++j) done(s0 + j);
       }
     }
   }
@@ -265,12 +285,12 @@ struct basic_cpu {
   static bool winograd_f4x4_weight_pays(const ConvGeom& g) {
     return g.hi >= 24 && g.wi >= 24 && std::ptrdiff_t(g.co) * g.ci <= 8192;
   }
-  template <class Scheme>
+  template <class Scheme, class Done>
   static void conv_forward_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
-                                    bool accumulate) {
+                                    bool accumulate, Done& done) {
     T* u = scratch(Use::transformed_weights, 0, Scheme::points * winograd::point_stride(g.co, g.ci));
     Scheme::transform_weights(w, g.co, g.ci, u);
-    winograd_forward<Scheme>(x, u, y, n, g.ci, g.co, g.hi, g.wi, accumulate);
+    winograd_forward<Scheme>(x, u, y, n, g.ci, g.co, g.hi, g.wi, accumulate, done);
   }
   // The UpConv's 4x4 stride-2 transposed convolution (k 4, s 2, p 1, an h x w map to 2h x 2w) as Winograd
   // F(3x3, 2x2) over its four sub-pixel classes (winograd_upsample.hpp). In ConvGeom terms it is the data gradient
@@ -281,12 +301,13 @@ struct basic_cpu {
     return g.k == 4 && g.s == 2 && g.p == 1 && g.hi == 2 * g.ho && g.wi == 2 * g.wo && g.ci >= 8 && g.co >= 8 &&
            g.ho >= 12 && g.wo >= 12;
   }
+  template <class Done>
   static void conv_transpose_winograd(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
-                                      bool accumulate) {
+                                      bool accumulate, Done& done) {
     using W = winograd::Upsample;
     T* u = scratch(Use::transformed_weights, 0, W::points * winograd::point_stride(W::classes * g.ci, g.co));
     W::transform_weights(w, g.co, g.ci, u);
-    winograd_forward<W>(x, u, y, n, g.co, g.ci, g.ho, g.wo, accumulate);
+    winograd_forward<W>(x, u, y, n, g.co, g.ci, g.ho, g.wo, accumulate, done);
   }
   // Per batch of samples: the input transforms, one GEMM (classes * co) x ci x (tiles * samples) per transformed
   // point, the output transforms. u holds the transformed weights [points][classes * co][ci]; h x w is the input's
@@ -294,13 +315,14 @@ struct basic_cpu {
   // 128 channels 7x7 13.2 -> 10.8 ms, 64 channels 14x14 9.6 -> 8.0 ms (batch 80, 2 threads); one sample per batch
   // stays best on 28x28 maps (49 tiles per GEMM with F(4x4); batches of 2-16 samples measured equal or slower).
   static constexpr int winograd_small_map = 32, winograd_batch_columns = 64;
-  template <class Scheme>
+  template <class Scheme, class Done>
   static void winograd_forward(Strided<const T> x, const T* u, Strided<T> y, int n, int ci, int co, int h, int w,
-                               bool accumulate) {
+                               bool accumulate, Done& done) {
     constexpr int points = Scheme::points;
     const int rows_m = Scheme::classes * co, tiles = Scheme::tiles(h, w);
-    const int batch = tiles >= winograd_small_map ? 1
-                      : std::max(1, std::min((winograd_batch_columns + tiles - 1) / tiles, (n + threads() - 1) / threads()));
+    const int per_thread = (n + threads() - 1) / threads();
+    const int wanted = (winograd_batch_columns + tiles - 1) / tiles;
+    const int batch = tiles >= winograd_small_map ? 1 : std::max(1, std::min(wanted, per_thread));
     const int batches = (n + batch - 1) / batch;
     const std::ptrdiff_t ld = std::ptrdiff_t(tiles) * batch, u_stride = winograd::point_stride(rows_m, ci),
                          v_stride = winograd::point_stride(ci, ld), m_stride = winograd::point_stride(rows_m, ld);
@@ -318,22 +340,26 @@ struct basic_cpu {
         for (int xi = 0; xi < points; ++xi)
           gemm(false, false, rows_m, count * tiles, ci, T(1), u + xi * u_stride, ci, v + xi * v_stride, int(ld), T(0),
                m + xi * m_stride, int(ld));
-        for (int j = 0; j < count; ++j)
+        for (int j = 0; j < count; ++j) {
           Scheme::transform_output(m + j * tiles, co, ld, y[s0 + j], h, w, accumulate, rows + in_rows);
+          done(s0 + j);
+        }
       }
     }
   }
 
   // dx[s] (+)= col2im(w^T * dy[s]): the data gradient of a convolution, and the forward of a transposed one.
+  template <class Done = NoEpilogue>
   static void conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
-                                 bool accumulate) {
+                                 bool accumulate, Done done = {}) {
     if (winograd_upsample_applies(g)) {
-      conv_transpose_winograd(dy, w, dx, n, g, accumulate);
+      conv_transpose_winograd(dy, w, dx, n, g, accumulate, done);
       return;
     }
     if (whole_map(g)) {  // dx = dy w
       gemm(false, false, n, int(g.col_rows()), g.co, T(1), dy.data, int(dy.stride), w, int(g.col_rows()),
            accumulate ? T(1) : T(0), dx.data, int(dx.stride));
+      each_sample(n, done);
       return;
     }
     if (g.s == 1 && g.ho == g.hi && g.wo == g.wi && 2 * g.p == g.k - 1) {
@@ -345,7 +371,8 @@ struct basic_cpu {
         for (int i = 0; i < g.ci; ++i)
           for (int j = 0; j < kk; ++j)
             flipped[(std::ptrdiff_t(i) * g.co + o) * kk + (kk - 1 - j)] = w[(std::ptrdiff_t(o) * g.ci + i) * kk + j];
-      conv_forward(dy, flipped, dx, n, ConvGeom{g.co, g.ho, g.wo, g.ci, g.hi, g.wi, g.k, 1, g.k - 1 - g.p}, accumulate);
+      conv_forward(dy, flipped, dx, n, ConvGeom{g.co, g.ho, g.wo, g.ci, g.hi, g.wi, g.k, 1, g.k - 1 - g.p}, accumulate,
+                   done);
       return;
     }
     const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
@@ -368,6 +395,7 @@ struct basic_cpu {
         for (int j = 0; j < m; ++j) {
           if (!accumulate) std::fill(dx[s0 + j], dx[s0 + j] + image, T(0));
           col2im(col + std::ptrdiff_t(j) * hw, ld, dx[s0 + j], g);
+          done(s0 + j);
         }
       }
     }
@@ -537,15 +565,22 @@ struct basic_cpu {
                        const T* gamma, const T* beta, Activation act = Activation::none) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int s = 0; s < n; ++s)
-      for (int c = 0; c < C; ++c) {
-        const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
-        const T* in = x[s] + std::ptrdiff_t(c) * plane;
-        T* out = y[s] + std::ptrdiff_t(c) * plane;
-        if (act == Activation::gelu)
-          gelu_row(in, out, plane, scale, shift);
-        else
-          for (int i = 0; i < plane; ++i) out[i] = in[i] * scale + shift;
-      }
+      for (int c = 0; c < C; ++c) bn_apply_plane(x[s], y[s], c, plane, mean, invstd, gamma, beta, act);
+  }
+  // bn_apply for one sample, on the calling thread (a convolution's epilogue).
+  static void bn_apply_sample(const T* x, T* y, int C, int plane, const T* mean, const T* invstd, const T* gamma,
+                              const T* beta, Activation act) {
+    for (int c = 0; c < C; ++c) bn_apply_plane(x, y, c, plane, mean, invstd, gamma, beta, act);
+  }
+  static void bn_apply_plane(const T* x, T* y, int c, int plane, const T* mean, const T* invstd, const T* gamma,
+                             const T* beta, Activation act) {
+    const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
+    const T* in = x + std::ptrdiff_t(c) * plane;
+    T* out = y + std::ptrdiff_t(c) * plane;
+    if (act == Activation::gelu)
+      gelu_row(in, out, plane, scale, shift);
+    else
+      for (int i = 0; i < plane; ++i) out[i] = in[i] * scale + shift;
   }
   // In place: g holds dL/dy on entry and dL/dx on exit, y = act(BN(x)) as in bn_apply; the activation's input is
   // recomputed from x. batch_stats: the statistics depended on x (training).

@@ -34,7 +34,17 @@ class ConvBnGelu {
   template <class In, class U>
   View<output_shape<In>, T> forward(View<In, U> x, View<output_shape<In>, T> a) {
     static_assert(In::C == in_channels, "block: the input's channel count differs from the block's Cin");
-    auto y = reserve_view<output_shape<In>>(conv_out_, x.n);
+    using Out = output_shape<In>;
+    auto y = reserve_view<Out>(conv_out_, x.n);
+    if constexpr (requires { B::conv_epilogues; }) {
+      if (!bn.mode.training) {  // each sample's BatchNorm + GELU right after its convolution, while in cache
+        bn.prepare_evaluation(conv.bias.data());
+        const auto ys = y.rows();
+        const auto as = a.rows();
+        conv.forward_without_bias(x, y, [&](int s) { bn.apply_sample(ys[s], as[s], Out::plane, gelu_after); });
+        return a;
+      }
+    }
     conv.forward_without_bias(x, y);  // BatchNorm adds the bias in its own pass
     bn.forward(y, a, gelu_after, conv.bias.data());
     return a;

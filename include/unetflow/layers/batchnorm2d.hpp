@@ -5,6 +5,7 @@
 //   forward(x, y, act, b)    normalises x + b[c] without forming it (a convolution's bias, folded in: the
 //                            statistics are kept for x as stored, the running mean is moved by x + b)
 //   replay(x, y, act)        the last forward's output again, from its saved statistics (no running update)
+//   prepare_evaluation(b), apply_sample(x, y, plane, act)   evaluation mode one sample at a time
 //   backward(x, dy, dx, act) dx may alias dy (then it is computed in place); with act, dy is the gradient of the
 //                            activation's output, whose input is recomputed from x (nothing else is kept)
 #include <string>
@@ -46,6 +47,17 @@ class BatchNorm2d {
     if (offset) B::blend(mean_.data(), offset, C, T(1), T(-1));  // normalising x + b with m is normalising x with m - b
     saved_batch_stats_ = training;
     replay(x, y, act);
+  }
+
+  // Evaluation mode applied sample by sample (a backend that runs it as a convolution's epilogue): the running
+  // statistics, with the offset as in forward; then apply_sample(x, y, plane, act) per sample.
+  void prepare_evaluation(const T* offset = nullptr) {
+    B::bn_prepare(mean_.data(), invstd_.data(), running_mean.data(), running_var.data(), C, 1.0, momentum, eps, false);
+    if (offset) B::blend(mean_.data(), offset, C, T(1), T(-1));
+    saved_batch_stats_ = false;
+  }
+  void apply_sample(const T* x, T* y, int plane, Activation act) const {
+    B::bn_apply_sample(x, y, C, plane, mean_.data(), invstd_.data(), weight.data(), bias.data(), act);
   }
 
   template <class In, class U, class Out>

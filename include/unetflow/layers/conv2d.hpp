@@ -39,10 +39,11 @@ class Conv2d {
     B::add_channel_bias(y.rows(), x.n, Cout, Out::plane, bias.data());
   }
   // y without the bias, for a consumer that adds it itself (BatchNorm2d's offset); backward is unchanged.
-  template <class In, class U, class Out>
-  void forward_without_bias(View<In, U> x, View<Out, T> y) {
+  // done(s), if given, is passed to the backend, which calls it once sample s's output is final.
+  template <class In, class U, class Out, class... Done>
+  void forward_without_bias(View<In, U> x, View<Out, T> y, Done... done) {
     check<In, U, Out>();
-    B::conv_forward(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false);
+    B::conv_forward(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false, done...);
   }
 
   template <class In, class U, class Out, class V>
