@@ -226,10 +226,10 @@ struct basic_cpu {
     if (direct_applies(g)) {
 #pragma omp parallel
       {
-        T* rows = scratch(Use::rows, omp_get_thread_num(), direct::scratch_size(g));
+        T* planes = scratch(Use::rows, omp_get_thread_num(), direct::scratch_size(g));
 #pragma omp for schedule(static)
         for (int s = 0; s < n; ++s) {
-          direct::forward(x[s], w, y[s], g, accumulate, rows);
+          direct::forward(x[s], w, y[s], g, accumulate, planes);
           done(s);
         }
       }
@@ -268,9 +268,9 @@ struct basic_cpu {
   // Stride-1 convolutions to fewer than 4 channels run direct (direct_conv.hpp): the UNet's 64 -> 1 output layer
   // took 21 ms of a 430 ms sampling forward through im2col (batch 80), which wrote 1.8 MB of columns per sample.
   static bool direct_applies(const ConvGeom& g) { return g.co < 4 && g.s == 1; }
-  // Winograd (winograd.hpp, winograd_f4x4.hpp): per sample, the input transform, one GEMM co x ci x tiles per
-  // transformed point, the output transform. F(2x2, 3x3) does 2.25x fewer multiplications than im2col + GEMM,
-  // F(4x4, 3x3) 4x fewer.
+  // Winograd (winograd.hpp, winograd_f4x4.hpp): per sample (per few samples on small maps), the input transform,
+  // one GEMM co x ci x tiles per transformed point, the output transform. F(2x2, 3x3) does 2.25x fewer
+  // multiplications than im2col + GEMM, F(4x4, 3x3) 4x fewer.
   static bool winograd_applies(const ConvGeom& g) {
     return g.k == 3 && g.s == 1 && g.p == 1 && g.ho == g.hi && g.wo == g.wi && g.ci >= 8 && g.co >= 8;
   }
@@ -421,10 +421,10 @@ struct basic_cpu {
 #pragma omp parallel num_threads(nt)
       {
         T* acc = scratch(Use::partial_sums, omp_get_thread_num(), wsize);
-        T* rows = scratch(Use::rows, omp_get_thread_num(), direct::scratch_size(g));
+        T* planes = scratch(Use::rows, omp_get_thread_num(), direct::scratch_size(g));
         std::fill(acc, acc + wsize, T(0));
 #pragma omp for schedule(static)
-        for (int s = 0; s < n; ++s) direct::weight_gradient(x[s], dy[s], acc, g, rows);
+        for (int s = 0; s < n; ++s) direct::weight_gradient(x[s], dy[s], acc, g, planes);
       }
       add_partial_sums(0, nt, wsize, dw);
       return;
