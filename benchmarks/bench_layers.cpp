@@ -60,6 +60,9 @@ const bool registered = [] {
   add<Conv2d<2 * D, 2 * D, 3, 1, 1>, Shape<2 * D, 7, 7>>("conv3x3_2D_7");
   add<Conv2d<D, D, 3, 2, 1>, Shape<D, 28, 28>>("downconv_D_28_to_14");
   add<ConvTranspose2d<2 * D, D, 4, 2, 1>, Shape<2 * D, 14, 14>>("upconv_2D_to_D_14_to_28");
+  add<ConvTranspose2d<4 * D, D, 4, 2, 1>, Shape<4 * D, 7, 7>>("upconv_4D_to_D_7_to_14");
+  add<Conv2d<D, 1, 3, 1, 1>, Shape<D, 28, 28>>("conv3x3_D_to_1_28");
+  add<Conv2d<64, 64, 3, 1, 1>, Shape<64, 28, 28>>("conv3x3_64_28");
   add<ConvTranspose2d<2 * D, 2 * D, 7, 7, 0>, Shape<2 * D, 1, 1>>("unflatten_2D_1_to_7");
   add<BatchNorm2d<D>, Shape<D, 28, 28>>("batchnorm_D_28");
   add<GELU<>, Shape<D, 28, 28>>("gelu_D_28");

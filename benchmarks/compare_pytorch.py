@@ -36,7 +36,7 @@ bench = os.path.join(a.build, "benchmarks", "bench_step")
 memory = os.path.join(a.build, "benchmarks", "step_memory")
 for program in (bench, memory):
     if not os.path.exists(program):
-        sys.exit(f"compare_pytorch: {program} does not exist; build with scripts/test.sh first.")
+        sys.exit(f"compare_pytorch: {program} does not exist; build it with: cmake --build {a.build} --target bench_step step_memory")
 
 
 def run(cmd, threads):

@@ -9,7 +9,8 @@ install(EXPORT unetflowTargets NAMESPACE unetflow:: DESTINATION ${CMAKE_INSTALL_
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/unetflowConfig.cmake.in
   ${PROJECT_BINARY_DIR}/unetflowConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/unetflow)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/unetflowConfigVersion.cmake COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
-install(FILES ${PROJECT_SOURCE_DIR}/cmake/unetflowOpenBLAS.cmake ${PROJECT_BINARY_DIR}/unetflowConfig.cmake ${PROJECT_BINARY_DIR}/unetflowConfigVersion.cmake
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/unetflowOpenBLAS.cmake ${PROJECT_SOURCE_DIR}/cmake/unetflowOptional.cmake
+  ${PROJECT_BINARY_DIR}/unetflowConfig.cmake ${PROJECT_BINARY_DIR}/unetflowConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/unetflow)
 
 # The CUDA backend, when built: unetflow::cuda (a static library of the policy's kernels).

@@ -4,66 +4,8 @@
 #include <regex>
 
 #include "common/cli.hpp"
-#include "common/images.hpp"
-#include "common/run_summary.hpp"
-
-namespace examples {
-
-struct SampleFlags {
-  std::string checkpoint, out = "samples";
-  std::vector<int> digits;
-  int n = 40, steps = 50, hidden = 0, classes = 0;
-  double gamma = 5.0;
-  std::uint64_t seed = 0;
-  std::string model_name, device = "auto";
-};
-
-template <int D, bool Classes, class B>
-int sample_with(const SampleFlags& f) {
-  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10, B>, TimeUNet<1, 28, 28, D, B>>;
-  auto model = std::make_unique<Model>();
-  load_weights(f.checkpoint, {{"model", f.model_name}}, *model);
-  FlowSampler<Model> sampler;
-  Rng rng(f.seed, 7);
-  std::vector<float> x;
-  std::vector<std::int64_t> labels;
-  std::vector<std::string> col_labels;
-  int rows, cols;
-  if constexpr (Classes) {
-    std::vector<int> wanted = f.digits;
-    if (wanted.empty())
-      for (int i = 0; i < f.n; ++i) wanted.push_back(i % 10);
-    auto v = sampler.sample(*model, wanted, f.gamma, f.steps, rng);
-    x = download<B>(v);
-    labels.assign(wanted.begin(), wanted.end());
-    cols = std::min<int>(10, int(wanted.size()));
-    rows = (int(wanted.size()) + cols - 1) / cols;
-    for (int c = 0; c < cols; ++c) col_labels.push_back(wanted[std::size_t(c)] < 0 ? "no class" : "digit " + std::to_string(wanted[std::size_t(c)]));
-  } else {
-    if (!f.digits.empty()) throw Error(f.checkpoint + " holds a time-only model (" + f.model_name + "): it cannot be asked for digits.");
-    auto v = sampler.sample(*model, f.n, f.steps, rng);
-    x = download<B>(v);
-    cols = std::min(10, f.n);
-    rows = (f.n + cols - 1) / cols;
-  }
-  const std::size_t n = x.size() / 784;
-  x.resize(std::size_t(rows * cols) * 784, 0.0f);  // blank tiles fill the last row of the figure
-  RunSummary summary(f.out);
-  write_npy(summary.file("samples.npy", "samples [n, 1, 28, 28]"), x.data(), {n, 1, 28, 28});
-  if (Classes) write_npy(summary.file("labels.npy", "requested digit of each sample, -1 = no class [n]"), labels.data(), {n});
-  write_labelled_grid(summary.file("samples.png", "sample grid"),
-                      std::to_string(n) + " samples of " + f.model_name + " (" + std::to_string(f.steps) + " Euler steps" +
-                          (Classes ? ", CFG gamma " + fmt(f.gamma, 1) : "") + ")",
-                      x.data(), rows, cols, 28, 28, {}, col_labels);
-  summary["checkpoint"] = f.checkpoint;
-  summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"gamma", f.gamma}, {"seed", f.seed},
-                       {"device", device_description<B>()}};
-  summary.write();
-  std::printf("%zu samples written to %s\n", n, (fs::path(f.out) / "samples.png").c_str());
-  return 0;
-}
-
-}  // namespace examples
+#include "common/flow_run.hpp"
+#include <unetflow/io/safetensors.hpp>
 
 int main(int argc, char** argv) {
   using namespace examples;
@@ -90,7 +32,7 @@ int main(int argc, char** argv) {
       throw Error(f.checkpoint + " holds a " + f.model_name + ", not a flow-matching model (TimeUNet or ClassTimeUNet on 1x28x28).");
     const bool classes = m[1].matched;
     return with_backend(f.device, [&]<class B>() {
-      return with_hidden(std::stoi(m[2]), [&]<int D>() { return classes ? sample_with<D, true, B>(f) : sample_with<D, false, B>(f); });
+      return classes ? sample_run<true, B>(f, std::stoi(m[2])) : sample_run<false, B>(f, std::stoi(m[2]));
     });
   });
 }

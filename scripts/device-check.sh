@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU: configure and build the CUDA backend, run its parity suite against the CPU
-# backend, and run the GPU benchmark side by side with PyTorch on the same GPU (including the SPEC's 5-epoch
+# backend, and run the GPU benchmark side by side with PyTorch on the same GPU (including the assignment's 5-epoch
 # D=128 denoiser run); everything goes into one file. Needs nvcc, CMake, PyTorch with CUDA, and either the
 # Debian packages of scripts/setup.sh or the folder scripts/prepare-device-deps.sh makes (third_party/device).
 #   scripts/device-check.sh [RESULT_FILE]      (default: $OUT/device-check.txt, else ./device-check.txt)

@@ -6,10 +6,11 @@
 # Extra arguments go to both training programs (for example --threads 2, --resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/quietly.sh
 scripts/setup.sh
 scripts/fetch_mnist.sh data/mnist
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target noising_figure train_denoiser train_pure_noise
+quietly "configure (build/)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+quietly "build noising_figure train_denoiser train_pure_noise" cmake --build build -j"$(nproc)" --target noising_figure train_denoiser train_pure_noise
 build/examples/noising_figure --data data/mnist
 build/examples/train_denoiser --data data/mnist "$@"
 build/examples/train_pure_noise --data data/mnist "$@"

@@ -5,10 +5,11 @@
 # Extra arguments go to the three train_flow runs (for example --threads 2, --resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/quietly.sh
 scripts/setup.sh
 scripts/fetch_mnist.sh data/mnist
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target train_classifier train_flow sample score
+quietly "configure (build/)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+quietly "build train_classifier train_flow sample score" cmake --build build -j"$(nproc)" --target train_classifier train_flow sample score
 classifier=runs/classifier/classifier.safetensors
 # Train the classifier when there is none, or when it is of an earlier layout (its metadata names the model);
 # an earlier run is moved aside, not deleted.

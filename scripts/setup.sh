@@ -3,6 +3,7 @@
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --torch    also PyTorch + OpenBLAS (fixture generation, interop and speed comparisons)
 set -euo pipefail
+source "$(dirname "$0")/quietly.sh"
 
 packages=(
   build-essential cmake pkg-config
@@ -23,9 +24,8 @@ if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} packages already installed"
   exit 0
 fi
-echo "setup: installing ${missing[*]}"
 sudo_cmd=""
 [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$sudo_cmd apt-get update -qq
-$sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+quietly "setup: apt-get update" $sudo_cmd apt-get update -qq
+quietly "setup: installing ${missing[*]}" $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"

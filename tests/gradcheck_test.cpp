@@ -1,10 +1,12 @@
 // Finite-difference gradient checks in double precision (basic_cpu<double>) for every layer's and block's
 // backward, and for a whole UNet of each kind: for L = sum(y * r) with fixed random r, the analytic dL/dx and
-// dL/dparam from backward must equal central differences (h = 1e-6) within 1e-6 relative.
+// dL/dparam from backward must equal central differences (h = 1e-6) within 1e-6 relative. Layers, blocks and
+// models go through the public checker (unetflow/testing/gradcheck.hpp); the two-input primitives probe here.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <functional>
+#include <unetflow/testing/gradcheck.hpp>
 #include <unetflow/unetflow.hpp>
 #include <vector>
 
@@ -15,15 +17,6 @@ namespace {
 
 constexpr double h = 1e-6, tol = 1e-6;
 constexpr int batch = 2;
-
-template <class M>
-void randomize(M& m, Rng& rng) {
-  reset_parameters(m, rng);
-  m.visit("", [&](const std::string& name, auto& e) {
-    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>)
-      if (name.ends_with("1.weight") && e.dims.size() == 1) rng.fill_uniform(e.data(), e.size, 0.5, 1.5);  // BN gamma
-  });
-}
 
 // Checks up to `probes` entries of `value` (perturbed in place) against `analytic`.
 void probe(const std::string& what, double* value, const double* analytic, std::ptrdiff_t size,
@@ -42,53 +35,37 @@ void probe(const std::string& what, double* value, const double* analytic, std::
   }
 }
 
-// forward(x) -> y view; backward(x, r, dx). Works for layers via LayerAsBlock and for blocks directly.
-template <class In, class Out, class M, class Fwd, class Bwd>
-void gradcheck(M& m, Fwd forward, Bwd backward, bool training) {
-  Rng rng(11);
-  randomize(m, rng);
-  set_training(m, training);
-  Tensor<In, B64> x(batch), dx(batch);
-  Tensor<Out, B64> r(batch);
-  rng.fill_normal(x.data(), x.numel());
-  rng.fill_normal(r.data(), r.numel());
-  auto loss = [&] {
-    View<Out, double> y = forward(x.view());
-    double s = 0;
-    for (std::ptrdiff_t i = 0; i < y.numel(); ++i) s += y.data[i] * r.data()[i];
-    return s;
-  };
-  loss();
-  zero_grad(m);
-  Tensor<Out, B64> dy(batch);  // blocks overwrite their dy argument; r must stay for the numeric losses
-  B64::copy(r.data(), dy.data(), r.numel());
-  backward(x.view(), dy.view(), dx.view());
-  probe("dx", x.data(), dx.data(), x.numel(), loss, rng);
-  m.visit("", [&](const std::string& name, auto& e) {
-    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) {
-      const auto grad = std::vector<double>(e.grad.data(), e.grad.data() + e.size);
-      probe(name, e.data(), grad.data(), e.size, loss, rng);
-    }
-  });
+// Every probe of a report from the public checker (unetflow/testing/gradcheck.hpp), one CHECK each.
+void expect_all(const testing::GradientReport& report) {
+  REQUIRE(!report.probes.empty());
+  for (const auto& p : report.probes) {
+    INFO(p.tensor << "[" << p.index << "]: analytic " << p.analytic << ", numeric " << p.numeric);
+    CHECK(std::abs(p.numeric - p.analytic) <= tol * std::max(1.0, std::abs(p.numeric)));
+  }
+}
+
+testing::GradientOptions mode(bool training) {
+  testing::GradientOptions o;
+  o.h = h;
+  o.tolerance = tol;
+  o.batch = batch;
+  o.training = training;
+  return o;
 }
 
 template <class In, class Layer>
 void check_layer(bool training = true) {
-  using Out = typename Layer::template output_shape<In>;
-  Layer layer;
-  Tensor<Out, B64> y(batch);
-  gradcheck<In, Out>(
-      layer, [&](View<In, double> x) { layer.forward(x, y.view()); return y.view(); },
-      [&](View<In, double> x, View<Out, double> dy, View<In, double> dx) { layer.backward(x, dy, dx); }, training);
+  expect_all(testing::check_layer_gradients<Layer, In>(mode(training)));
 }
 
 template <class In, class Block>
 void check_block(bool training = true) {
-  using Out = typename Block::template output_shape<In>;
-  Block block;
-  gradcheck<In, Out>(
-      block, [&](View<In, double> x) { return block.forward(x); },
-      [&](View<In, double> x, View<Out, double> dy, View<In, double> dx) { block.backward(x, dy, dx); }, training);
+  expect_all(testing::check_block_gradients<Block, In>(mode(training)));
+}
+
+template <class In, class Out, class M, class Fwd, class Bwd>
+void gradcheck(M& m, Fwd forward, Bwd backward, bool training) {
+  expect_all(testing::check_gradients<In, Out>(m, forward, backward, mode(training)));
 }
 
 }  // namespace

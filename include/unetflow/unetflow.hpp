@@ -1,5 +1,6 @@
 #pragma once
 // unetflow: a header-only library whose layers carry their tensor shapes in their types.
+#include "backend/backend.hpp"
 #include "backend/cpu.hpp"
 #include "blocks/chain.hpp"
 #include "blocks/conv_bn_gelu.hpp"
@@ -14,6 +15,7 @@
 #include "layers/conv2d.hpp"
 #include "layers/conv_transpose2d.hpp"
 #include "layers/gelu.hpp"
+#include "layers/layer.hpp"
 #include "layers/linear.hpp"
 #include "layers/modulate.hpp"
 #include "layers/mse_loss.hpp"

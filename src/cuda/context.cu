@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "detail.cuh"
@@ -106,13 +108,16 @@ double cuda::read(const double* p) {
   return v;
 }
 
-cuda::T* cuda::scratch(Use use, std::ptrdiff_t n) {
+cuda::T* cuda::scratch(Use use, int slot, std::ptrdiff_t n) {
   struct Slot {
     T* data = nullptr;
     std::ptrdiff_t capacity = 0;
   };
-  static std::vector<Slot> slots(std::size_t(Use::count_));
-  Slot& s = slots[std::size_t(use)];
+  if (slot < 0 || slot >= max_slots || (slot > 0 && use != Use::activations))
+    throw std::invalid_argument("cuda::scratch: slot " + std::to_string(slot) +
+                                " is out of range (activations take 0-7, other uses 0; blocks nest at most 8 chains deep)");
+  static std::vector<Slot> slots(std::size_t(Use::count_) * max_slots);
+  Slot& s = slots[std::size_t(use) * max_slots + std::size_t(slot)];
   if (n > s.capacity) {
     deallocate(s.data);
     s.data = allocate<T>(n);

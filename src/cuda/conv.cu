@@ -2,6 +2,7 @@
 // multiplied by the weights with one cuBLAS GEMM; the data gradient folds the columns back by gathering (each
 // input pixel sums its own contributions: no atomics, deterministic).
 #include <algorithm>
+#include <stdexcept>
 
 #include "detail.cuh"
 
@@ -83,15 +84,21 @@ void gather_tile(Strided<const T> y, int s0, int m, int rows, int hw, T* tile) {
   gather_tile_kernel<<<grid_for(std::ptrdiff_t(rows) * m * hw), block, 0, stream()>>>(y[s0], y.stride, m, rows, hw, tile);
   launched("gather_tile");
 }
+// The contract lets a backend without conv_epilogues refuse an epilogue; ConvBnGelu never passes one here.
+void refuse_epilogue(const SampleEpilogue& done) {
+  if (done) throw std::logic_error("cuda: convolutions take no per-sample epilogue (cuda::conv_epilogues is false)");
+}
 
 }  // namespace cuda_detail
 
 using namespace cuda_detail;
 
-void cuda::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate) {
+void cuda::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate,
+                        SampleEpilogue done) {
+  refuse_epilogue(done);
   const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
-  T* col = scratch(Use::columns, std::ptrdiff_t(rows) * hw * tile);
-  T* out = scratch(Use::tile, std::ptrdiff_t(g.co) * hw * tile);
+  T* col = scratch(Use::columns, 0, std::ptrdiff_t(rows) * hw * tile);
+  T* out = scratch(Use::tile, 0, std::ptrdiff_t(g.co) * hw * tile);
   for (int s0 = 0; s0 < n; s0 += tile) {
     const int m = std::min(tile, n - s0), ld = m * hw;
     im2col(x, s0, m, col, g);
@@ -101,10 +108,12 @@ void cuda::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, con
   }
 }
 
-void cuda::conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g, bool accumulate) {
+void cuda::conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g, bool accumulate,
+                              SampleEpilogue done) {
+  refuse_epilogue(done);
   const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
-  T* col = scratch(Use::columns, std::ptrdiff_t(rows) * hw * tile);
-  T* in = scratch(Use::tile, std::ptrdiff_t(g.co) * hw * tile);
+  T* col = scratch(Use::columns, 0, std::ptrdiff_t(rows) * hw * tile);
+  T* in = scratch(Use::tile, 0, std::ptrdiff_t(g.co) * hw * tile);
   for (int s0 = 0; s0 < n; s0 += tile) {
     const int m = std::min(tile, n - s0), ld = m * hw;
     gather_tile(dy, s0, m, g.co, hw, in);
@@ -117,8 +126,8 @@ void cuda::conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, in
 
 void cuda::conv_backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g) {
   const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
-  T* col = scratch(Use::columns, std::ptrdiff_t(rows) * hw * tile);
-  T* in = scratch(Use::tile, std::ptrdiff_t(g.co) * hw * tile);
+  T* col = scratch(Use::columns, 0, std::ptrdiff_t(rows) * hw * tile);
+  T* in = scratch(Use::tile, 0, std::ptrdiff_t(g.co) * hw * tile);
   for (int s0 = 0; s0 < n; s0 += tile) {
     const int m = std::min(tile, n - s0), ld = m * hw;
     im2col(x, s0, m, col, g);

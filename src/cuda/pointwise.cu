@@ -169,7 +169,7 @@ void cuda::modulate_backward(Strided<const T> h, Strided<const T> scale, Strided
   launched("modulate_backward");
 }
 void cuda::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len, double* loss) {
-  auto* partial = reinterpret_cast<double*>(scratch(Use::partial_sums, 2 * mse_blocks));
+  auto* partial = reinterpret_cast<double*>(scratch(Use::partial_sums, 0, 2 * mse_blocks));
   mse_partial_kernel<<<mse_blocks, block, 0, stream()>>>(pred.data, pred.stride, target.data, target.stride, grad.data,
                                                           grad.stride, len, n * len, partial);
   launched("mse");

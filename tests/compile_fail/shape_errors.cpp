@@ -1,6 +1,6 @@
 // Each CASE is a shape mistake that must not compile; tests/CMakeLists.txt compiles this file once per case and
 // checks that the compiler's output carries our static_assert message. CASE 0 is the control: it must compile.
-#include <unetflow/unetflow.hpp>
+#include <unetflow/models/unet.hpp>  // the blocks and layers too, without the I/O and training headers
 
 using namespace unetflow;
 

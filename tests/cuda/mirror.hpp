@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <unetflow/backend/cuda.hpp>
+#include <unetflow/testing/compare.hpp>
 #include <unetflow/unetflow.hpp>
 #include <vector>
 
@@ -17,15 +18,10 @@ using namespace unetflow;
 
 inline double tolerance() { return cuda::tf32() ? 1e-2 : 1e-4; }
 
-// max |b - a| / max(max |a|, floor).
+// max |b - a| / max(max |a|, floor): a is the CPU's result, the reference.
 inline double rel_error(const std::vector<float>& a, const std::vector<float>& b, double floor = 1e-6) {
   REQUIRE(a.size() == b.size());
-  double err = 0, mag = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    err = std::max(err, double(std::abs(a[i] - b[i])));
-    mag = std::max(mag, double(std::abs(a[i])));
-  }
-  return err / std::max(mag, floor);
+  return testing::rel_error(b, a, floor);
 }
 
 #define EXPECT_CLOSE(what, a, b, ...)                                            \

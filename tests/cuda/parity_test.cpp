@@ -63,8 +63,8 @@ void check_fused_batchnorm(bool training) {
   lc.forward(x.c.view(), yc.view(), Activation::gelu);
   lg.forward(x.g.view(), yg.view(), Activation::gelu);
   EXPECT_CLOSE("BatchNorm2d+GELU forward", host(yc.view(), false), host(yg.view(), true));
-  lc.backward(x.c.view(), dy.c.view(), dxc.view(), Activation::gelu);
-  lg.backward(x.g.view(), dy.g.view(), dxg.view(), Activation::gelu);
+  lc.backward_fused(x.c.view(), dy.c.view(), dxc.view(), Activation::gelu);
+  lg.backward_fused(x.g.view(), dy.g.view(), dxg.view(), Activation::gelu);
   EXPECT_CLOSE("BatchNorm2d+GELU input gradient", host(dxc.view(), false), host(dxg.view(), true));
   mirror::expect_same_state(lc, lg, "BatchNorm2d+GELU");
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../tensor.hpp"
+#include "backend.hpp"
 #include "common.hpp"
 
 namespace unetflow {
@@ -25,6 +26,7 @@ struct cuda {
   using T = float;
   static constexpr const char* name = "cuda";
   static constexpr bool host_accessible = false;
+  static constexpr bool conv_epilogues = false;  // a host callback per sample would stall the stream
   using Activation = unetflow::Activation;
 
   // ---- the device ---------------------------------------------------------------------------------------
@@ -53,14 +55,12 @@ struct cuda {
   static void from_host(const T* src, T* dst, std::ptrdiff_t n);
   static double read(const double* p);
 
-  static constexpr int max_chain_depth = 8;
-  enum class Use { columns, partial_sums, tile, weights, activations, count_ = activations + max_chain_depth };
-  static T* scratch(Use use, std::ptrdiff_t n);
+  // One stream: every use has slot 0, except activations, whose slot is the chain depth (up to max_slots - 1).
+  static constexpr int max_slots = 8;
+  enum class Use { columns, partial_sums, tile, weights, activations, count_ };
+  static T* scratch(Use use, int slot, std::ptrdiff_t n);
   // Block outputs that backward recomputes instead of keeping: one buffer per chain depth (see blocks/chain.hpp).
-  static T* activation_scratch(int depth, std::ptrdiff_t n) {
-    if (depth >= max_chain_depth) throw std::invalid_argument("cuda: blocks nested deeper than 8 chains are not supported");
-    return scratch(Use(int(Use::activations) + depth), n);
-  }
+  static T* activation_scratch(int depth, std::ptrdiff_t n) { return scratch(Use::activations, depth, n); }
   static int threads() { return 1; }
 
   // ---- GEMM: C = alpha * op(A) * op(B) + beta * C, row-major --------------------------------------------
@@ -68,9 +68,11 @@ struct cuda {
                    T beta, T* C, int ldc);
 
   // ---- convolution (weights w[co][ci][k][k]) ------------------------------------------------------------
-  static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate);
+  // Without conv_epilogues the epilogue argument is only there for the contract: a non-empty one is refused.
+  static void conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate,
+                           SampleEpilogue done = {});
   static void conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
-                                 bool accumulate);
+                                 bool accumulate, SampleEpilogue done = {});
   static void conv_backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g);
 
   // ---- per-channel bias and batch normalisation ---------------------------------------------------------
@@ -155,5 +157,7 @@ struct cuda {
     void* exec_ = nullptr;  // cudaGraphExec_t
   };
 };
+
+static_assert(check_backend<cuda>() && Backend<cuda>);
 
 }  // namespace unetflow

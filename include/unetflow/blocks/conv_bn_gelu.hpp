@@ -1,5 +1,5 @@
 #pragma once
-// ConvBnGelu<Layer>: a convolution-like layer, then BatchNorm2d, then GELU: the body of SPEC's Conv, DownConv,
+// ConvBnGelu<Layer>: a convolution-like layer, then BatchNorm2d, then GELU: the body of the Conv, DownConv,
 // UpConv and Unflatten. It keeps the convolution's output (without its bias, which BatchNorm folds in); BN and
 // GELU run as one pass forward and backward, and the normalised map between them is recomputed, never kept.
 //   forward(x) -> view of the output (owned here, valid until the next forward)
@@ -36,12 +36,13 @@ class ConvBnGelu {
     static_assert(In::C == in_channels, "block: the input's channel count differs from the block's Cin");
     using Out = output_shape<In>;
     auto y = reserve_view<Out>(conv_out_, x.n);
-    if constexpr (requires { B::conv_epilogues; }) {
+    if constexpr (B::conv_epilogues) {
       if (!bn.mode.training) {  // each sample's BatchNorm + GELU right after its convolution, while in cache
         bn.prepare_evaluation(conv.bias.data());
         const auto ys = y.rows();
         const auto as = a.rows();
-        conv.forward_without_bias(x, y, [&](int s) { bn.apply_sample(ys[s], as[s], Out::plane, gelu_after); });
+        auto normalise = [&](int s) { bn.apply_sample(ys[s], as[s], Out::plane, gelu_after); };
+        conv.forward_without_bias(x, y, normalise);
         return a;
       }
     }
@@ -59,7 +60,7 @@ class ConvBnGelu {
   void backward(View<In, U> x, View<output_shape<In>, V> dy, View<In, T> dx, bool accumulate = false) {
     using Out = output_shape<In>;
     View<Out, T> y{conv_out_.data(), x.n};
-    bn.backward(y, dy, dy, gelu_after);
+    bn.backward_fused(y, dy, dy, gelu_after);
     conv.backward(x, dy, dx, accumulate);
   }
 

@@ -1,5 +1,5 @@
 #pragma once
-// FCBlock<Fin, Fout>: Linear(Fin, Fout) -> GELU -> Linear(Fout, Fout), the conditioning network of SPEC 1.
+// FCBlock<Fin, Fout>: Linear(Fin, Fout) -> GELU -> Linear(Fout, Fout), the conditioning network (docs/models.md).
 #include <string>
 
 #include "../layers/gelu.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Flatten: AvgPool2d(7) then GELU, a 7x7 map to 1x1 (SPEC's Flatten; the UNet's bottleneck).
+// Flatten: AvgPool2d(7) then GELU, a 7x7 map to 1x1 (docs/models.md's Flatten; the UNet's bottleneck).
 #include <string>
 
 #include "../layers/avgpool2d.hpp"

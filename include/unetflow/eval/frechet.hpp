@@ -1,6 +1,9 @@
 #pragma once
 // The Frechet distance between two Gaussians fitted to feature sets (the FID formula, here over the digit
 // classifier's penultimate features): |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2).
+// eigen.hpp first: it includes Eigen's core where a false positive of the intrinsic headers is silenced.
+#include "../backend/cpu/eigen.hpp"
+// Then the decompositions.
 #include <Eigen/Dense>
 #include <vector>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Part 2 of the assignment: flow matching (SPEC section 4).
+// Part 2 of the assignment: flow matching (docs/models.md, "Algorithms").
 //   B.1  training: x1 data, x0 ~ N(0, I), t ~ U[0, 1], xt = (1 - t) x0 + t x1, loss ||(x1 - x0) - u(xt, t)||^2
 //   B.3  class-conditioned: c = one-hot(label), replaced by zeros with probability p_uncond
 //   B.2  sampling: x ~ N(0, I); for i = 0 .. T-1, t = i / T: x <- x + u(x, t) / T

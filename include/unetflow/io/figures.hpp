@@ -2,6 +2,7 @@
 // Figures for reports: image grids (stb_image_write for the pixels, gnuplot for the title and the row and
 // column labels) and loss curves (gnuplot from a CSV). Every figure's gnuplot script is kept beside its PNG so
 // it can be restyled, and its data too (the caller writes the .npy / .csv that the figure shows).
+// Needs stb_image_write: link the CMake target unetflow::figures (and gnuplot-nox at run time for labelled figures).
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>

@@ -1,5 +1,6 @@
 #pragma once
 // .npy files (numpy's format) through xtensor, so that other tools can score samples and read curves.
+// Needs xtensor: link the CMake target unetflow::npy.
 #include <cstdint>
 #include <filesystem>
 #include <string>

@@ -7,6 +7,7 @@ namespace unetflow {
 
 template <int K, class B = cpu>
 struct AvgPool2d {
+  static_assert(check_backend<B>());
   using backend = B;
   using T = typename B::scalar;
   template <class In>

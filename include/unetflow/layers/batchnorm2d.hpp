@@ -6,8 +6,9 @@
 //                            statistics are kept for x as stored, the running mean is moved by x + b)
 //   replay(x, y, act)        the last forward's output again, from its saved statistics (no running update)
 //   prepare_evaluation(b), apply_sample(x, y, plane, act)   evaluation mode one sample at a time
-//   backward(x, dy, dx, act) dx may alias dy (then it is computed in place); with act, dy is the gradient of the
-//                            activation's output, whose input is recomputed from x (nothing else is kept)
+//   backward(x, dy, dx, acc) the layer protocol (layer.hpp); dx may alias dy (then it is computed in place)
+//   backward_fused(x, dy, dx, act)  with act = gelu, dy is the gradient of GELU's output, whose input is recomputed
+//                            from x (nothing else is kept); dx may alias dy
 #include <string>
 
 #include "../backend/cpu.hpp"
@@ -18,6 +19,8 @@ namespace unetflow {
 
 template <int C, class B = cpu>
 class BatchNorm2d {
+  static_assert(check_backend<B>());
+
  public:
   using backend = B;
   using T = typename B::scalar;
@@ -67,7 +70,14 @@ class BatchNorm2d {
   }
 
   template <class In, class U, class Out, class V>
-  void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx, Activation act = Activation::none) {
+  void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx, bool accumulate = false) {
+    if (!accumulate) return backward_fused(x, dy, dx, Activation::none);
+    auto g = reserve_view<In>(gradient_, x.n);  // dx += the gradient, formed in a buffer of our own
+    backward_fused(x, dy, g, Activation::none);
+    B::add_rows(View<In, const T>(g).rows(), dx.rows(), x.n, In::size);
+  }
+  template <class In, class U, class Out, class V>
+  void backward_fused(View<In, U> x, View<Out, V> dy, View<In, T> dx, Activation act) {
     check<In, U, Out>();
     if (dx.data != dy.data || dx.stride != dy.stride) B::copy_rows(dy.rows(), dx.rows(), x.n, In::size);
     B::bn_backward(x.rows(), dx.rows(), x.n, C, In::plane, mean_.data(), invstd_.data(), weight.data(),
@@ -92,6 +102,7 @@ class BatchNorm2d {
     static_assert(detail::same_scalar_v<U, T>, "BatchNorm2d: the input's scalar type differs from the backend's");
   }
   Storage<B> mean_{C}, invstd_{C};
+  Storage<B> gradient_;  // only for accumulating backward
   bool saved_batch_stats_ = true;
 };
 

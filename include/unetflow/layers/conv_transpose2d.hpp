@@ -14,6 +14,7 @@ namespace unetflow {
 
 template <int Cin, int Cout, int K, int S = 1, int P = 0, class B = cpu>
 class ConvTranspose2d {
+  static_assert(check_backend<B>());
   static_assert(Cin > 0 && Cout > 0 && K > 0 && S > 0 && P >= 0, "ConvTranspose2d: bad hyper-parameters");
 
  public:
@@ -42,10 +43,10 @@ class ConvTranspose2d {
   }
   // y without the bias, for a consumer that adds it itself (BatchNorm2d's offset); backward is unchanged.
   // done(s), if given, is passed to the backend, which calls it once sample s's output is final.
-  template <class In, class U, class Out, class... Done>
-  void forward_without_bias(View<In, U> x, View<Out, T> y, Done... done) {
+  template <class In, class U, class Out>
+  void forward_without_bias(View<In, U> x, View<Out, T> y, SampleEpilogue done = {}) {
     check<In, U, Out>();
-    B::conv_backward_data(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false, done...);
+    B::conv_backward_data(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false, done);
   }
 
   template <class In, class U, class Out, class V>

@@ -11,6 +11,7 @@ namespace unetflow {
 
 template <int Fin, int Fout, class B = cpu>
 class Linear {
+  static_assert(check_backend<B>());
  public:
   using backend = B;
   using T = typename B::scalar;

@@ -8,6 +8,7 @@ namespace unetflow {
 
 template <class B = cpu>
 struct Modulate {
+  static_assert(check_backend<B>());
   using T = typename B::scalar;
 
   template <class S, class U, int F, class V>

@@ -1,5 +1,5 @@
 #pragma once
-// The assignment's UNets (SPEC sections 2 and 3) as one template; the three models are aliases of it:
+// The assignment's UNets (docs/models.md) as one template; the three models are aliases of it:
 //   UNet<Cin, H, W, D>                    y = net(x)
 //   TimeUNet<Cin, H, W, D>                y = net(x, t)      t: Vec<1> in [0, 1]
 //   ClassTimeUNet<Cin, H, W, D, N>        y = net(x, t, c)   c: one-hot Vec<N>, all zeros = no class

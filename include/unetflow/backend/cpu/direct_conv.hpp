@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "common.hpp"
+#include "../common.hpp"
 
 namespace unetflow::direct {
 

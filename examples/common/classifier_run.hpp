@@ -1,0 +1,20 @@
+#pragma once
+// The digit classifier's runs, compiled once per backend (classifier.cpp): train_classifier and score call them.
+#include <string>
+
+#include "flags.hpp"
+
+namespace examples {
+
+// train_classifier: trains the classifier, writes its weights and the scores of real test digits.
+template <class B>
+int train_classifier_run(const TrainFlags& flags);
+
+// score: the scores of the samples in an .npy file (with the requested digits in another, if given).
+struct ScoreFlags {
+  std::string samples, labels, classifier = default_classifier, data = "data/mnist", device = "auto";
+};
+template <class B>
+int score_run(const ScoreFlags& f);
+
+}  // namespace examples

@@ -1,0 +1,93 @@
+#pragma once
+// What every example program shares, light enough for the sources that only parse flags: the training flags'
+// values, the dispatch of --device and --hidden to types, and the one-sentence error exit. cli.hpp adds CLI11 for
+// those sources; programs.hpp adds the library for the runs.
+#include <omp.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <unetflow/error.hpp>
+#if defined(UNETFLOW_HAS_CUDA)
+#include <unetflow/backend/cuda.hpp>
+#endif
+
+namespace CLI {
+class App;
+}
+namespace unetflow {
+template <class T_>
+struct basic_cpu;
+using cpu = basic_cpu<float>;
+}  // namespace unetflow
+
+namespace examples {
+
+namespace fs = std::filesystem;
+using namespace unetflow;
+
+// Where the scoring classifier is written by train_classifier and looked for by train_flow and score.
+inline const char* default_classifier = "runs/classifier/classifier.safetensors";
+
+// Flags a training program takes; preset values apply to the flags the user did not give.
+struct TrainFlags {
+  std::string data = "data/mnist";
+  std::string runs = "runs";
+  std::string name;
+  std::string preset = "full";
+  std::string device = "auto";
+  int epochs = 5, batch = 256, hidden = 128, steps_per_epoch = 0, eval_images = 10000, threads = 0;
+  double lr = 1e-4;
+  std::uint64_t seed = 0;
+  bool resume = false, quiet = false;
+
+  void add_to(CLI::App& app);                                 // cli.hpp
+  void apply_preset(CLI::App& app, const TrainFlags& quick);  // cli.hpp
+
+  fs::path run_dir() const { return fs::path(runs) / name; }
+
+  void apply_threads() const {
+    if (threads > 0) omp_set_num_threads(threads);
+  }
+};
+
+// Calls f.template operator()<B>() with the backend policy --device names.
+template <class F>
+decltype(auto) with_backend(const std::string& device, F&& f) {
+#if defined(UNETFLOW_HAS_CUDA)
+  if (device == "cuda" || (device == "auto" && cuda::available())) return f.template operator()<cuda>();
+#else
+  if (device == "cuda")
+    throw Error("--device cuda: this build has no CUDA backend (configure with -DUNETFLOW_CUDA=ON -DUNETFLOW_EXAMPLES_CUDA=ON where nvcc is installed; the second is on by default only where a GPU is visible).");
+#endif
+  return f.template operator()<cpu>();
+}
+
+// Calls f.template operator()<D>() for the run-time width D (each supported width is a separate model type).
+template <class F>
+decltype(auto) with_hidden(int hidden, F&& f) {
+  switch (hidden) {
+    case 16: return f.template operator()<16>();
+    case 32: return f.template operator()<32>();
+    case 64: return f.template operator()<64>();
+    case 128: return f.template operator()<128>();
+  }
+  throw Error("--hidden " + std::to_string(hidden) + " is not one of the widths built in: 16, 32, 64, 128.");
+}
+
+// Runs a program body, turning library errors into one line on stderr and exit status 1.
+template <class F>
+int guarded(F&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  }
+  return 1;
+}
+
+}  // namespace examples

@@ -1,0 +1,36 @@
+#pragma once
+// Part 2's runs for one backend and one model kind (time-only or class-conditioned): training (train_flow) and
+// sampling from a checkpoint (sample). Both are compiled once per backend and kind, in the same translation unit,
+// so each model type is instantiated once (flow_instance.cpp.in); part2.cpp and sample.cpp only parse flags.
+#include <string>
+#include <vector>
+
+#include "flags.hpp"
+
+namespace examples {
+
+struct Part2Flags {
+  TrainFlags train;
+  bool classes = false, no_scheduler = false;
+  double p_uncond = 0.1, gamma = 5.0, ema = 0;
+  int sample_steps = 50, per_digit = 4;
+  std::string classifier = default_classifier;
+  std::string compare_with;  // D11: the scheduled run to put side by side (default RUNS/flow_class)
+  std::string command_line;
+};
+
+struct SampleFlags {
+  std::string checkpoint, out = "samples";
+  std::vector<int> digits;
+  int n = 40, steps = 50, hidden = 0, classes = 0;
+  double gamma = 5.0;
+  std::uint64_t seed = 0;
+  std::string model_name, device = "auto";
+};
+
+template <bool Classes, class B>
+int train_flow_run(const Part2Flags& f);
+template <bool Classes, class B>
+int sample_run(const SampleFlags& f, int hidden);
+
+}  // namespace examples

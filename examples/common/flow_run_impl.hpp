@@ -1,0 +1,224 @@
+#pragma once
+// The definitions behind flow_run.hpp, included only by the instance files.
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "flow_run.hpp"
+#include "programs.hpp"
+#include "images.hpp"
+#include "run_summary.hpp"
+#include "scoring.hpp"
+
+namespace examples {
+
+// D11: the final samples of this run (no scheduler) beside those of the scheduled run in f.compare_with, drawn
+// from the same starting noise (same seed), with both runs' scores. Skipped with a note when that run is absent.
+template <class Scorer>
+void write_d11_comparison(const Part2Flags& f, RunSummary& summary, const std::vector<float>& ours, Scorer* scorer) {
+  const std::string tag = "epoch" + std::to_string(f.train.epochs);
+  const fs::path theirs_npy = fs::path(f.compare_with) / ("d10_samples_" + tag + ".npy");
+  if (!fs::exists(theirs_npy)) {
+    std::fprintf(stderr, "note: no %s (run train_flow --classes with the same settings first), so no side-by-side D11 figure\n",
+                 theirs_npy.c_str());
+    return;
+  }
+  const auto theirs = read_npy<float>(theirs_npy);
+  if (theirs.size() != ours.size()) {
+    std::fprintf(stderr, "note: %s holds %zu values, this run's samples %zu, so no side-by-side D11 figure\n",
+                 theirs_npy.c_str(), theirs.size(), ours.size());
+    return;
+  }
+  const int k = f.per_digit, image = 28 * 28;
+  std::vector<float> grid;
+  for (int digit = 0; digit < 10; ++digit)
+    for (const auto* set : {&theirs, &ours})
+      grid.insert(grid.end(), set->begin() + std::ptrdiff_t(digit) * k * image, set->begin() + std::ptrdiff_t(digit + 1) * k * image);
+  std::vector<std::string> rows, cols;
+  for (int digit = 0; digit < 10; ++digit) rows.push_back("digit " + std::to_string(digit));
+  for (const char* side : {"schedule ", "none "})
+    for (int i = 0; i < k; ++i) cols.push_back(side + std::to_string(i + 1));
+  write_labelled_grid(summary.file("d11_comparison.png", "epoch " + std::to_string(f.train.epochs) + ": with ExponentialLR (" + f.compare_with +
+                                                             ", left) and without (right), same starting noise"),
+                      "Epoch " + std::to_string(f.train.epochs) + ": ExponentialLR (left) vs constant lr + EMA (right), same noise",
+                      grid.data(), 10, 2 * k, 28, 28, rows, cols);
+  if (!scorer) return;
+  std::vector<std::int64_t> labels;
+  for (int digit = 0; digit < 10; ++digit)
+    for (int i = 0; i < k; ++i) labels.push_back(digit);
+  const auto with = scorer->score(theirs.data(), 10 * k, labels.data());
+  const auto without = scorer->score(ours.data(), 10 * k, labels.data());
+  summary["comparison"] = {{"with_scheduler", with.json()}, {"without_scheduler", without.json()}};
+  std::fprintf(stderr, "D11 at %s: with ExponentialLR %s\nD11 at %s: without (constant lr + EMA) %s\n", tag.c_str(),
+               with.line().c_str(), tag.c_str(), without.line().c_str());
+}
+
+template <int D, bool Classes, class B>
+int run_part2(const Part2Flags& f) {
+  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10, B>, TimeUNet<1, 28, 28, D, B>>;
+  using In = typename Model::In;
+  const TrainFlags& flags = f.train;
+  const auto train = load_mnist(flags.data, Split::train);
+
+  auto model = std::make_unique<Model>();
+  Rng init(flags.seed, 2);
+  reset_parameters(*model, init);
+  FlowMatchingTask<Model> task(Classes ? f.p_uncond : 0.0);
+  const std::string model_name = Classes ? "ClassTimeUNet<1,28,28,D=" + std::to_string(D) + ",classes=10>"
+                                         : "TimeUNet<1,28,28,D=" + std::to_string(D) + ">";
+  const double lr_gamma = f.no_scheduler ? 1.0 : std::pow(0.1, 1.0 / flags.epochs);
+  auto options = train_options(flags, lr_gamma);
+  options.ema_decay = f.ema;
+  Trainer<Model, FlowMatchingTask<Model>> trainer(*model, task, train, options, {{"model", model_name}, {"task", "flow_matching"}});
+
+  // File names follow the deliverables: D7/D8 time-conditioned, D9/D10 class-conditioned, D11 without schedule.
+  const std::string loss_id = !Classes ? "d7" : f.no_scheduler ? "d11" : "d9";
+  const std::string samples_id = !Classes ? "d8" : f.no_scheduler ? "d11" : "d10";
+  RunSummary summary(flags.run_dir());
+  summary["deliverables"] = !Classes ? "D7, D8" : f.no_scheduler ? "D11" : "D9, D10";
+  summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
+                       {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr},
+                       {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
+                       {"ema_decay", f.ema}, {"p_uncond", Classes ? f.p_uncond : 0.0}, {"cfg_gamma", f.gamma},
+                       {"sample_steps", f.sample_steps}, {"steps_per_epoch", trainer.steps_per_epoch()},
+                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()}};
+
+  const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
+  std::unique_ptr<Scorer<B>> scorer;
+  if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer<B>>(f.classifier, load_mnist(flags.data, Split::test));
+  else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier)\n", f.classifier.c_str());
+  auto evaluation = std::make_unique<Model>();
+  FlowSampler<Model> sampler;
+  std::vector<float> last_grid;  // the last sampled epoch's samples (D11 comparison)
+  auto on_epoch_end = [&](int epoch) {
+    if (!sample_epochs.count(epoch)) return;
+    trainer.evaluation_weights(*evaluation);
+    Rng noise(flags.seed, 6);  // the same starting noise at every epoch, so the figures compare
+    const std::string tag = "epoch" + std::to_string(epoch);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<float> grid;
+    std::vector<std::int64_t> labels;
+    int rows, cols;
+    std::vector<std::string> row_labels, col_labels;
+    if constexpr (Classes) {
+      std::vector<int> wanted;
+      for (int digit = 0; digit < 10; ++digit)
+        for (int k = 0; k < f.per_digit; ++k) wanted.push_back(digit);
+      auto x = sampler.sample(*evaluation, wanted, f.gamma, f.sample_steps, noise);
+      grid = download<B>(x);
+      labels.assign(wanted.begin(), wanted.end());
+      rows = 10;
+      cols = f.per_digit;
+      for (int digit = 0; digit < 10; ++digit) row_labels.push_back("digit " + std::to_string(digit));
+      for (int k = 0; k < cols; ++k) col_labels.push_back("sample " + std::to_string(k + 1));
+    } else {
+      rows = 4;
+      cols = 10;
+      auto x = sampler.sample(*evaluation, rows * cols, f.sample_steps, noise);
+      grid = download<B>(x);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::size_t n = grid.size() / In::size;
+    write_npy(summary.file(samples_id + "_samples_" + tag + ".npy", "samples after " + tag + ": [n, 1, 28, 28]"), grid.data(), {n, 1, 28, 28});
+    if constexpr (Classes)
+      write_npy(summary.file(samples_id + "_labels_" + tag + ".npy", "the digit each sample was asked for: [n] int64"), labels.data(), {n});
+    std::string title = (Classes ? "Class-conditioned flow matching, CFG gamma " + fmt(f.gamma, 1) : std::string("Time-conditioned flow matching")) +
+                        ", epoch " + std::to_string(epoch) + " (" + std::to_string(f.sample_steps) + " Euler steps" +
+                        (f.ema > 0 ? ", EMA weights" : "") + (f.no_scheduler ? ", no LR schedule" : "") + ")";
+    write_labelled_grid(summary.file(samples_id + "_samples_" + tag + ".png", "sample grid after " + tag), title,
+                        grid.data(), rows, cols, 28, 28, row_labels, col_labels);
+    summary["sampling"][tag] = {{"samples", n}, {"seconds", seconds}};
+    last_grid = grid;
+    if (scorer) {
+      const auto scores = scorer->score(grid.data(), int(n), Classes ? labels.data() : nullptr);
+      summary["scores"][tag] = scores.json();
+      std::fprintf(stderr, "epoch %d: %s\n", epoch, scores.line().c_str());
+    }
+    summary.write();
+    std::fprintf(stderr, "epoch %d: %zu samples in %.1f s -> %s\n", epoch, n, seconds,
+                 (flags.run_dir() / (samples_id + "_samples_" + tag + ".png")).c_str());
+  };
+
+  const auto outcome = trainer.run(on_epoch_end);
+  const auto& prog = trainer.progress();
+  summary["training"] = {{"steps", prog.step.value}, {"epochs_completed", prog.epoch.value},
+                         {"epoch_seconds", prog.epoch_seconds.values},
+                         {"final_loss", trainer.losses().empty() ? 0.0 : trainer.losses().back()},
+                         {"final_lr", trainer.optimizer().options.lr}};
+  std::vector<double> boundaries;
+  for (std::int64_t e = 1; e < prog.epoch.value; ++e) boundaries.push_back(double(e * trainer.steps_per_epoch()));
+  const int window = write_loss_csv(summary.file(loss_id + "_loss.csv", "loss of every step: step, loss, moving average"), trainer.losses());
+  write_loss_chart(summary.file(loss_id + "_loss.png", "training loss curve"), flags.run_dir() / (loss_id + "_loss.csv"),
+                   (Classes ? "Class-conditioned" : "Time-conditioned") + std::string(" flow matching: training loss (") + model_name +
+                       (f.no_scheduler ? ", constant lr" : ", ExponentialLR") + ")",
+                   window, boundaries);
+  if constexpr (Classes)
+    if (f.no_scheduler && outcome == decltype(trainer)::Outcome::finished)
+      write_d11_comparison(f, summary, last_grid, scorer.get());
+  summary.write();
+  if (outcome == decltype(trainer)::Outcome::interrupted) {
+    std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s --resume\n",
+                 trainer.checkpoint_path().c_str(), f.command_line.c_str());
+    return 130;
+  }
+  std::printf("outputs in %s (summary.json lists them)\n", flags.run_dir().c_str());
+  return 0;
+}
+
+template <int D, bool Classes, class B>
+int sample_with(const SampleFlags& f) {
+  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10, B>, TimeUNet<1, 28, 28, D, B>>;
+  auto model = std::make_unique<Model>();
+  load_weights(f.checkpoint, {{"model", f.model_name}}, *model);
+  FlowSampler<Model> sampler;
+  Rng rng(f.seed, 7);
+  std::vector<float> x;
+  std::vector<std::int64_t> labels;
+  std::vector<std::string> col_labels;
+  int rows, cols;
+  if constexpr (Classes) {
+    std::vector<int> wanted = f.digits;
+    if (wanted.empty())
+      for (int i = 0; i < f.n; ++i) wanted.push_back(i % 10);
+    auto v = sampler.sample(*model, wanted, f.gamma, f.steps, rng);
+    x = download<B>(v);
+    labels.assign(wanted.begin(), wanted.end());
+    cols = std::min<int>(10, int(wanted.size()));
+    rows = (int(wanted.size()) + cols - 1) / cols;
+    for (int c = 0; c < cols; ++c) col_labels.push_back(wanted[std::size_t(c)] < 0 ? "no class" : "digit " + std::to_string(wanted[std::size_t(c)]));
+  } else {
+    if (!f.digits.empty()) throw Error(f.checkpoint + " holds a time-only model (" + f.model_name + "): it cannot be asked for digits.");
+    auto v = sampler.sample(*model, f.n, f.steps, rng);
+    x = download<B>(v);
+    cols = std::min(10, f.n);
+    rows = (f.n + cols - 1) / cols;
+  }
+  const std::size_t n = x.size() / 784;
+  x.resize(std::size_t(rows * cols) * 784, 0.0f);  // blank tiles fill the last row of the figure
+  RunSummary summary(f.out);
+  write_npy(summary.file("samples.npy", "samples [n, 1, 28, 28]"), x.data(), {n, 1, 28, 28});
+  if (Classes) write_npy(summary.file("labels.npy", "requested digit of each sample, -1 = no class [n]"), labels.data(), {n});
+  write_labelled_grid(summary.file("samples.png", "sample grid"),
+                      std::to_string(n) + " samples of " + f.model_name + " (" + std::to_string(f.steps) + " Euler steps" +
+                          (Classes ? ", CFG gamma " + fmt(f.gamma, 1) : "") + ")",
+                      x.data(), rows, cols, 28, 28, {}, col_labels);
+  summary["checkpoint"] = f.checkpoint;
+  summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"gamma", f.gamma}, {"seed", f.seed},
+                       {"device", device_description<B>()}};
+  summary.write();
+  std::printf("%zu samples written to %s\n", n, (fs::path(f.out) / "samples.png").c_str());
+  return 0;
+}
+
+template <bool Classes, class B>
+int train_flow_run(const Part2Flags& f) {
+  return with_hidden(f.train.hidden, [&]<int D>() { return run_part2<D, Classes, B>(f); });
+}
+template <bool Classes, class B>
+int sample_run(const SampleFlags& f, int hidden) {
+  return with_hidden(hidden, [&]<int D>() { return sample_with<D, Classes, B>(f); });
+}
+
+}  // namespace examples

@@ -1,0 +1,74 @@
+#pragma once
+// The CPU policy's memory room: aligned host allocations, transfers that are copies, per-thread scratch, and a
+// Graph that simply runs the step.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <vector>
+
+#include "../../tensor.hpp"
+#include "../common.hpp"
+
+namespace unetflow::cpu_impl {
+
+template <class T>
+struct Memory {
+  using scalar = T;
+  template <class U>
+  static U* allocate(std::ptrdiff_t n) {
+    std::size_t bytes = (std::size_t(n) * sizeof(U) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, bytes ? bytes : 64);
+    if (!p) throw std::bad_alloc();
+    return static_cast<U*>(p);
+  }
+  template <class U>
+  static void deallocate(U* p) { std::free(p); }
+  static void fill(T* p, std::ptrdiff_t n, T v) { std::fill(p, p + n, v); }
+  static void copy(const T* src, T* dst, std::ptrdiff_t n) { std::copy(src, src + n, dst); }
+  static void to_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
+  static void from_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
+  static double read(const double* p) { return *p; }
+  static void synchronize() {}
+
+  // A step the caller runs many times with the same shapes; a device backend records and replays it, here it
+  // simply runs. run() returns whether f's host code ran (false when a recording was replayed instead).
+  struct Graph {
+    template <class F>
+    bool run(StepKey, F&& f) {
+      f();
+      return true;
+    }
+  };
+
+  // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused,
+  // so a steady-state training step allocates nothing. The table of buffers never resizes, so threads may ask
+  // for their own buffer inside a parallel region.
+  enum class Use { columns, partial_sums, tile, weights, transformed_weights, rows, activations, count_ };
+  static constexpr int max_threads = 1024;
+  static T* scratch(Use use, int thread, std::ptrdiff_t n) {
+    static std::vector<std::unique_ptr<Storage<Memory>>> slots(std::size_t(Use::count_) * max_threads);
+    if (thread >= max_threads) throw std::runtime_error("unetflow: more than 1024 OpenMP threads are not supported");
+    auto& slot = slots[std::size_t(use) * max_threads + std::size_t(thread)];
+    if (!slot) slot = std::make_unique<Storage<Memory>>();
+    slot->reserve(n);
+    return slot->data();
+  }
+  // Block outputs that backward recomputes instead of keeping: one buffer per chain depth (see blocks/chain.hpp).
+  static T* activation_scratch(int depth, std::ptrdiff_t n) { return scratch(Use::activations, depth, n); }
+  static int threads() { return omp_get_max_threads(); }
+  // out += the per-thread partial sums (Use::partial_sums, `size` values) of threads [first, nt), in thread order:
+  // deterministic for a given thread count.
+  static void add_partial_sums(int first, int nt, std::ptrdiff_t size, T* out) {
+    for (int t = first; t < nt; ++t) {
+      const T* acc = scratch(Use::partial_sums, t, size);
+      for (std::ptrdiff_t i = 0; i < size; ++i) out[i] += acc[i];
+    }
+  }
+};
+
+}  // namespace unetflow::cpu_impl

@@ -1,0 +1,146 @@
+#pragma once
+// The CPU policy's element-wise room: GELU, row copies and sums, pooling, modulation, MSE, flow interpolation.
+#include <algorithm>
+#include <cstddef>
+
+#include "../../tensor.hpp"
+#include "gelu_rows.hpp"
+
+namespace unetflow::cpu_impl {
+
+template <class T>
+struct Pointwise {
+  static void gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s) GeluRows<T>::gelu_row(x[s], y[s], len);
+  }
+  // In place: g holds dL/dy on entry and dL/dx on exit.
+  static void gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s) GeluRows<T>::gelu_grad_row(x[s], g[s], len);
+  }
+  static void copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s) std::copy(x[s], x[s] + len, y[s]);
+  }
+  static void add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s)
+      for (std::ptrdiff_t i = 0; i < len; ++i) y[s][i] += x[s][i];
+  }
+
+  // Average pooling with a k x k window and stride k (no padding).
+  static void avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k);
+  static void avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate);
+
+  // y = h * scale[c] (+ shift[c]): conditioning signals broadcast over the plane.
+  static void modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y,
+                               int n, int C, int plane);
+  static void modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
+                                Strided<T> dscale, Strided<T> dshift, int n, int C, int plane);
+
+  // Mean squared error over all elements into *loss (backend memory); writes dL/dpred when grad is given.
+  static void mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
+                  double* loss);
+
+  // Flow matching's pair: xt = (1 - t) x0 + t x1 and target = x1 - x0, one t per sample.
+  static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,
+                          int n, std::ptrdiff_t len);
+};
+
+template <class T>
+void Pointwise<T>::avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k) {
+  const int ho = h / k, wo = w / k;
+  const T inv = T(1) / T(k * k);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int s = 0; s < n; ++s)
+    for (int c = 0; c < C; ++c) {
+      const T* in = x[s] + std::ptrdiff_t(c) * h * w;
+      T* out = y[s] + std::ptrdiff_t(c) * ho * wo;
+      for (int oy = 0; oy < ho; ++oy)
+        for (int ox = 0; ox < wo; ++ox) {
+          T acc = 0;
+          for (int ky = 0; ky < k; ++ky)
+            for (int kx = 0; kx < k; ++kx) acc += in[(oy * k + ky) * w + ox * k + kx];
+          out[oy * wo + ox] = acc * inv;
+        }
+    }
+}
+
+template <class T>
+void Pointwise<T>::avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate) {
+  const int ho = h / k, wo = w / k;
+  const T inv = T(1) / T(k * k);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int s = 0; s < n; ++s)
+    for (int c = 0; c < C; ++c) {
+      const T* g = dy[s] + std::ptrdiff_t(c) * ho * wo;
+      T* out = dx[s] + std::ptrdiff_t(c) * h * w;
+      for (int iy = 0; iy < h; ++iy)
+        for (int ix = 0; ix < w; ++ix) {
+          const T v = g[(iy / k) * wo + ix / k] * inv;
+          out[iy * w + ix] = accumulate ? out[iy * w + ix] + v : v;
+        }
+    }
+}
+
+template <class T>
+void Pointwise<T>::modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y, int n, int C, int plane) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int s = 0; s < n; ++s)
+    for (int c = 0; c < C; ++c) {
+      const T a = scale[s][c], b = shift.data ? shift[s][c] : T(0);
+      const T* in = h[s] + std::ptrdiff_t(c) * plane;
+      T* out = y[s] + std::ptrdiff_t(c) * plane;
+      for (int i = 0; i < plane; ++i) out[i] = in[i] * a + b;
+    }
+}
+
+template <class T>
+void Pointwise<T>::modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh, Strided<T> dscale, Strided<T> dshift, int n, int C, int plane) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int s = 0; s < n; ++s)
+    for (int c = 0; c < C; ++c) {
+      const T a = scale[s][c];
+      const T* in = h[s] + std::ptrdiff_t(c) * plane;
+      const T* g = dy[s] + std::ptrdiff_t(c) * plane;
+      T* out = dh[s] + std::ptrdiff_t(c) * plane;
+      T sa = 0, sb = 0;
+      for (int i = 0; i < plane; ++i) {
+        sa += g[i] * in[i];
+        sb += g[i];
+        out[i] = g[i] * a;
+      }
+      dscale[s][c] = sa;
+      if (dshift.data) dshift[s][c] = sb;
+    }
+}
+
+template <class T>
+void Pointwise<T>::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len, double* loss) {
+  const double count = double(n) * len;
+  double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+  for (int s = 0; s < n; ++s) {
+    double acc = 0;
+    for (std::ptrdiff_t i = 0; i < len; ++i) {
+      const double d = double(pred[s][i]) - double(target[s][i]);
+      acc += d * d;
+      if (grad.data) grad[s][i] = T(2.0 * d / count);
+    }
+    total += acc;
+  }
+  *loss = total / count;
+}
+
+template <class T>
+void Pointwise<T>::interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s)
+    for (std::ptrdiff_t i = 0; i < len; ++i) {
+      xt[s][i] = (T(1) - t[s]) * x0[s][i] + t[s] * x1[s][i];
+      target[s][i] = x1[s][i] - x0[s][i];
+    }
+}
+
+}  // namespace unetflow::cpu_impl
