@@ -1,6 +1,10 @@
 // D1: test digits under the noising process z = x + sigma * eps for sigma = 0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0.
+#include <unetflow/backend/cpu.hpp>
+#include <unetflow/flow/noising.hpp>
+#include <unetflow/io/figures.hpp>
+#include <unetflow/io/npy.hpp>
+
 #include "common/cli.hpp"
-#include "common/programs.hpp"
 #include "common/images.hpp"
 #include "common/run_summary.hpp"
 

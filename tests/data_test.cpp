@@ -4,7 +4,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
-#include <unetflow/unetflow.hpp>
+#include <unetflow/data/loader.hpp>
+#include <unetflow/data/mnist.hpp>
 
 #include "synthetic_idx.hpp"
 #include "test_util.hpp"

@@ -1,9 +1,13 @@
 #pragma once
 // Batches of test images for figures and evaluation: gathering, running a model over many images in eval-mode
 // batches, and the per-image mean squared error.
+#include <algorithm>
+#include <cstdio>
 #include <string>
+#include <unetflow/data/mnist.hpp>
+#include <unetflow/tensor.hpp>
+#include <unetflow/transfer.hpp>
 #include <vector>
-#include <unetflow/unetflow.hpp>
 
 namespace examples {
 

@@ -4,7 +4,9 @@
 // names the file: wrong magic, wrong rank, unexpected dimensions, a file shorter or longer than its header says.
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
