@@ -156,3 +156,35 @@ TEST_CASE("gradient check: whole UNets (double precision, D = 2)") {
                       [&](View<In, double>, View<In, double> dy, View<In, double> dx) { m->backward(dy, dx); }, true);
   }
 }
+
+// The layer protocol's accumulate flag (layers/layer.hpp): backward(x, dy, dx, true) adds dL/dx to what dx holds.
+template <class In, class L>
+void check_accumulates() {
+  using Out = typename L::template output_shape<In>;
+  L layer;
+  Rng rng(21);
+  testing::randomize_parameters(layer, rng);
+  Tensor<In, B64> x(batch), plain(batch), added(batch);
+  Tensor<Out, B64> y(batch), dy(batch), dy2(batch);
+  rng.fill_normal(x.data(), x.numel());
+  rng.fill_normal(dy.data(), dy.numel());
+  B64::copy(dy.data(), dy2.data(), dy.numel());
+  B64::fill(added.data(), added.numel(), 0.5);
+  layer.forward(x.view(), y.view());
+  layer.backward(x.view(), dy.view(), plain.view());
+  layer.forward(x.view(), y.view());
+  layer.backward(x.view(), dy2.view(), added.view(), true);
+  double worst = 0;
+  for (std::ptrdiff_t i = 0; i < x.numel(); ++i) worst = std::max(worst, std::abs(added.data()[i] - 0.5 - plain.data()[i]));
+  INFO("largest |dx_accumulated - 0.5 - dx| " << worst);
+  CHECK(worst <= 1e-12);
+}
+
+TEST_CASE("backward with accumulate adds the input gradient to dx (every protocol layer)") {
+  check_accumulates<Shape<2, 5, 5>, Conv2d<2, 3, 3, 1, 1, B64>>();
+  check_accumulates<Shape<3, 3, 3>, ConvTranspose2d<3, 2, 4, 2, 1, B64>>();
+  check_accumulates<Shape<3, 4, 4>, BatchNorm2d<3, B64>>();
+  check_accumulates<Shape<2, 3, 3>, GELU<B64>>();
+  check_accumulates<Shape<2, 7, 7>, AvgPool2d<7, B64>>();
+  check_accumulates<Vec<4>, Linear<4, 5, B64>>();
+}
