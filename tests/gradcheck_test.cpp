@@ -188,3 +188,37 @@ TEST_CASE("backward with accumulate adds the input gradient to dx (every protoco
   check_accumulates<Shape<2, 7, 7>, AvgPool2d<7, B64>>();
   check_accumulates<Vec<4>, Linear<4, 5, B64>>();
 }
+
+TEST_CASE("backward without dx still accumulates the parameter gradients (BatchNorm2d, Conv2d, Linear)") {
+  auto same_parameter_gradients = [](auto make_layer, auto in_shape) {
+    using In = decltype(in_shape);
+    auto a = make_layer();
+    auto b = make_layer();
+    using L = std::decay_t<decltype(*a)>;
+    using Out = typename L::template output_shape<In>;
+    Rng rng(5), same(5);
+    testing::randomize_parameters(*a, rng);
+    testing::randomize_parameters(*b, same);
+    Tensor<In, B64> x(batch), dx(batch);
+    Tensor<Out, B64> y(batch), dy(batch), dy2(batch);
+    rng.fill_normal(x.data(), x.numel());
+    rng.fill_normal(dy.data(), dy.numel());
+    B64::copy(dy.data(), dy2.data(), dy.numel());
+    a->forward(x.view(), y.view());
+    a->backward(x.view(), dy.view(), dx.view());
+    b->forward(x.view(), y.view());
+    b->backward(x.view(), dy2.view(), View<In, double>{});
+    std::vector<std::vector<double>> ga, gb;
+    a->visit("", [&](const std::string&, auto& e) {
+      if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) ga.emplace_back(e.grad.data(), e.grad.data() + e.size);
+    });
+    b->visit("", [&](const std::string&, auto& e) {
+      if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) gb.emplace_back(e.grad.data(), e.grad.data() + e.size);
+    });
+    REQUIRE(!ga.empty());
+    CHECK(ga == gb);
+  };
+  same_parameter_gradients([] { return std::make_unique<BatchNorm2d<3, B64>>(); }, Shape<3, 4, 4>{});
+  same_parameter_gradients([] { return std::make_unique<Conv2d<2, 3, 3, 1, 1, B64>>(); }, Shape<2, 5, 5>{});
+  same_parameter_gradients([] { return std::make_unique<Linear<4, 5, B64>>(); }, Vec<4>{});
+}

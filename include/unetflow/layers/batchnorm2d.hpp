@@ -71,10 +71,11 @@ class BatchNorm2d {
 
   template <class In, class U, class Out, class V>
   void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx, bool accumulate = false) {
-    if (!accumulate) return backward_fused(x, dy, dx, Activation::none);
-    auto g = reserve_view<In>(gradient_, x.n);  // dx += the gradient, formed in a buffer of our own
+    if (dx && !accumulate) return backward_fused(x, dy, dx, Activation::none);
+    // dx += the gradient, or no dx at all (the parameters' gradients only): formed in a buffer of our own
+    auto g = reserve_view<In>(gradient_, x.n);
     backward_fused(x, dy, g, Activation::none);
-    B::add_rows(View<In, const T>(g).rows(), dx.rows(), x.n, In::size);
+    if (dx) B::add_rows(View<In, const T>(g).rows(), dx.rows(), x.n, In::size);
   }
   template <class In, class U, class Out, class V>
   void backward_fused(View<In, U> x, View<Out, V> dy, View<In, T> dx, Activation act) {
@@ -102,7 +103,7 @@ class BatchNorm2d {
     static_assert(detail::same_scalar_v<U, T>, "BatchNorm2d: the input's scalar type differs from the backend's");
   }
   Storage<B> mean_{C}, invstd_{C};
-  Storage<B> gradient_;  // only for accumulating backward
+  Storage<B> gradient_;  // only for a backward that accumulates into dx or has none
   bool saved_batch_stats_ = true;
 };
 
