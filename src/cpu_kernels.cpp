@@ -5,6 +5,7 @@
 namespace unetflow::cpu_impl {
 
 #define UNETFLOW_CPU_ROOMS(T)                \
+  template struct Memory<T>;                 \
   template struct Gemm<T>;                   \
   template struct Columns<T>;                \
   template struct WinogradConvolution<T>;    \

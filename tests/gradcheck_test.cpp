@@ -18,23 +18,6 @@ namespace {
 constexpr double h = 1e-6, tol = 1e-6;
 constexpr int batch = 2;
 
-// Checks up to `probes` entries of `value` (perturbed in place) against `analytic`.
-void probe(const std::string& what, double* value, const double* analytic, std::ptrdiff_t size,
-           const std::function<double()>& loss, Rng& rng, int probes = 12) {
-  for (int k = 0; k < probes && k < size; ++k) {
-    const std::ptrdiff_t i = size <= probes ? k : std::ptrdiff_t(rng.below(std::uint64_t(size)));
-    const double saved = value[i];
-    value[i] = saved + h;
-    const double up = loss();
-    value[i] = saved - h;
-    const double down = loss();
-    value[i] = saved;
-    const double numeric = (up - down) / (2 * h);
-    INFO(what << "[" << i << "]: analytic " << analytic[i] << ", numeric " << numeric);
-    CHECK(std::abs(numeric - analytic[i]) <= tol * std::max(1.0, std::abs(numeric)));
-  }
-}
-
 // Every probe of a report from the public checker (unetflow/testing/gradcheck.hpp), one CHECK each.
 void expect_all(const testing::GradientReport& report) {
   REQUIRE(!report.probes.empty());
@@ -44,13 +27,21 @@ void expect_all(const testing::GradientReport& report) {
   }
 }
 
-testing::GradientOptions mode(bool training) {
+testing::GradientOptions mode(bool training = true) {
   testing::GradientOptions o;
   o.h = h;
   o.tolerance = tol;
   o.batch = batch;
   o.training = training;
   return o;
+}
+
+// Checks up to 12 entries of `value` (perturbed in place) against `analytic`, through the public checker's probe.
+void probe(const std::string& what, double* value, const double* analytic, std::ptrdiff_t size,
+           const std::function<double()>& loss, Rng& rng) {
+  testing::GradientReport report;
+  testing::probe_gradient(report, what, value, analytic, size, loss, rng, mode());
+  expect_all(report);
 }
 
 template <class In, class Layer>

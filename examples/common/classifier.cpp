@@ -6,9 +6,6 @@
 #include <filesystem>
 
 #include "run_summary.hpp"
-#if defined(UNETFLOW_HAS_CUDA)
-#include <unetflow/backend/cuda.hpp>
-#endif
 
 namespace examples {
 

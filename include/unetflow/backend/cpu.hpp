@@ -12,7 +12,9 @@
 //
 // Header-only by default. A program that links the compiled kernels (CMake target unetflow::cpu_kernels, built
 // from src/cpu_kernels.cpp) defines UNETFLOW_CPU_KERNELS_COMPILED: its translation units then call the kernels
-// instead of instantiating and optimising them again (about 8 s of compile time per translation unit).
+// instead of instantiating and optimising them again (about 8 s of compile time per translation unit). Every
+// primitive that loops over data is therefore defined out of class in its room: GCC instantiates in-class (inline)
+// members even under `extern template`.
 #include "backend.hpp"
 #include "cpu/conv.hpp"
 #include "cpu/gemm.hpp"
@@ -40,6 +42,7 @@ struct basic_cpu : cpu_impl::Memory<T_>,
 
 #if defined(UNETFLOW_CPU_KERNELS_COMPILED)
 #define UNETFLOW_CPU_ROOMS(T)                         \
+  extern template struct cpu_impl::Memory<T>;         \
   extern template struct cpu_impl::Gemm<T>;           \
   extern template struct cpu_impl::Columns<T>;        \
   extern template struct cpu_impl::WinogradConvolution<T>; \

@@ -6,7 +6,6 @@
 
 #include "../backend/cpu.hpp"
 #include "check.hpp"
-#include "param.hpp"
 
 namespace unetflow {
 

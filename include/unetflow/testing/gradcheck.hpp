@@ -63,6 +63,25 @@ void randomize_parameters(M& m, Rng& rng) {
   });
 }
 
+// Compares up to o.probes entries of `analytic` (all of them when there are fewer) with central differences of
+// loss() in `value`, which is perturbed in place and restored; appends one probe each to the report.
+template <class Loss>
+void probe_gradient(GradientReport& report, const std::string& what, double* value, const double* analytic,
+                    std::ptrdiff_t size, Loss&& loss, Rng& rng, const GradientOptions& o = {}) {
+  for (int k = 0; k < o.probes && k < size; ++k) {
+    const std::ptrdiff_t i = size <= o.probes ? k : std::ptrdiff_t(rng.below(std::uint64_t(size)));
+    const double saved = value[i];
+    value[i] = saved + o.h;
+    const double up = loss();
+    value[i] = saved - o.h;
+    const double down = loss();
+    value[i] = saved;
+    const double numeric = (up - down) / (2 * o.h);
+    const bool ok = std::abs(numeric - analytic[i]) <= o.tolerance * std::max(1.0, std::abs(numeric));
+    report.probes.push_back({what, i, analytic[i], numeric, ok});
+  }
+}
+
 // The general form. forward(x) returns a view of the output; backward(x, dy, dx) computes dx and accumulates the
 // parameter gradients (it may overwrite dy). M is visitable; In, Out are the shapes; the backend is cpu_f64.
 template <class In, class Out, class M, class Forward, class Backward>
@@ -82,29 +101,15 @@ GradientReport check_gradients(M& m, Forward forward, Backward backward, const G
     return s;
   };
   GradientReport report;
-  auto probe = [&](const std::string& what, double* value, const double* analytic, std::ptrdiff_t size) {
-    for (int k = 0; k < o.probes && k < size; ++k) {
-      const std::ptrdiff_t i = size <= o.probes ? k : std::ptrdiff_t(rng.below(std::uint64_t(size)));
-      const double saved = value[i];
-      value[i] = saved + o.h;
-      const double up = loss();
-      value[i] = saved - o.h;
-      const double down = loss();
-      value[i] = saved;
-      const double numeric = (up - down) / (2 * o.h);
-      const bool ok = std::abs(numeric - analytic[i]) <= o.tolerance * std::max(1.0, std::abs(numeric));
-      report.probes.push_back({what, i, analytic[i], numeric, ok});
-    }
-  };
   loss();
   zero_grad(m);
   B::copy(r.data(), dy.data(), r.numel());  // backward may overwrite dy; r must stay for the numeric losses
   backward(x.view(), dy.view(), dx.view());
-  probe("dx", x.data(), dx.data(), x.numel());
+  probe_gradient(report, "dx", x.data(), dx.data(), x.numel(), loss, rng, o);
   m.visit("", [&](const std::string& name, auto& e) {
     if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) {
       const std::vector<double> grad(e.grad.data(), e.grad.data() + e.size);
-      probe(name, e.data(), grad.data(), e.size);
+      probe_gradient(report, name, e.data(), grad.data(), e.size, loss, rng, o);
     }
   });
   return report;

@@ -94,7 +94,7 @@ class TorchReference {
     m.visit("", [&](const std::string& name, auto& e) {
       using E = std::decay_t<decltype(e)>;
       if constexpr (is_instance_v<E, Param>) {
-        const auto grad = host_values(e.grad.data(), e.size);
+        const auto grad = gradient_on_host(e);
         out.push_back({prefix + "/grad." + name, error(grad.data(), e.size, prefix + "/grad." + name, 1e-2 * largest_grad)});
       } else if constexpr (std::is_same_v<E, Counter>) {
         const bool same = e.value == tensor(prefix + "/after." + name).template as<std::int64_t>().at(0);
@@ -107,9 +107,11 @@ class TorchReference {
   }
 
  private:
-  template <class T>
-  static std::vector<T> host_values(const T* p, std::ptrdiff_t n) {
-    return std::vector<T>(p, p + n);  // the CPU backends' memory is the host's
+  template <class B>
+  static std::vector<typename B::scalar> gradient_on_host(const Param<B>& p) {
+    std::vector<typename B::scalar> h(std::size_t(p.size));
+    B::to_host(p.grad.data(), h.data(), p.size);
+    return h;
   }
   std::string path_;
   safetensors::File file_;

@@ -66,15 +66,18 @@ struct Convolution {
   using Use = typename Memory<T>::Use;
 
   // done(s) for every sample, for the paths that finish all samples at once.
-  static void each_sample(int n, SampleEpilogue done) {
-    if (!done) return;
-#pragma omp parallel for schedule(static)
-    for (int s = 0; s < n; ++s) done(s);
-  }
+  static void each_sample(int n, SampleEpilogue done);
   static void direct_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate,
                              SampleEpilogue done);
   static void direct_weight_gradient(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g);
 };
+
+template <class T>
+void Convolution<T>::each_sample(int n, SampleEpilogue done) {
+  if (!done) return;
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s) done(s);
+}
 
 template <class T>
 void Convolution<T>::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate, SampleEpilogue done) {

@@ -33,10 +33,7 @@ struct Columns {
   // ones; bench: downconv_D_28_to_14), bounded by a 16 MB column workspace and by whole rounds of tiles per thread.
   static int conv_tile(const ConvGeom& g, int n);
   // Copies between per-sample maps [c][hw] and a tile matrix [c][m*hw] (the GEMM's side of a tile).
-  static void gather_tile(Strided<const T> y, int s0, int m, int c, std::ptrdiff_t hw, T* tile) {
-    for (int j = 0; j < m; ++j)
-      for (int r = 0; r < c; ++r) std::copy(y[s0 + j] + r * hw, y[s0 + j] + (r + 1) * hw, tile + r * m * hw + j * hw);
-  }
+  static void gather_tile(Strided<const T> y, int s0, int m, int c, std::ptrdiff_t hw, T* tile);
   static void scatter_tile(const T* tile, Strided<T> y, int s0, int m, int c, std::ptrdiff_t hw, bool accumulate);
 
   // y[s] (+)= w * im2col(x[s]), a tile of samples per GEMM; workspaces are per thread.
@@ -48,6 +45,12 @@ struct Columns {
   // dw += sum_s dy[s] * im2col(x[s])^T; per-thread partial sums added in thread order (deterministic).
   static void backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g);
 };
+
+template <class T>
+void Columns<T>::gather_tile(Strided<const T> y, int s0, int m, int c, std::ptrdiff_t hw, T* tile) {
+  for (int j = 0; j < m; ++j)
+    for (int r = 0; r < c; ++r) std::copy(y[s0 + j] + r * hw, y[s0 + j] + (r + 1) * hw, tile + r * m * hw + j * hw);
+}
 
 template <class T>
 void Columns<T>::im2col(const T* x, T* col, std::ptrdiff_t ld, const ConvGeom& g) {

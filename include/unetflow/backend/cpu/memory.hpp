@@ -28,8 +28,8 @@ struct Memory {
   }
   template <class U>
   static void deallocate(U* p) { std::free(p); }
-  static void fill(T* p, std::ptrdiff_t n, T v) { std::fill(p, p + n, v); }
-  static void copy(const T* src, T* dst, std::ptrdiff_t n) { std::copy(src, src + n, dst); }
+  static void fill(T* p, std::ptrdiff_t n, T v);
+  static void copy(const T* src, T* dst, std::ptrdiff_t n);
   static void to_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
   static void from_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
   static double read(const double* p) { return *p; }
@@ -50,25 +50,41 @@ struct Memory {
   // for their own buffer inside a parallel region.
   enum class Use { columns, partial_sums, tile, weights, transformed_weights, rows, activations, count_ };
   static constexpr int max_threads = 1024;
-  static T* scratch(Use use, int thread, std::ptrdiff_t n) {
-    static std::vector<std::unique_ptr<Storage<Memory>>> slots(std::size_t(Use::count_) * max_threads);
-    if (thread >= max_threads) throw std::runtime_error("unetflow: more than 1024 OpenMP threads are not supported");
-    auto& slot = slots[std::size_t(use) * max_threads + std::size_t(thread)];
-    if (!slot) slot = std::make_unique<Storage<Memory>>();
-    slot->reserve(n);
-    return slot->data();
-  }
+  static T* scratch(Use use, int thread, std::ptrdiff_t n);
   // Block outputs that backward recomputes instead of keeping: one buffer per chain depth (see blocks/chain.hpp).
   static T* activation_scratch(int depth, std::ptrdiff_t n) { return scratch(Use::activations, depth, n); }
   static int threads() { return omp_get_max_threads(); }
   // out += the per-thread partial sums (Use::partial_sums, `size` values) of threads [first, nt), in thread order:
   // deterministic for a given thread count.
-  static void add_partial_sums(int first, int nt, std::ptrdiff_t size, T* out) {
-    for (int t = first; t < nt; ++t) {
-      const T* acc = scratch(Use::partial_sums, t, size);
-      for (std::ptrdiff_t i = 0; i < size; ++i) out[i] += acc[i];
-    }
-  }
+  static void add_partial_sums(int first, int nt, std::ptrdiff_t size, T* out);
 };
+
+template <class T>
+void Memory<T>::fill(T* p, std::ptrdiff_t n, T v) {
+  std::fill(p, p + n, v);
+}
+
+template <class T>
+void Memory<T>::copy(const T* src, T* dst, std::ptrdiff_t n) {
+  std::copy(src, src + n, dst);
+}
+
+template <class T>
+T* Memory<T>::scratch(Use use, int thread, std::ptrdiff_t n) {
+  static std::vector<std::unique_ptr<Storage<Memory>>> slots(std::size_t(Use::count_) * max_threads);
+  if (thread >= max_threads) throw std::runtime_error("unetflow: more than 1024 OpenMP threads are not supported");
+  auto& slot = slots[std::size_t(use) * max_threads + std::size_t(thread)];
+  if (!slot) slot = std::make_unique<Storage<Memory>>();
+  slot->reserve(n);
+  return slot->data();
+}
+
+template <class T>
+void Memory<T>::add_partial_sums(int first, int nt, std::ptrdiff_t size, T* out) {
+  for (int t = first; t < nt; ++t) {
+    const T* acc = scratch(Use::partial_sums, t, size);
+    for (std::ptrdiff_t i = 0; i < size; ++i) out[i] += acc[i];
+  }
+}
 
 }  // namespace unetflow::cpu_impl

@@ -25,16 +25,10 @@ struct Normalisation {
                          double momentum, double eps, bool training);
   // y = act((x - mean) * invstd * gamma + beta); act is the identity or GELU (BatchNorm2d then GELU, one pass).
   static void bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
-                       const T* gamma, const T* beta, Activation act = Activation::none) {
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int s = 0; s < n; ++s)
-      for (int c = 0; c < C; ++c) bn_apply_plane(x[s], y[s], c, plane, mean, invstd, gamma, beta, act);
-  }
+                       const T* gamma, const T* beta, Activation act = Activation::none);
   // bn_apply for one sample, on the calling thread (a convolution's epilogue).
   static void bn_apply_sample(const T* x, T* y, int C, int plane, const T* mean, const T* invstd, const T* gamma,
-                              const T* beta, Activation act) {
-    for (int c = 0; c < C; ++c) bn_apply_plane(x, y, c, plane, mean, invstd, gamma, beta, act);
-  }
+                              const T* beta, Activation act);
   static void bn_apply_plane(const T* x, T* y, int c, int plane, const T* mean, const T* invstd, const T* gamma,
                              const T* beta, Activation act);
   // In place: g holds dL/dy on entry and dL/dx on exit, y = act(BN(x)) as in bn_apply; the activation's input is
@@ -47,6 +41,18 @@ struct Normalisation {
                           const T* invstd, const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats,
                           Activation act = Activation::none);
 };
+
+template <class T>
+void Normalisation<T>::bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd, const T* gamma, const T* beta, Activation act) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int s = 0; s < n; ++s)
+    for (int c = 0; c < C; ++c) bn_apply_plane(x[s], y[s], c, plane, mean, invstd, gamma, beta, act);
+}
+
+template <class T>
+void Normalisation<T>::bn_apply_sample(const T* x, T* y, int C, int plane, const T* mean, const T* invstd, const T* gamma, const T* beta, Activation act) {
+  for (int c = 0; c < C; ++c) bn_apply_plane(x, y, c, plane, mean, invstd, gamma, beta, act);
+}
 
 template <class T>
 void Normalisation<T>::add_channel_bias(Strided<T> y, int n, int C, int plane, const T* b) {

@@ -8,14 +8,17 @@ namespace unetflow::cpu_impl {
 template <class T>
 struct Optimiser {
   // y = a * y + b * x (weight averaging).
-  static void blend(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
-#pragma omp parallel for schedule(static) if (len > 65536)
-    for (std::ptrdiff_t i = 0; i < len; ++i) y[i] = a * y[i] + b * x[i];
-  }
+  static void blend(T* y, const T* x, std::ptrdiff_t len, T a, T b);
   // Adam step with bias correction, PyTorch's formulation (eps added after the square root).
   static void adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2,
                           double eps, double weight_decay, long step);
 };
+
+template <class T>
+void Optimiser<T>::blend(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
+#pragma omp parallel for schedule(static) if (len > 65536)
+  for (std::ptrdiff_t i = 0; i < len; ++i) y[i] = a * y[i] + b * x[i];
+}
 
 template <class T>
 void Optimiser<T>::adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2, double eps, double weight_decay, long step) {

@@ -10,24 +10,11 @@ namespace unetflow::cpu_impl {
 
 template <class T>
 struct Pointwise {
-  static void gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
-#pragma omp parallel for schedule(static)
-    for (int s = 0; s < n; ++s) GeluRows<T>::gelu_row(x[s], y[s], len);
-  }
+  static void gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
   // In place: g holds dL/dy on entry and dL/dx on exit.
-  static void gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
-#pragma omp parallel for schedule(static)
-    for (int s = 0; s < n; ++s) GeluRows<T>::gelu_grad_row(x[s], g[s], len);
-  }
-  static void copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
-#pragma omp parallel for schedule(static)
-    for (int s = 0; s < n; ++s) std::copy(x[s], x[s] + len, y[s]);
-  }
-  static void add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
-#pragma omp parallel for schedule(static)
-    for (int s = 0; s < n; ++s)
-      for (std::ptrdiff_t i = 0; i < len; ++i) y[s][i] += x[s][i];
-  }
+  static void gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len);
+  static void copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
+  static void add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
 
   // Average pooling with a k x k window and stride k (no padding).
   static void avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k);
@@ -47,6 +34,31 @@ struct Pointwise {
   static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,
                           int n, std::ptrdiff_t len);
 };
+
+template <class T>
+void Pointwise<T>::gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s) GeluRows<T>::gelu_row(x[s], y[s], len);
+}
+
+template <class T>
+void Pointwise<T>::gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s) GeluRows<T>::gelu_grad_row(x[s], g[s], len);
+}
+
+template <class T>
+void Pointwise<T>::copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s) std::copy(x[s], x[s] + len, y[s]);
+}
+
+template <class T>
+void Pointwise<T>::add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s)
+    for (std::ptrdiff_t i = 0; i < len; ++i) y[s][i] += x[s][i];
+}
 
 template <class T>
 void Pointwise<T>::avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k) {
