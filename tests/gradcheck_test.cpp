@@ -51,7 +51,7 @@ void check_layer(bool training = true) {
 
 template <class In, class Block>
 void check_block(bool training = true) {
-  expect_all(testing::check_block_gradients<Block, In>(mode(training)));
+  expect_all(testing::check_module_gradients<Block, In>(mode(training)));
 }
 
 template <class In, class Out, class M, class Fwd, class Bwd>

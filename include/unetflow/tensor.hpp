@@ -3,11 +3,16 @@
 //   Storage<B>     owning, aligned, growable buffer of B::scalar
 //   View<S, T>     non-owning batch of `n` samples of shape S; samples are `stride` scalars apart,
 //                  so a channel slice of a concatenation is a view too (no copy)
-//   Tensor<S, B>   owning batch of shape S whose capacity grows to the largest batch it has held
+//   Tensor<S, B>   owning batch of shape S whose capacity grows to the largest batch it has held; Tensor(n)
+//                  starts as zeros, resize(n) leaves new memory unset (transfer.hpp fills and copies tensors)
 #include <cassert>
 #include <cstddef>
+#include <span>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "error.hpp"
 #include "shape.hpp"
 
 namespace unetflow {
@@ -99,7 +104,27 @@ class Tensor {
   using T = typename B::scalar;
 
   Tensor() = default;
-  explicit Tensor(int n) { resize(n); }
+  // n samples of zeros.
+  explicit Tensor(int n) {
+    resize(n);
+    B::fill(data(), numel(), T(0));
+  }
+  // The samples in values (host memory, sample after sample); its length must be a multiple of S::size.
+  explicit Tensor(std::span<const T> values) { assign(values); }
+
+  void assign(std::span<const T> values) {
+    if (values.size() % std::size_t(S::size) != 0)
+      throw Error("Tensor::assign: " + std::to_string(values.size()) + " values are not a whole number of " +
+                  std::to_string(S::size) + "-value samples.");
+    resize(int(values.size() / std::size_t(S::size)));
+    B::from_host(values.data(), data(), numel());
+  }
+  // The samples as one host vector.
+  std::vector<T> to_vector() const {
+    std::vector<T> host(static_cast<std::size_t>(numel()));
+    B::to_host(data(), host.data(), numel());
+    return host;
+  }
 
   // Sets the batch size; memory grows only when the batch is larger than any before.
   View<S, T> resize(int n) {

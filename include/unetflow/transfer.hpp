@@ -45,4 +45,20 @@ void draw_uniform(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging) {
   B::from_host(staging.data(), dst, n);
 }
 
+// A tensor's values drawn from rng on the host (the same numbers whatever the backend).
+template <class S, class B>
+void fill_normal(Tensor<S, B>& t, Rng& rng, double mean = 0, double std = 1) {
+  std::vector<typename B::scalar> staging;
+  staging.resize(std::size_t(t.numel()));
+  rng.fill_normal(staging.data(), t.numel(), mean, std);
+  B::from_host(staging.data(), t.data(), t.numel());
+}
+template <class S, class B>
+void fill_uniform(Tensor<S, B>& t, Rng& rng, double lo = 0, double hi = 1) {
+  std::vector<typename B::scalar> staging;
+  staging.resize(std::size_t(t.numel()));
+  rng.fill_uniform(staging.data(), t.numel(), lo, hi);
+  B::from_host(staging.data(), t.data(), t.numel());
+}
+
 }  // namespace unetflow

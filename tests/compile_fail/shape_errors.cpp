@@ -1,5 +1,7 @@
 // Each CASE is a shape mistake that must not compile; tests/CMakeLists.txt compiles this file once per case and
 // checks that the compiler's output carries our static_assert message. CASE 0 is the control: it must compile.
+#include <unetflow/blocks/sequential.hpp>
+#include <unetflow/layers/reshape.hpp>
 #include <unetflow/models/unet.hpp>  // the blocks and layers too, without the I/O and training headers
 
 using namespace unetflow;
@@ -14,6 +16,9 @@ int main() {
   static_assert(std::is_same_v<decltype(both)::shape, Shape<16, 14, 14>>);
   UNet<1, 28, 28, 4> unet;
   (void)unet;
+  Sequential<Conv<4, 8>, DownConv<8, 8>, ToVector<>, Linear<8 * 14 * 14, 10>> seq;
+  View<Vec<10>, float> logits = seq.forward(x.view());
+  (void)logits;
 #elif CASE == 1  // a wrong channel count into a block: 4 channels into a block made for 8
   DownBlock<8, 16> block;
   block.forward(x.view());
@@ -36,6 +41,12 @@ int main() {
   Conv2d<3, 8, 3, 1, 1> conv;
   Tensor<Shape<8, 28, 28>, cpu> y(2);
   conv.forward(x.view(), y.view());
+#elif CASE == 6  // a Sequential that forgets the flatten between its convolutions and its Linear
+  Sequential<Conv<4, 8>, DownConv<8, 8>, Linear<8 * 14 * 14, 10>> seq;
+  seq.forward(x.view());
+#elif CASE == 7  // a missing argument to a time-conditioned UNet's forward
+  TimeUNet<4, 28, 28, 4> unet;
+  unet.forward(x.view());
 #endif
   return 0;
 }

@@ -25,6 +25,8 @@ with tempfile.TemporaryDirectory() as d:
     subprocess.run([tests_binary, "-tc=interop export*"], check=True, env=env, stdout=subprocess.DEVNULL)
     state, meta = tu.load_safetensors(os.path.join(d, "model.safetensors"))
     io, _ = tu.load_safetensors(os.path.join(d, "io.safetensors"))
+    seq_state, _ = tu.load_safetensors(os.path.join(d, "sequential.safetensors"))
+    seq_io, _ = tu.load_safetensors(os.path.join(d, "sequential_io.safetensors"))
 
 model = tu.UNet(1, 4, time=True, classes=10)
 model.load_state_dict(state, strict=True)  # raises on any missing, unexpected or mis-shaped tensor
@@ -35,3 +37,32 @@ err = (y - io["y_eval"]).abs().max().item() / io["y_eval"].abs().max().item()
 print(f"checkpoint {meta.get('model')}: {len(state)} tensors loaded strictly; eval output relative max error {err:.2e}")
 if err > 1e-4:
     sys.exit(f"interop: PyTorch's output differs from unetflow's by {err:.2e} (> 1e-4)")
+
+
+# A Sequential of mixed layers and blocks (tests/module_test.cpp's Mixed) against the equivalent nn.Sequential:
+# strict loading, then one training-mode forward and backward of L = sum(y * r).
+def conv_block(cin, cout, stride):
+    return torch.nn.Sequential(torch.nn.Conv2d(cin, cout, 3, stride, 1), torch.nn.BatchNorm2d(cout), torch.nn.GELU())
+
+
+seq = torch.nn.Sequential(conv_block(2, 4, 1), conv_block(4, 4, 2), torch.nn.Flatten(), torch.nn.Linear(36, 5),
+                          torch.nn.GELU(), torch.nn.Linear(5, 3))
+seq.load_state_dict(seq_state, strict=True)
+seq.train()
+x = seq_io["x"].clone().requires_grad_(True)
+y = seq(x)
+(y * seq_io["r"]).sum().backward()
+
+
+def rel(ours, theirs):
+    return (ours - theirs).abs().max().item() / max(theirs.abs().max().item(), 1e-6)
+
+
+errors = {"y": rel(seq_io["y"], y.detach()), "dx": rel(seq_io["dx"], x.grad)}
+for name, p in seq.named_parameters():
+    errors["grad." + name] = rel(seq_io["grad." + name], p.grad)
+worst = max(errors, key=errors.get)
+print(f"Sequential: {len(seq_state)} tensors loaded strictly into nn.Sequential; output, input gradient and "
+      f"{len(errors) - 2} parameter gradients agree, worst relative max error {errors[worst]:.2e} ({worst})")
+if errors[worst] > 1e-4:
+    sys.exit(f"interop: the Sequential's {worst} differs from PyTorch's by {errors[worst]:.2e} (> 1e-4)")

@@ -11,11 +11,15 @@ namespace unetflow {
 
 template <class First, class Second>
 class Chain {
+  static_assert(requires { First::chain_depth; Second::chain_depth; },
+                "Chain: both parts must be convolution blocks (ConvBnGelu or Chain), whose outputs it recomputes; "
+                "Sequential takes any modules");
   static_assert(First::out_channels == Second::in_channels,
                 "Chain: the first block's output channels differ from the second block's input channels");
 
  public:
   using B = typename First::B;
+  using backend = B;
   using T = typename B::scalar;
   static constexpr int in_channels = First::in_channels, out_channels = Second::out_channels;
   static constexpr int chain_depth = Second::chain_depth + 1;
@@ -23,6 +27,8 @@ class Chain {
   using mid_shape = typename First::template output_shape<In>;
   template <class In>
   using output_shape = typename Second::template output_shape<mid_shape<In>>;
+  template <class In>
+  static constexpr bool accepts = First::template accepts<In> && Second::template accepts<mid_shape<In>>;
 
   First first;
   Second second;

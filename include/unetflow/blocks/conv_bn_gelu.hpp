@@ -17,10 +17,13 @@ template <class Layer>
 class ConvBnGelu {
  public:
   using B = typename Layer::backend;
+  using backend = B;
   using T = typename B::scalar;
   static constexpr int in_channels = Layer::in_channels, out_channels = Layer::out_channels;
   template <class In>
   using output_shape = typename Layer::template output_shape<In>;
+  template <class In>
+  static constexpr bool accepts = Layer::template accepts<In>;
 
   Layer conv;
   BatchNorm2d<out_channels, B> bn;

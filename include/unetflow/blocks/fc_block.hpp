@@ -10,10 +10,14 @@ namespace unetflow {
 template <int Fin, int Fout, class B = cpu>
 class FCBlock {
  public:
+  using backend = B;
   using T = typename B::scalar;
   static constexpr int in_channels = Fin, out_channels = Fout;
   template <class In>
   using output_shape = Vec<Fout>;
+  using input_shape = Vec<Fin>;
+  template <class In>
+  static constexpr bool accepts = std::is_same_v<In, Vec<Fin>>;
 
   Linear<Fin, Fout, B> fc1;
   GELU<B> gelu;

@@ -20,10 +20,13 @@ struct FlattenOutput {
 template <int C, class B = cpu>
 class Flatten {
  public:
+  using backend = B;
   using T = typename B::scalar;
   static constexpr int in_channels = C, out_channels = C;
   template <class In>
   using output_shape = typename detail::FlattenOutput<In, C>::type;
+  template <class In>
+  static constexpr bool accepts = In::C == C && In::H == 7 && In::W == 7;
 
   AvgPool2d<7, B> pool;
   GELU<B> gelu;

@@ -8,8 +8,10 @@
 // tests can compare them with PyTorch on fixed inputs; the task and the sampler draw it.
 #include <bit>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "../error.hpp"
 #include "../layers/mse_loss.hpp"
 #include "../layers/param.hpp"
 #include "../random.hpp"
@@ -114,7 +116,8 @@ class FlowSampler {
 
   // B.2: n samples from noise drawn from rng, T Euler steps. Without classes.
   View<In, T> sample(Model& m, int n, int steps, Rng& rng) requires(Model::classes == 0) {
-    set_training(m, false);
+    check_request(n, steps);
+    auto evaluation = eval_mode(m);  // the model's modes come back as they were
     auto x = x_.resize(n);
     draw_normal<B>(rng, x.data, x.numel(), staging_);
     auto t = t_.resize(n);
@@ -131,8 +134,13 @@ class FlowSampler {
   // B.4: one sample per entry of `labels` (0-9, or -1 for "no class") with guidance gamma.
   View<In, T> sample(Model& m, const std::vector<int>& labels, double gamma, int steps, Rng& rng)
     requires(Model::classes > 0) {
-    set_training(m, false);
     const int n = int(labels.size());
+    check_request(n, steps);
+    for (int label : labels)
+      if (label < -1 || label >= Model::classes)
+        throw Error("FlowSampler::sample: label " + std::to_string(label) + " is outside -1 (no class) .. " +
+                    std::to_string(Model::classes - 1) + ".");
+    auto evaluation = eval_mode(m);
     auto x = x_.resize(n);
     draw_normal<B>(rng, x.data, x.numel(), staging_);
     prepare_classes(labels);
@@ -171,6 +179,11 @@ class FlowSampler {
   }
 
  private:
+  static void check_request(int n, int steps) {
+    if (n < 1) throw Error("FlowSampler::sample: asked for " + std::to_string(n) + " samples; ask for at least one.");
+    if (steps < 1) throw Error("FlowSampler::sample: " + std::to_string(steps) + " Euler steps; give at least one.");
+  }
+
   Tensor<In, B> x_, u_, x2_;
   Tensor<Vec<1>, B> t_;
   Tensor<C, B> c2_;

@@ -1,17 +1,21 @@
 #pragma once
 // AvgPool2d<K>: k x k windows with stride k, no padding (as nn.AvgPool2d(K)).
 #include "../backend/cpu.hpp"
+#include "../module.hpp"
 #include "check.hpp"
 
 namespace unetflow {
 
 template <int K, class B = cpu>
-struct AvgPool2d {
+struct AvgPool2d : OwnsOutput<AvgPool2d<K, B>, B> {
   static_assert(check_backend<B>());
   using backend = B;
   using T = typename B::scalar;
   template <class In>
   using output_shape = Shape<In::C, conv_out(In::H, K, K, 0), conv_out(In::W, K, K, 0)>;
+  template <class In>
+  static constexpr bool accepts = In::H % K == 0 && In::W % K == 0;
+  using OwnsOutput<AvgPool2d, B>::forward;
 
   template <class In, class U, class Out>
   void forward(View<In, U> x, View<Out, T> y) const {

@@ -12,13 +12,14 @@
 #include <string>
 
 #include "../backend/cpu.hpp"
+#include "../module.hpp"
 #include "check.hpp"
 #include "param.hpp"
 
 namespace unetflow {
 
 template <int C, class B = cpu>
-class BatchNorm2d {
+class BatchNorm2d : public OwnsOutput<BatchNorm2d<C, B>, B> {
   static_assert(check_backend<B>());
 
  public:
@@ -27,6 +28,9 @@ class BatchNorm2d {
   static constexpr double eps = 1e-5, momentum = 0.1;
   template <class In>
   using output_shape = In;
+  template <class In>
+  static constexpr bool accepts = In::C == C;
+  using OwnsOutput<BatchNorm2d, B>::forward;
 
   Param<B> weight{{C}, 0.0, T(1)};
   Param<B> bias{{C}, 0.0, T(0)};

@@ -7,13 +7,14 @@
 #include <string>
 
 #include "../backend/cpu.hpp"
+#include "../module.hpp"
 #include "check.hpp"
 #include "param.hpp"
 
 namespace unetflow {
 
 template <int Cin, int Cout, int K, int S = 1, int P = 0, class B = cpu>
-class Conv2d {
+class Conv2d : public OwnsOutput<Conv2d<Cin, Cout, K, S, P, B>, B> {
   static_assert(check_backend<B>());
   static_assert(Cin > 0 && Cout > 0 && K > 0 && S > 0 && P >= 0, "Conv2d: bad hyper-parameters");
 
@@ -24,6 +25,9 @@ class Conv2d {
 
   template <class In>
   using output_shape = Shape<Cout, conv_out(In::H, K, S, P), conv_out(In::W, K, S, P)>;
+  template <class In>
+  static constexpr bool accepts = In::C == Cin && In::H + 2 * P >= K && In::W + 2 * P >= K;
+  using OwnsOutput<Conv2d, B>::forward;
 
   Param<B> weight{{Cout, Cin, K, K}, 1.0 / std::sqrt(double(Cin * K * K))};
   Param<B> bias{{Cout}, 1.0 / std::sqrt(double(Cin * K * K))};

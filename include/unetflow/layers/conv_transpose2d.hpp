@@ -7,13 +7,14 @@
 #include <string>
 
 #include "../backend/cpu.hpp"
+#include "../module.hpp"
 #include "check.hpp"
 #include "param.hpp"
 
 namespace unetflow {
 
 template <int Cin, int Cout, int K, int S = 1, int P = 0, class B = cpu>
-class ConvTranspose2d {
+class ConvTranspose2d : public OwnsOutput<ConvTranspose2d<Cin, Cout, K, S, P, B>, B> {
   static_assert(check_backend<B>());
   static_assert(Cin > 0 && Cout > 0 && K > 0 && S > 0 && P >= 0, "ConvTranspose2d: bad hyper-parameters");
 
@@ -24,6 +25,9 @@ class ConvTranspose2d {
 
   template <class In>
   using output_shape = Shape<Cout, conv_transpose_out(In::H, K, S, P), conv_transpose_out(In::W, K, S, P)>;
+  template <class In>
+  static constexpr bool accepts = In::C == Cin && (In::H - 1) * S + K > 2 * P && (In::W - 1) * S + K > 2 * P;
+  using OwnsOutput<ConvTranspose2d, B>::forward;
 
   // PyTorch takes fan_in from weight.size(1) * K * K, i.e. Cout * K * K, for transposed convolutions.
   Param<B> weight{{Cin, Cout, K, K}, 1.0 / std::sqrt(double(Cout * K * K))};

@@ -3,8 +3,10 @@
 // writes dL/dlogits = (softmax - one_hot) / n when grad is given. Computed on the host (n x K values).
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "../error.hpp"
 #include "../tensor.hpp"
 #include "../transfer.hpp"
 
@@ -13,6 +15,13 @@ namespace unetflow {
 template <class B, int K, class T>
 double cross_entropy(View<Vec<K>, T> logits, const std::uint8_t* labels, View<Vec<K>, typename B::scalar> grad = {}) {
   using S = typename B::scalar;
+  if (grad && grad.n != logits.n)
+    throw Error("cross_entropy: the gradient holds " + std::to_string(grad.n) + " samples but the logits " +
+                std::to_string(logits.n) + ".");
+  for (int s = 0; s < logits.n; ++s)
+    if (labels[s] >= K)
+      throw Error("cross_entropy: label " + std::to_string(int(labels[s])) + " of sample " + std::to_string(s) +
+                  " is not one of the " + std::to_string(K) + " classes.");
   const auto z_all = download<B>(logits);
   std::vector<S> g(grad.data ? z_all.size() : 0);
   double total = 0;

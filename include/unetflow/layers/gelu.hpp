@@ -5,17 +5,19 @@
 #include <string>
 
 #include "../backend/cpu.hpp"
+#include "../module.hpp"
 #include "check.hpp"
 
 namespace unetflow {
 
 template <class B = cpu>
-struct GELU {
+struct GELU : OwnsOutput<GELU<B>, B> {
   static_assert(check_backend<B>());
   using backend = B;
   using T = typename B::scalar;
   template <class In>
   using output_shape = In;
+  using OwnsOutput<GELU, B>::forward;
 
   template <class S, class U>
   void forward(View<S, U> x, View<S, T> y) const {

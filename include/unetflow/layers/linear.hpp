@@ -4,19 +4,24 @@
 #include <string>
 
 #include "../backend/cpu.hpp"
+#include "../module.hpp"
 #include "check.hpp"
 #include "param.hpp"
 
 namespace unetflow {
 
 template <int Fin, int Fout, class B = cpu>
-class Linear {
+class Linear : public OwnsOutput<Linear<Fin, Fout, B>, B> {
   static_assert(check_backend<B>());
  public:
   using backend = B;
   using T = typename B::scalar;
   template <class In>
   using output_shape = Vec<Fout>;
+  using input_shape = Vec<Fin>;
+  template <class In>
+  static constexpr bool accepts = std::is_same_v<In, Vec<Fin>>;
+  using OwnsOutput<Linear, B>::forward;
 
   Param<B> weight{{Fout, Fin}, 1.0 / std::sqrt(double(Fin))};
   Param<B> bias{{Fout}, 1.0 / std::sqrt(double(Fin))};

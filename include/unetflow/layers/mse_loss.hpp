@@ -4,8 +4,10 @@
 //                the device; value() reads it (and waits).
 //   mse_loss<B>  the same, read at once.
 #include <memory>
+#include <string>
 
 #include "../backend/cpu.hpp"
+#include "../error.hpp"
 
 namespace unetflow {
 
@@ -15,6 +17,10 @@ class MseLoss {
  public:
   template <class S, class T, class U>
   void operator()(View<S, T> pred, View<S, U> target, View<S, typename B::scalar> grad = {}) {
+    if (target.n != pred.n || (grad && grad.n != pred.n))
+      throw Error("mse_loss: the prediction holds " + std::to_string(pred.n) + " samples, the target " +
+                  std::to_string(target.n) + (grad ? " and the gradient " + std::to_string(grad.n) : std::string()) +
+                  "; they must hold the same number.");
     B::mse(pred.rows(), target.rows(), grad.rows(), pred.n, S::size, value_.get());
   }
   double value() const { return B::read(value_.get()); }

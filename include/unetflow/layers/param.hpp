@@ -95,6 +95,38 @@ void set_training(M& m, bool training) {
     if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) e.training = training;
   });
 }
+// Evaluation mode for a scope: every Mode of m is set to evaluation, and each is given back the value it had
+// when the scope ends (also by an exception).   { auto guard = eval_mode(model); ... sample ... }
+template <class M>
+class EvalMode {
+ public:
+  explicit EvalMode(M& m) : m_(m) {
+    m_.visit("", [&](const std::string&, auto& e) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) {
+        saved_.push_back(e.training);
+        e.training = false;
+      }
+    });
+  }
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+  ~EvalMode() {
+    std::size_t i = 0;
+    m_.visit("", [&](const std::string&, auto& e) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>)
+        if (i < saved_.size()) e.training = saved_[i++];
+    });
+  }
+
+ private:
+  M& m_;
+  std::vector<bool> saved_;
+};
+template <class M>
+[[nodiscard]] EvalMode<M> eval_mode(M& m) {
+  return EvalMode<M>(m);
+}
+
 template <class M>
 void zero_grad(M& m) {
   m.visit("", [&](const std::string&, auto& e) {

@@ -5,15 +5,17 @@
 //   ClassTimeUNet<Cin, H, W, D, N>        y = net(x, t, c)   c: one-hot Vec<N>, all zeros = no class
 // Every intermediate shape below is derived at compile time; a wiring mistake fails to compile.
 // Parameter names follow the PyTorch reference module (c0, d1, d2, unflat, u1, u2, c1, out, fc1_t, ...).
-#include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "../blocks/chain.hpp"
 #include "../blocks/fc_block.hpp"
 #include "../blocks/flatten.hpp"
 #include "../layers/concat.hpp"
 #include "../layers/modulate.hpp"
+#include "../shape_name.hpp"
 
 namespace unetflow {
 
@@ -62,9 +64,17 @@ class UNetModel {
   using Up2 = typename decltype(u2)::template output_shape<Cat2>;
   using Cat3 = concat_t<X0, Up2>;
   using Hidden = typename decltype(c1)::template output_shape<Cat3>;
-  using Out = typename decltype(out)::template output_shape<Hidden>;
-  static_assert(std::is_same_v<Out, In>, "UNet: the output shape must equal the input shape");
+  static_assert(std::is_same_v<typename decltype(out)::template output_shape<Hidden>, In>,
+                "UNet: the output shape must equal the input shape");
+  using Out = In;  // (named plainly, so that diagnostics print the shape, not the derivation)
 
+  // The module interface (module.hpp) for the unconditioned UNet, whose only input is x.
+  template <class S>
+  using output_shape = Out;
+  template <class S>
+  static constexpr bool accepts = std::is_same_v<S, In>;
+
+  // Every input holds one row per sample: t and c have as many samples as x (checked; unetflow::Error if not).
   View<Out, T> forward(View<In, const T> x) requires(!Time) { return run(x, {}, {}); }
   View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t) requires(Time && Classes == 0) {
     return run(x, t, {});
@@ -74,11 +84,13 @@ class UNetModel {
     return run(x, t, c);
   }
 
-  // Gradients of every parameter for the last forward, given dL/dy; dx receives dL/dx when it is given.
-  // Backward consumes what the forward saved (each activation's buffer takes its gradient once it has been read),
-  // so every backward needs a forward of its own, as in PyTorch.
-  void backward(View<Out, const T> dy, View<In, T> dx = {}) {
-    if (!saved_) throw std::logic_error("UNet::backward: no forward to go back through (the last backward consumed it)");
+  // Gradients of every parameter for the last forward, given dL/dy; dx receives dL/dx (dx += dL/dx with
+  // accumulate) when it is given. Backward consumes what the forward saved (each activation's buffer takes its
+  // gradient once it has been read), so every backward needs a forward of its own, as in PyTorch.
+  void backward(View<Out, const T> dy, View<In, T> dx = {}, bool accumulate = false) {
+    if (!saved_) throw Error("UNet::backward: no forward to go back through (each backward needs a forward of its own).");
+    check_batch("UNet::backward: dy", dy.n, x_.n);
+    if (dx) check_batch("UNet::backward: dx", dx.n, x_.n);
     saved_ = false;
     const int n = x_.n;
     c1.recompute(hidden_);
@@ -100,7 +112,20 @@ class UNetModel {
     flat.backward(x2_, dbottleneck, dx2, true);
     d2.backward(x1_, dx2, dx1, true);
     d1.backward(x0_, dx1, dx0, true);
-    c0.backward(x_, dx0, dx);
+    c0.backward(x_, dx0, dx, accumulate);
+  }
+  // The module interface's form: x must be the last forward's input.
+  void backward(View<In, const T> x, View<Out, T> dy, View<In, T> dx, bool accumulate = false) requires(!Time) {
+    if (saved_ && (x.data != x_.data || x.n != x_.n))
+      throw Error("UNet::backward: x is not the input of the last forward.");
+    backward(View<Out, const T>(dy), dx, accumulate);
+  }
+
+  // Each child's output shape, for summary().
+  static std::vector<std::pair<std::string, std::string>> output_shapes() {
+    return {{"c0", shape_name<X0>()}, {"d1", shape_name<X1>()}, {"d2", shape_name<X2>()},
+            {"unflat", shape_name<Up0>()}, {"u1", shape_name<Up1>()}, {"u2", shape_name<Up2>()},
+            {"c1", shape_name<Hidden>()}, {"out", shape_name<Out>()}};
   }
 
   template <class F>
@@ -120,7 +145,15 @@ class UNetModel {
   }
 
  private:
+  static void check_batch(const char* what, int n, int expected) {
+    if (n != expected)
+      throw Error(std::string(what) + " holds " + std::to_string(n) + " samples but x holds " +
+                  std::to_string(expected) + "; every input needs one row per sample.");
+  }
+
   View<Out, T> run(View<In, const T> x, View<TimeIn, const T> t, View<ClassIn, const T> c) {
+    if constexpr (Time) check_batch("UNet::forward: t", t.n, x.n);
+    if constexpr (Classes > 0) check_batch("UNet::forward: c", c.n, x.n);
     const int n = x.n;
     x_ = x;
     t_ = t;

@@ -1,6 +1,6 @@
 #pragma once
 // Finite-difference gradient checks in double precision, for a layer or block of your own:
-//   auto report = testing::check_layer_gradients<MyLayer<cpu_f64>, Shape<2, 5, 5>>();
+//   auto report = testing::check_module_gradients<MyModule<cpu_f64>, Shape<2, 5, 5>>();
 //   if (!report) std::puts(report.summary().c_str());
 // For L = sum(y * r) with fixed random r, every probed entry of dL/dx and of each parameter's gradient, as backward
 // computes them, must equal the central difference (L(v + h) - L(v - h)) / 2h within tol * max(1, |numeric|).
@@ -15,6 +15,7 @@
 
 #include "../backend/cpu.hpp"
 #include "../layers/param.hpp"
+#include "../module.hpp"
 #include "../random.hpp"
 #include "../tensor.hpp"
 
@@ -126,14 +127,15 @@ GradientReport check_layer_gradients(const GradientOptions& o = {}) {
       [&](View<In, double> x, View<Out, double> dy, View<In, double> dx) { layer->backward(x, dy, dx); }, o);
 }
 
-// A block (forward(x) returns a view of its own output), built on cpu_f64, for input shape In.
-template <class Block, class In>
-GradientReport check_block_gradients(const GradientOptions& o = {}) {
-  using Out = typename Block::template output_shape<In>;
-  auto block = std::make_unique<Block>();
+// Any module (module.hpp: a layer, block, Sequential or model of one input), built on cpu_f64, for input shape In.
+template <class M, class In>
+GradientReport check_module_gradients(const GradientOptions& o = {}) {
+  static_assert(Module<M, In>, "check_module_gradients: M does not follow the module interface (module.hpp) for In");
+  using Out = typename M::template output_shape<In>;
+  auto module = std::make_unique<M>();
   return check_gradients<In, Out>(
-      *block, [&](View<In, double> x) { return block->forward(x); },
-      [&](View<In, double> x, View<Out, double> dy, View<In, double> dx) { block->backward(x, dy, dx); }, o);
+      *module, [&](View<In, double> x) { return module->forward(x); },
+      [&](View<In, double> x, View<Out, double> dy, View<In, double> dx) { module->backward(x, dy, dx); }, o);
 }
 
 }  // namespace unetflow::testing

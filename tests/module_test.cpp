@@ -1,0 +1,262 @@
+// The module interface (module.hpp), Sequential, the run-time checks at model boundaries, evaluation-mode hygiene,
+// the tensor helpers and summary().
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <numeric>
+#include <unetflow/blocks/sequential.hpp>
+#include <unetflow/layers/reshape.hpp>
+#include <unetflow/summary.hpp>
+#include <unetflow/testing/gradcheck.hpp>
+#include <unetflow/unetflow.hpp>
+#include <vector>
+
+#include "test_util.hpp"
+
+using namespace unetflow;
+namespace fs = std::filesystem;
+
+namespace {
+
+using B64 = cpu_f64;
+using Img = Shape<2, 6, 6>;
+// Mixed layers and blocks: a convolution block, a strided one, a flatten, Linear, GELU, Linear.
+template <class B>
+using Mixed = Sequential<Conv<2, 4, B>, DownConv<4, 4, B>, ToVector<B>, Linear<36, 5, B>, GELU<B>, Linear<5, 3, B>>;
+
+static_assert(Module<Linear<4, 3>, Vec<4>> && Module<Conv2d<4, 3, 3>, Shape<4, 8, 8>> &&
+              Module<ConvTranspose2d<4, 3, 4, 2, 1>, Shape<4, 8, 8>> && Module<GELU<>, Shape<4, 8, 8>> &&
+              Module<BatchNorm2d<4>, Shape<4, 8, 8>> && Module<AvgPool2d<2>, Shape<4, 8, 8>> &&
+              Module<ToVector<>, Shape<4, 8, 8>> && Module<Reshape<Shape<1, 16, 16>>, Shape<4, 8, 8>>);
+static_assert(Module<Conv<4, 8>, Shape<4, 8, 8>> && Module<ConvBlock<4, 8>, Shape<4, 8, 8>> &&
+              Module<FCBlock<4, 8>, Vec<4>> && Module<Flatten<8>, Shape<8, 7, 7>>);
+static_assert(Module<Mixed<cpu>, Img> && Module<UNet<1, 28, 28, 4>, Shape<1, 28, 28>> &&
+              Module<DigitClassifier<4>, Shape<1, 28, 28>>);
+static_assert(std::is_same_v<Mixed<cpu>::output_shape<Img>, Vec<3>> &&
+              std::is_same_v<Mixed<cpu>::shape_at<Img, 2>, Shape<4, 3, 3>>);
+static_assert(Mixed<cpu>::accepts<Img> && !Mixed<cpu>::accepts<Shape<3, 6, 6>>);
+
+std::vector<std::string> names_of(auto& m) {
+  std::vector<std::string> names;
+  m.visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) names.push_back(name);
+  });
+  return names;
+}
+
+int training_modes(auto& m) {
+  int n = 0;
+  m.visit("", [&](const std::string&, auto& e) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) n += e.training;
+  });
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("Sequential: finite-difference gradients of mixed layers and blocks, in training and evaluation mode") {
+  for (bool training : {true, false}) {
+    auto report = testing::check_module_gradients<Mixed<B64>, Img>({.batch = 3, .training = training});
+    INFO(report.summary());
+    CHECK(report);
+    CHECK(report.probes.size() > 60);
+  }
+  // Nested Sequentials, a reshape in the middle and a pooling layer.
+  using Nested = Sequential<Sequential<Conv2d<2, 3, 3, 1, 1, B64>, GELU<B64>>, AvgPool2d<2, B64>,
+                            Reshape<Shape<3, 1, 9>, B64>, BatchNorm2d<3, B64>>;
+  auto report = testing::check_module_gradients<Nested, Img>();
+  INFO(report.summary());
+  CHECK(report);
+}
+
+TEST_CASE("Sequential: the same numbers as the modules run by hand, nn.Sequential's names, accumulate and const dy") {
+  auto seq = std::make_unique<Mixed<cpu>>();
+  Rng rng(3);
+  reset_parameters(*seq, rng);
+  CHECK(names_of(*seq) == std::vector<std::string>{"0.0.weight", "0.0.bias", "0.1.weight", "0.1.bias", "1.0.weight",
+                                                    "1.0.bias", "1.1.weight", "1.1.bias", "3.weight", "3.bias",
+                                                    "5.weight", "5.bias"});
+  Tensor<Img, cpu> x(5);
+  fill_normal(x, rng);
+  auto y = seq->forward(x.view());
+  REQUIRE(y.n == 5);
+  // By hand, with the same parameter values (the modules are the Sequential's own).
+  auto& m = seq->modules;
+  std::vector<float> got(y.data, y.data + y.numel());
+  auto h0 = std::get<0>(m).forward(x.view());
+  auto h1 = std::get<1>(m).forward(h0);
+  auto h3 = std::get<3>(m).forward(as_vector(h1));
+  auto h4 = std::get<4>(m).forward(h3);
+  auto h5 = std::get<5>(m).forward(h4);
+  CHECK(std::vector<float>(h5.data, h5.data + h5.numel()) == got);
+
+  // backward from a const dy leaves dy alone; accumulate adds to dx.
+  y = seq->forward(x.view());
+  Tensor<Vec<3>, cpu> dy(5);
+  fill_normal(dy, rng);
+  const auto dy_before = dy.to_vector();
+  Tensor<Img, cpu> dx(5), dx2(5);
+  zero_grad(*seq);
+  seq->backward(x.view(), View<Vec<3>, const float>(dy.view()), dx.view());
+  CHECK(dy.to_vector() == dy_before);
+  y = seq->forward(x.view());
+  cpu::fill(dx2.data(), dx2.numel(), 1.f);
+  seq->backward(x.view(), View<Vec<3>, const float>(dy.view()), dx2.view(), true);
+  for (std::ptrdiff_t i = 0; i < dx.numel(); ++i) CHECK(dx2.data()[i] == doctest::Approx(dx.data()[i] + 1.f).epsilon(1e-5));
+}
+
+TEST_CASE("Sequential: a mismatched batch or input in backward is one sentence, not a crash") {
+  auto seq = std::make_unique<Mixed<cpu>>();
+  Tensor<Img, cpu> x(8), other(8), dx(2);
+  Tensor<Vec<3>, cpu> dy(2), dy8(8);
+  CHECK(test_util::error_of([&] { seq->backward(x.view(), dy8.view(), dx.view()); }).find("no forward") != std::string::npos);
+  seq->forward(x.view());
+  CHECK(test_util::error_of([&] { seq->backward(x.view(), dy.view(), View<Img, float>{}); }) ==
+        "Sequential::backward: dy holds 2 samples but the last forward had 8.");
+  CHECK(test_util::error_of([&] { seq->backward(x.view(), dy8.view(), dx.view()); }) ==
+        "Sequential::backward: dx holds 2 samples but the last forward had 8.");
+  CHECK(test_util::error_of([&] { seq->backward(other.view(), dy8.view(), View<Img, float>{}); }).find("not the input of the last forward") !=
+        std::string::npos);
+}
+
+TEST_CASE("UNet: inputs and gradients whose batch differs from x's are refused with one sentence") {
+  auto net = std::make_unique<ClassTimeUNet<1, 28, 28, 4, 10>>();
+  Tensor<Shape<1, 28, 28>, cpu> x(8), dy(2), dx(2), dy8(8);
+  Tensor<Vec<1>, cpu> t(2), t8(8);
+  Tensor<Vec<10>, cpu> c(3), c8(8);
+  CHECK(test_util::error_of([&] { net->forward(x.view(), t.view(), c8.view()); }) ==
+        "UNet::forward: t holds 2 samples but x holds 8; every input needs one row per sample.");
+  CHECK(test_util::error_of([&] { net->forward(x.view(), t8.view(), c.view()); }) ==
+        "UNet::forward: c holds 3 samples but x holds 8; every input needs one row per sample.");
+  CHECK(test_util::error_of([&] { net->backward(dy8.view()); }).find("no forward") != std::string::npos);
+  net->forward(x.view(), t8.view(), c8.view());
+  CHECK(test_util::error_of([&] { net->backward(dy.view()); }) ==
+        "UNet::backward: dy holds 2 samples but x holds 8; every input needs one row per sample.");
+  CHECK(test_util::error_of([&] { net->backward(dy8.view(), dx.view()); }) ==
+        "UNet::backward: dx holds 2 samples but x holds 8; every input needs one row per sample.");
+  net->backward(dy8.view());  // the refused calls left the saved forward usable
+  auto time_net = std::make_unique<TimeUNet<1, 28, 28, 4>>();
+  CHECK(test_util::error_of([&] { time_net->forward(x.view(), t.view()); }).find("t holds 2 samples") != std::string::npos);
+}
+
+TEST_CASE("losses refuse batches that differ and labels outside the classes") {
+  Tensor<Vec<10>, cpu> logits(4), grad(3);
+  std::vector<std::uint8_t> labels{1, 2, 10, 3};
+  CHECK(test_util::error_of([&] { cross_entropy<cpu>(logits.view(), labels.data()); }) ==
+        "cross_entropy: label 10 of sample 2 is not one of the 10 classes.");
+  labels[2] = 9;
+  CHECK(test_util::error_of([&] { cross_entropy<cpu>(logits.view(), labels.data(), grad.view()); }) ==
+        "cross_entropy: the gradient holds 3 samples but the logits 4.");
+  Tensor<Vec<10>, cpu> target(3);
+  CHECK(test_util::error_of([&] { mse_loss<cpu>(logits.view(), target.view()); }).find("must hold the same number") !=
+        std::string::npos);
+}
+
+TEST_CASE("FlowSampler gives the model back in the mode it found; eval_mode restores, also on an exception") {
+  auto net = std::make_unique<TimeUNet<1, 28, 28, 4>>();
+  Rng rng(1);
+  reset_parameters(*net, rng);
+  const int all = training_modes(*net);
+  CHECK(all == 17);  // every BatchNorm
+  FlowSampler<TimeUNet<1, 28, 28, 4>> sampler;
+  sampler.sample(*net, 2, 2, rng);
+  CHECK(training_modes(*net) == all);
+  set_training(*net, false);
+  sampler.sample(*net, 2, 2, rng);
+  CHECK(training_modes(*net) == 0);
+  CHECK(test_util::error_of([&] { sampler.sample(*net, 0, 2, rng); }).find("at least one") != std::string::npos);
+
+  set_training(*net, true);
+  try {
+    auto guard = eval_mode(*net);
+    CHECK(training_modes(*net) == 0);
+    throw Error("in the middle");
+  } catch (const Error&) {
+  }
+  CHECK(training_modes(*net) == all);
+
+  auto cnet = std::make_unique<ClassTimeUNet<1, 28, 28, 4, 10>>();
+  FlowSampler<ClassTimeUNet<1, 28, 28, 4, 10>> csampler;
+  CHECK(test_util::error_of([&] { csampler.sample(*cnet, {1, 10}, 5.0, 2, rng); }) ==
+        "FlowSampler::sample: label 10 is outside -1 (no class) .. 9.");
+  csampler.sample(*cnet, {1, -1}, 5.0, 2, rng);
+  CHECK(training_modes(*cnet) == 17);
+}
+
+TEST_CASE("Tensor helpers: zeros, host vectors in and out, random fills") {
+  Tensor<Shape<2, 3, 3>, cpu> z(4);
+  const auto zeros = z.to_vector();
+  CHECK(zeros.size() == 72);
+  CHECK(std::all_of(zeros.begin(), zeros.end(), [](float v) { return v == 0.f; }));
+  std::vector<float> values(36);
+  std::iota(values.begin(), values.end(), 1.f);
+  Tensor<Shape<2, 3, 3>, cpu> t{std::span<const float>(values)};
+  CHECK(t.n() == 2);
+  CHECK(t.to_vector() == values);
+  values.pop_back();
+  CHECK(test_util::error_of([&] { t.assign(values); }) == "Tensor::assign: 35 values are not a whole number of 18-value samples.");
+  Tensor<Vec<1000>, cpu> r(10);
+  Rng rng(5);
+  fill_normal(r, rng, 2.0, 3.0);
+  const auto v = r.to_vector();
+  double mean = 0, var = 0;
+  for (float e : v) mean += e;
+  mean /= double(v.size());
+  for (float e : v) var += (e - mean) * (e - mean);
+  CHECK(mean == doctest::Approx(2.0).epsilon(0.05));
+  CHECK(std::sqrt(var / double(v.size())) == doctest::Approx(3.0).epsilon(0.03));
+  fill_uniform(r, rng, -1.0, 0.5);
+  const auto u = r.to_vector();
+  CHECK(*std::min_element(u.begin(), u.end()) >= -1.f);
+  CHECK(*std::max_element(u.begin(), u.end()) < 0.5f);
+}
+
+TEST_CASE("summary: one row per module with its output shape and parameters, and the total") {
+  auto seq = std::make_unique<Mixed<cpu>>();
+  const auto text = summary<Img>(*seq);
+  INFO(text);
+  CHECK(text.find("1       ConvBnGelu<Conv2d<4, 4, 3, 2, 1>>") != std::string::npos);
+  CHECK(text.find("4x3x3") != std::string::npos);
+  CHECK(text.find("Linear<36, 5>") != std::string::npos);
+  CHECK(text.find("total") != std::string::npos);
+  CHECK(text.find(std::to_string(parameter_count(*seq))) != std::string::npos);
+  auto net = std::make_unique<TimeUNet<1, 28, 28, 4>>();
+  const auto unet = summary<Shape<1, 28, 28>>(*net);
+  INFO(unet);
+  CHECK(unet.find("d2") != std::string::npos);
+  CHECK(unet.find("8x7x7") != std::string::npos);
+  CHECK(unet.find("fc1_t") != std::string::npos);
+}
+
+TEST_CASE("interop export: a Sequential's checkpoint, input, output and gradients for PyTorch (tests/python/interop_test.py)") {
+  auto seq = std::make_unique<Mixed<cpu>>();
+  Rng rng(21);
+  testing::randomize_parameters(*seq, rng);
+  Tensor<Img, cpu> x(4), dx(4);
+  Tensor<Vec<3>, cpu> r(4);
+  fill_normal(x, rng);
+  fill_normal(r, rng);
+  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
+  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("sequential_interop");
+  fs::create_directories(dir);
+  // The state the forward starts from (PyTorch's module starts from the same running statistics).
+  save_checkpoint(dir / "sequential.safetensors", {{"model", "Mixed"}}, part("", *seq));
+  auto y = seq->forward(x.view());
+  const auto out = y.numel();
+  std::vector<float> yv(y.data, y.data + out);
+  zero_grad(*seq);
+  seq->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
+  CHECK(std::isfinite(yv[0]));
+  safetensors::File io;
+  io.add("x", {4, 2, 6, 6}, x.data());
+  io.add("r", {4, 3}, r.data());
+  io.add("y", {4, 3}, yv.data());
+  io.add("dx", {4, 2, 6, 6}, dx.data());
+  seq->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
+  });
+  safetensors::write(dir / "sequential_io.safetensors", io);
+  if (!dir_env) fs::remove_all(dir);
+}
