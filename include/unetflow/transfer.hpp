@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "backend/cpu.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
 
@@ -29,6 +30,12 @@ std::vector<std::remove_const_t<T>> download(View<S, T> v) {
   }
   for (int s = 0; s < v.n; ++s) B::to_host(v.sample(s), host.data() + s * S::size, S::size);
   return host;
+}
+
+// The samples of a view as a host vector (B: the backend whose memory the view is in).
+template <class B = cpu, class S, class T>
+std::vector<std::remove_const_t<T>> to_vector(View<S, T> v) {
+  return download<B>(v);
 }
 
 // Draws from rng into backend memory through a reusable host buffer.

@@ -55,7 +55,9 @@ y = seq(x)
 
 
 def rel(ours, theirs):
-    return (ours - theirs).abs().max().item() / max(theirs.abs().max().item(), 1e-6)
+    # (a floor: the bias of a convolution that BatchNorm follows has a gradient of zero in training mode, which
+    # both sides compute as rounding noise of order 1e-7; the other gradients here are 0.2 to 3)
+    return (ours - theirs).abs().max().item() / max(theirs.abs().max().item(), 1e-2)
 
 
 errors = {"y": rel(seq_io["y"], y.detach()), "dx": rel(seq_io["dx"], x.grad)}

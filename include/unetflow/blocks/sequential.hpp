@@ -51,29 +51,35 @@ struct SequentialMismatch {
   using result = Reached<PreviousOutput, false>;
 };
 
-// One link: R is what the modules before reached, Next the module that takes it.
-template <std::size_t Index, class Previous, class Next, class R,
-          int Case = !R::ok ? 0 : (module_accepts<Next, typename R::shape>() ? 1 : 2)>
-struct Link {  // an earlier link failed and was reported: report nothing more
+// One link: R is what the modules before reached, Next the module that takes it. A mismatch stops the build
+// when Report is set (forward, output_shape), and is only recorded otherwise (accepts).
+template <bool Report, std::size_t Index, class Previous, class Next, class R,
+          int Case = !R::ok ? 0 : (module_accepts<Next, typename R::shape>() ? 1 : Report ? 2 : 3)>
+struct Link {  // an earlier link failed (and was reported): report nothing more
   using result = R;
 };
-template <std::size_t Index, class Previous, class Next, class R>
-struct Link<Index, Previous, Next, R, 1> {
+template <bool Report, std::size_t Index, class Previous, class Next, class R>
+struct Link<Report, Index, Previous, Next, R, 1> {
   using result = Reached<output_of<Next, typename R::shape>, true>;
 };
-template <std::size_t Index, class Previous, class Next, class R>
-struct Link<Index, Previous, Next, R, 2>
+template <bool Report, std::size_t Index, class Previous, class Next, class R>
+struct Link<Report, Index, Previous, Next, R, 2>
     : SequentialMismatch<Index, Previous, typename R::shape, Next, decltype(expected_input<Next>())> {};
+template <bool Report, std::size_t Index, class Previous, class Next, class R>
+struct Link<Report, Index, Previous, Next, R, 3> {
+  using result = Reached<typename R::shape, false>;
+};
 
 // What the first I modules of Ms reach from input In.
-template <std::size_t I, std::size_t Index, class Previous, class R, class... Ms>
+template <bool Report, std::size_t I, std::size_t Index, class Previous, class R, class... Ms>
 struct Through {
   using result = R;
 };
-template <std::size_t I, std::size_t Index, class Previous, class R, class M, class... Rest>
+template <bool Report, std::size_t I, std::size_t Index, class Previous, class R, class M, class... Rest>
   requires(I > 0)
-struct Through<I, Index, Previous, R, M, Rest...> {
-  using result = typename Through<I - 1, Index + 1, M, typename Link<Index, Previous, M, R>::result, Rest...>::result;
+struct Through<Report, I, Index, Previous, R, M, Rest...> {
+  using result =
+      typename Through<Report, I - 1, Index + 1, M, typename Link<Report, Index, Previous, M, R>::result, Rest...>::result;
 };
 
 }  // namespace detail
@@ -93,12 +99,12 @@ class Sequential {
 
   // The input shape of module I (I == size: the Sequential's output) for input shape In.
   template <class In, std::size_t I>
-  using shape_at = typename detail::Through<I, 0, detail::SequentialInput, detail::Reached<In, true>, Ms...>::result::shape;
+  using shape_at = typename detail::Through<true, I, 0, detail::SequentialInput, detail::Reached<In, true>, Ms...>::result::shape;
   template <class In>
   using output_shape = shape_at<In, size>;
   template <class In>
   static constexpr bool accepts =
-      detail::Through<size, 0, detail::SequentialInput, detail::Reached<In, true>, Ms...>::result::ok;
+      detail::Through<false, size, 0, detail::SequentialInput, detail::Reached<In, true>, Ms...>::result::ok;
 
   std::tuple<Ms...> modules;
 

@@ -141,8 +141,15 @@ Metadata load_checkpoint(const std::filesystem::path& path, const Metadata& expe
   return detail::load(path, expected, {}, parts...);
 }
 
+// The model alone (its parameters, buffers and counters under PyTorch's names), for load_weights.
+template <class M>
+void save_weights(const std::filesystem::path& path, const Metadata& metadata, M& model) {
+  save_checkpoint(path, metadata, part("", model));
+}
+
 // Loads only a model's weights (under "") from a weights file or from a full training checkpoint, whose
 // training state (optim., sched., progress., ema.) is then left aside.
+
 template <class M>
 Metadata load_weights(const std::filesystem::path& path, const Metadata& expected, M& model) {
   return detail::load(path, expected, {"optim.", "sched.", "progress.", "ema."}, part("", model));
