@@ -9,6 +9,7 @@
 #include "common/run_summary.hpp"
 
 int main(int argc, char** argv) {
+  examples::use_program_wait_policy(argv);
   using namespace examples;
   CLI::App app{"D1: the noising process on test digits"};
   std::string data = "data/mnist", runs = "runs", name = "noising";

@@ -8,6 +8,7 @@
 #include <unetflow/io/safetensors.hpp>
 
 int main(int argc, char** argv) {
+  examples::use_program_wait_policy(argv);
   using namespace examples;
   CLI::App app{"Draw samples from a trained flow-matching checkpoint (time- or class-conditioned UNet)"};
   SampleFlags f;
@@ -21,8 +22,10 @@ int main(int argc, char** argv) {
   app.add_option("--steps", f.steps, "Euler steps T")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--seed", f.seed, "noise seed")->capture_default_str();
   add_device_flag(app, f.device);
+  add_threads_flag(app, f.threads);
   CLI11_PARSE(app, argc, argv);
   return guarded([&] {
+    apply_threads(f.threads);
     const auto meta = safetensors::read(f.checkpoint).metadata;
     const auto it = meta.find("model");
     if (it == meta.end()) throw Error(f.checkpoint + " names no model in its metadata: it was not written by unetflow's trainer.");

@@ -4,6 +4,7 @@
 #include "common/cli.hpp"
 
 int main(int argc, char** argv) {
+  examples::use_program_wait_policy(argv);
   using namespace examples;
   CLI::App app{"Score generated digits: accuracy on the requested class, class spread, Frechet distance"};
   ScoreFlags f;
@@ -12,6 +13,10 @@ int main(int argc, char** argv) {
   app.add_option("--classifier", f.classifier, "classifier weights (train_classifier)")->capture_default_str();
   app.add_option("--data", f.data, "MNIST directory (the test set is the reference)")->capture_default_str();
   add_device_flag(app, f.device);
+  add_threads_flag(app, f.threads);
   CLI11_PARSE(app, argc, argv);
-  return guarded([&] { return with_backend(f.device, [&]<class B>() { return score_run<B>(f); }); });
+  return guarded([&] {
+    apply_threads(f.threads);
+    return with_backend(f.device, [&]<class B>() { return score_run<B>(f); });
+  });
 }

@@ -5,6 +5,7 @@
 #include "common/cli.hpp"
 
 int main(int argc, char** argv) {
+  examples::use_program_wait_policy(argv);
   using namespace examples;
   CLI::App app{"Train the digit classifier used to score samples (accuracy, class spread, Frechet distance)"};
   TrainFlags flags;

@@ -14,6 +14,13 @@ inline void add_device_flag(CLI::App& app, std::string& device) {
       ->capture_default_str();
 }
 
+// --threads N (0: OpenMP's choice, OMP_NUM_THREADS or every core).
+inline void add_threads_flag(CLI::App& app, int& threads) {
+  app.add_option("--threads", threads, "threads for the CPU kernels (0: OMP_NUM_THREADS, else every core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
 inline void TrainFlags::add_to(CLI::App& app) {
   app.add_option("--data", data, "directory with the four MNIST IDX files (raw or .gz)")->capture_default_str();
   app.add_option("--runs", runs, "parent of the run directories")->capture_default_str();
@@ -34,7 +41,7 @@ inline void TrainFlags::add_to(CLI::App& app) {
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--seed", seed, "seed of the initialisation, shuffling and noise streams")->capture_default_str();
-  app.add_option("--threads", threads, "OpenMP threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  add_threads_flag(app, threads);
   add_device_flag(app, device);
   app.add_flag("--resume", resume, "continue the run in RUNS/NAME from its newest checkpoint");
   app.add_flag("--quiet", quiet, "no progress line");

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <unetflow/error.hpp>
+#include <unetflow/threads.hpp>
 #if defined(UNETFLOW_HAS_CUDA)
 #include <unetflow/backend/cuda.hpp>
 #endif
@@ -31,6 +32,15 @@ using namespace unetflow;
 // Where the scoring classifier is written by train_classifier and looked for by train_flow and score.
 inline const char* default_classifier = "runs/classifier/classifier.safetensors";
 
+// The first statement of every program: idle OpenMP threads sleep between kernels unless OMP_WAIT_POLICY says
+// otherwise (measurements in docs/library.md, "Threads"); the program starts again once to set it.
+inline void use_program_wait_policy(char** argv) { use_wait_policy(argv, "passive"); }
+
+// --threads N: N threads for the kernels from now on; 0 keeps OpenMP's choice (OMP_NUM_THREADS, else every core).
+inline void apply_threads(int threads) {
+  if (threads > 0) set_threads(threads);
+}
+
 // Flags a training program takes; preset values apply to the flags the user did not give.
 struct TrainFlags {
   std::string data = "data/mnist";
@@ -48,9 +58,7 @@ struct TrainFlags {
 
   fs::path run_dir() const { return fs::path(runs) / name; }
 
-  void apply_threads() const {
-    if (threads > 0) omp_set_num_threads(threads);
-  }
+  void apply_threads() const { examples::apply_threads(threads); }
 };
 
 // Calls f.template operator()<B>() with the backend policy --device names.

@@ -26,6 +26,7 @@ struct SampleFlags {
   double gamma = 5.0;
   std::uint64_t seed = 0;
   std::string model_name, device = "auto";
+  int threads = 0;
 };
 
 template <bool Classes, class B>

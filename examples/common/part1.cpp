@@ -8,6 +8,7 @@
 namespace examples {
 
 int part1_main(int argc, char** argv, bool pure_noise) {
+  use_program_wait_policy(argv);
   CLI::App app{pure_noise ? "Part 1.2.3: train the UNet to 'denoise' pure noise (D5, D6)"
                           : "Part 1.2.1-1.2.2: train the single-step denoising UNet at sigma = 0.5 (D2, D3, D4, D6)"};
   Part1Flags f;

@@ -8,6 +8,7 @@
 namespace examples {
 
 int part2_main(int argc, char** argv) {
+  use_program_wait_policy(argv);
   CLI::App app{"Part 2: flow matching on MNIST. Time-conditioned (D7, D8); --classes: class-conditioned with "
                "classifier-free guidance (D9, D10); --classes --no-scheduler: without the LR schedule (D11)"};
   Part2Flags f;

@@ -17,14 +17,14 @@ using Classifier = Sequential<DownConv<1, 8>,           // Conv2d(stride 2) + Ba
 
 // n images and their labels: class k has a bright square in quadrant k.
 void draw_batch(Tensor<Image, cpu>& x, std::vector<std::uint8_t>& labels, Rng& rng) {
-  fill_normal(x, rng, 0.0, 0.3);
+  fill_normal(x, rng, 0.0, 1.0);
   labels.resize(std::size_t(x.n()));
   for (int s = 0; s < x.n(); ++s) {
     const int k = int(rng.below(4));
     labels[std::size_t(s)] = std::uint8_t(k);
     float* image = x.view().sample(s);
     for (int r = 0; r < 8; ++r)
-      for (int c = 0; c < 8; ++c) image[(r + 8 * (k / 2)) * 16 + c + 8 * (k % 2)] += 1.0f;
+      for (int c = 0; c < 8; ++c) image[(r + 8 * (k / 2)) * 16 + c + 8 * (k % 2)] += 0.4f;
   }
 }
 
