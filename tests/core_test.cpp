@@ -127,7 +127,7 @@ TEST_CASE("a UNet backward consumes its forward: a second one without a forward 
   rng.fill_normal(x.data(), x.numel());
   rng.fill_normal(dy.data(), dy.numel());
   CHECK_THROWS_WITH(model->backward(dy.view()),
-                    "UNet::backward: no forward to go back through (the last backward consumed it)");
+                    "UNet::backward: no forward to go back through (each backward needs a forward of its own).");
   model->forward(x.view());
   model->backward(dy.view());
   const float first = model->c0.first.conv.weight.grad.data()[0];
