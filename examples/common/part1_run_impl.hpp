@@ -34,7 +34,7 @@ int run_part1(const Part1Flags& f) {
   std::vector<std::string> digit_labels;
   for (int i = 0; i < shown; ++i) digit_labels.push_back("digit " + std::to_string(test.labels[std::size_t(i)]));
   auto eval_forward = [&](View<In, const float> x) {
-    set_training(*model, false);
+    auto evaluation = eval_mode(*model);  // the trainer's model goes on in the mode it was in
     return model->forward(x);
   };
 

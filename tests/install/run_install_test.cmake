@@ -1,6 +1,6 @@
-# Installs the build tree to a temporary prefix, then configures, builds and runs tests/install/consumer against
-# it with find_package(unetflow CONFIG): its own program and every program of the user guide (examples/guide).
-# Called by CTest with BUILD_DIR, CONSUMER_DIR, GUIDE_DIR, WORK_DIR.
+# Installs the build tree to a temporary prefix, then builds and runs two projects against it with
+# find_package(unetflow CONFIG): tests/install/consumer, and examples/guide (the user guide's programs,
+# docs/library.md), as a user would. Called by CTest with BUILD_DIR, CONSUMER_DIR, GUIDE_DIR, WORK_DIR.
 file(REMOVE_RECURSE "${WORK_DIR}")
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -10,13 +10,20 @@ function(run)
   endif()
 endfunction()
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
-run(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/build" -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
-    -DCMAKE_BUILD_TYPE=Release -DGUIDE_DIR=${GUIDE_DIR})
-run(${CMAKE_COMMAND} --build "${WORK_DIR}/build" --parallel 2)
-run("${WORK_DIR}/build/consumer" "${WORK_DIR}")
+foreach(project consumer guide)
+  if(project STREQUAL "consumer")
+    set(source "${CONSUMER_DIR}")
+  else()
+    set(source "${GUIDE_DIR}")
+  endif()
+  run(${CMAKE_COMMAND} -S "${source}" -B "${WORK_DIR}/${project}" -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
+      -DCMAKE_BUILD_TYPE=Release)
+  run(${CMAKE_COMMAND} --build "${WORK_DIR}/${project}" --parallel 2)
+endforeach()
+run("${WORK_DIR}/consumer/consumer" "${WORK_DIR}")
 foreach(program first_program sequential_classifier custom_layer)
   message("-- ${program}")
-  run("${WORK_DIR}/build/${program}" "${WORK_DIR}")
+  run("${WORK_DIR}/guide/${program}" "${WORK_DIR}")
 endforeach()
 message("-- flow_matching on 2 threads")
-run("${WORK_DIR}/build/flow_matching" 2)
+run("${WORK_DIR}/guide/flow_matching" 2)
