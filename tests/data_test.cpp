@@ -1,9 +1,11 @@
-// The IDX reader on good (raw and gzip), truncated, wrong-magic and wrong-size files; the shuffled loader.
+// The IDX reader on good (raw and gzip), truncated, wrong-magic and wrong-size files; CIFAR-10 binary files; the
+// check of a set against a model's input shape; the shuffled loader.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <unetflow/data/cifar.hpp>
 #include <unetflow/data/loader.hpp>
 #include <unetflow/data/mnist.hpp>
 
@@ -101,4 +103,62 @@ TEST_CASE("the loader shuffles with a seeded permutation per epoch") {
   }
   CHECK(seen.size() == 50);
   CHECK(std::set<int>(seen.begin(), seen.end()).size() == 50);
+}
+
+namespace {
+// A CIFAR-10 binary file of `records` records: record r has label (r + first) % 10 and pixel i = (r + i) % 256.
+void write_cifar(const fs::path& path, int records, int first = 0) {
+  std::vector<std::uint8_t> bytes;
+  for (int r = 0; r < records; ++r) {
+    bytes.push_back(std::uint8_t((r + first) % 10));
+    for (int i = 0; i < 3072; ++i) bytes.push_back(std::uint8_t((r + i) % 256));
+  }
+  synthetic::write(path, bytes);
+}
+}  // namespace
+
+TEST_CASE("CIFAR-10 binary files: channel-major 3x32x32 images and labels; damaged files are named and explained") {
+  const auto dir = temp_dir("cifar");
+  for (int i = 1; i <= 5; ++i) write_cifar(dir / ("data_batch_" + std::to_string(i) + ".bin"), 3, i);
+  write_cifar(dir / "test_batch.bin", 4);
+  const auto train = load_cifar10(dir, Split::train), test = load_cifar10(dir, Split::test);
+  CHECK(train.n == 15);
+  CHECK(test.n == 4);
+  CHECK(train.shape_text() == "3x32x32");
+  CHECK(train.images.size() == 15u * 3072u);
+  CHECK(train.labels[0] == 1);   // file 1, record 0
+  CHECK(train.labels[14] == 7);  // file 5, record 2
+  // Record 1 of the test file: red (0, 0) is pixel 0, green (0, 0) pixel 1024, blue (31, 31) pixel 3071.
+  const float* image = test.image(1);
+  CHECK(image[0] == doctest::Approx(1 / 255.0f));
+  CHECK(image[1024] == doctest::Approx(float((1 + 1024) % 256) / 255.0f));
+  CHECK(image[3071] == doctest::Approx(float((1 + 3071) % 256) / 255.0f));
+  CHECK_NOTHROW(check_images_fit<Shape<3, 32, 32>>(test, "the test set"));
+  CHECK(error_of([&] { check_images_fit<Shape<1, 28, 28>>(test, "the test set"); }) ==
+        "the test set (" + dir.string() + ") holds 3x32x32 images (channels x height x width) but the model takes 1x28x28.");
+
+  fs::create_directories(dir / "cut");
+  fs::create_directories(dir / "label");
+  synthetic::write(dir / "cut" / "test_batch.bin", std::vector<std::uint8_t>(3073 * 2 - 5, 1));
+  CHECK(error_of([&] { load_cifar10(dir / "cut", Split::test); }).find("is 6141 bytes, not a whole number of 3073-byte CIFAR-10 records") != std::string::npos);
+  std::vector<std::uint8_t> bad(3073, 0);
+  bad[0] = 12;
+  synthetic::write(dir / "label" / "test_batch.bin", bad);
+  CHECK(error_of([&] { load_cifar10(dir / "label", Split::test); }).find("record 0 has label 12, outside 0-9") != std::string::npos);
+  fs::remove(dir / "data_batch_4.bin");
+  CHECK(error_of([&] { load_cifar10(dir, Split::train); }).find("no data_batch_4.bin in") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a model whose input differs from the set's images is refused: 3 channels on MNIST, 28x28 on CIFAR") {
+  const auto dir = temp_dir("fit");
+  synthetic::write_mnist_like(dir, "train", 8);
+  const auto mnist = load_mnist(dir, Split::train);
+  CHECK(mnist.shape_text() == "1x28x28");
+  CHECK(error_of([&] { check_images_fit<Shape<3, 28, 28>>(mnist, "the training set"); }).find("holds 1x28x28 images (channels x height x width) but the model takes 3x28x28.") != std::string::npos);
+  CHECK_NOTHROW(check_images_fit<Shape<1, 28, 28>>(mnist, "the training set"));
+  auto broken = mnist;
+  broken.images.pop_back();
+  CHECK(error_of([&] { check_images_fit<Shape<1, 28, 28>>(broken, "the training set"); }).find("is inconsistent") != std::string::npos);
+  fs::remove_all(dir);
 }

@@ -1,9 +1,13 @@
 // Flow matching: one full training step and one classifier-free-guidance sampling step against PyTorch on fixed
-// inputs and noise; the Euler sampler lands on the target of an exact velocity field; sampling runs in eval mode.
+// inputs and noise; the Euler sampler lands on the target of an exact velocity field; each ODE solver has its
+// order; sampling runs in eval mode.
 #include "fixture.hpp"
 
+#include <cmath>
 #include <map>
 #include <unetflow/flow/flow_matching.hpp>
+
+#include "test_util.hpp"
 
 using namespace unetflow;
 using fixture::load;
@@ -82,6 +86,38 @@ TEST_CASE("the Euler sampler lands on the target of an exact velocity field") {
   cpu::fill(y.data(), y.numel(), 0.25f);
   euler<cpu>(y.view(), 7, [&](View<S, const float>, double, View<S, float> out) { cpu::fill(out.data, out.numel(), 0.5f); }, buffer.view());
   for (std::ptrdiff_t k = 0; k < y.numel(); ++k) CHECK(y.data()[k] == doctest::Approx(0.75f).epsilon(1e-6));
+}
+
+TEST_CASE("each ODE solver's error falls with its order when the steps double") {
+  // dx/dt = (1 + t) x, so x(1) = x(0) e^1.5: a linear field whose coefficient depends on t, so a stage evaluated
+  // at the wrong time shows as a lower order.
+  using S = Shape<1, 1, 3>;
+  auto error = [](Solver solver, int steps) {
+    Tensor<S, cpu_f64> x(2);
+    for (int k = 0; k < 6; ++k) x.data()[k] = 0.5 + 0.25 * k;
+    OdeWorkspace<S, cpu_f64> w;
+    int evaluations = 0;
+    integrate<cpu_f64>(solver, x.view(), steps, [&](View<S, const double> p, double t, View<S, double> out) {
+      ++evaluations;
+      for (std::ptrdiff_t k = 0; k < p.numel(); ++k) out.data[k] = (1 + t) * p.data[k];
+    }, w);
+    CHECK(evaluations == steps * evaluations_per_step(solver));
+    double e = 0;
+    for (int k = 0; k < 6; ++k) e = std::max(e, std::abs(x.data()[k] - (0.5 + 0.25 * k) * std::exp(1.5)));
+    return e;
+  };
+  const struct {
+    Solver solver;
+    double ratio;
+  } expected[] = {{Solver::euler, 2}, {Solver::midpoint, 4}, {Solver::heun, 4}, {Solver::rk4, 16}};
+  for (const auto& [solver, ratio] : expected) {
+    const double coarse = error(solver, 16), fine = error(solver, 32);
+    INFO(solver_name(solver) << ": error " << coarse << " at 16 steps, " << fine << " at 32");
+    CHECK(coarse / fine == doctest::Approx(ratio).epsilon(0.1));
+  }
+  CHECK(error(Solver::rk4, 16) < error(Solver::heun, 16));
+  CHECK(solver_from_name("heun") == Solver::heun);
+  CHECK(test_util::error_of([] { solver_from_name("rk45"); }) == "solver 'rk45' is not one of euler, midpoint, heun, rk4.");
 }
 
 TEST_CASE("sampling uses evaluation mode and gives finite samples") {

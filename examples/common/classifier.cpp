@@ -11,6 +11,7 @@ namespace examples {
 
 template <class B>
 Scorer<B>::Scorer(const fs::path& classifier, const ImageSet& test) : model_(std::make_unique<Model>()) {
+  check_images_fit<typename Model::In>(test, "the test set");
   load_weights(classifier, {{"model", classifier_name}}, *model_);
   set_training(*model_, false);
   auto features = run(test.images.data(), test.n);
@@ -61,6 +62,7 @@ int train_classifier_run(const TrainFlags& flags) {
   using Model = Classifier<B>;
   const auto train = load_mnist(flags.data, Split::train);
   const auto test = load_mnist(flags.data, Split::test);
+  check_images_fit<typename Model::In>(test, "the test set");
   auto model = std::make_unique<Model>();
   Rng init(flags.seed, 2);
   reset_parameters(*model, init);

@@ -21,6 +21,13 @@ inline void add_threads_flag(CLI::App& app, int& threads) {
       ->capture_default_str();
 }
 
+// --solver euler|midpoint|heun|rk4 (flow/ode.hpp).
+inline void add_solver_flag(CLI::App& app, std::string& solver) {
+  app.add_option("--solver", solver, "ODE solver of sampling: euler (the assignment's), midpoint, heun or rk4")
+      ->check(CLI::IsMember({"euler", "midpoint", "heun", "rk4"}))
+      ->capture_default_str();
+}
+
 inline void TrainFlags::add_to(CLI::App& app) {
   app.add_option("--data", data, "directory with the four MNIST IDX files (raw or .gz)")->capture_default_str();
   app.add_option("--runs", runs, "parent of the run directories")->capture_default_str();

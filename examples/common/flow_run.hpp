@@ -14,6 +14,7 @@ struct Part2Flags {
   bool classes = false, no_scheduler = false;
   double p_uncond = 0.1, gamma = 5.0, ema = 0;
   int sample_steps = 50, per_digit = 4;
+  std::string solver = "euler";  // flow/ode.hpp: euler, midpoint, heun, rk4
   std::string classifier = default_classifier;
   std::string compare_with;  // D11: the scheduled run to put side by side (default RUNS/flow_class)
   std::string command_line;
@@ -26,6 +27,7 @@ struct SampleFlags {
   double gamma = 5.0;
   std::uint64_t seed = 0;
   std::string model_name, device = "auto";
+  std::string solver = "euler";
   int threads = 0;
 };
 

@@ -14,6 +14,14 @@
 
 namespace examples {
 
+// "50 Euler steps", "10 RK4 steps, 40 evaluations": for figure titles.
+inline std::string solver_phrase(int steps, Solver solver) {
+  static const char* names[] = {"Euler", "midpoint", "Heun", "RK4"};
+  std::string s = std::to_string(steps) + " " + names[int(solver)] + " steps";
+  if (evaluations_per_step(solver) > 1) s += ", " + std::to_string(steps * evaluations_per_step(solver)) + " evaluations";
+  return s;
+}
+
 // D11: the final samples of this run (no scheduler) beside those of the scheduled run in f.compare_with, drawn
 // from the same starting noise (same seed), with both runs' scores. Skipped with a note when that run is absent.
 template <class Scorer>
@@ -82,7 +90,7 @@ int run_part2(const Part2Flags& f) {
                        {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr},
                        {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
                        {"ema_decay", f.ema}, {"p_uncond", Classes ? f.p_uncond : 0.0}, {"cfg_gamma", f.gamma},
-                       {"sample_steps", f.sample_steps}, {"steps_per_epoch", trainer.steps_per_epoch()},
+                       {"sample_steps", f.sample_steps}, {"solver", f.solver}, {"steps_per_epoch", trainer.steps_per_epoch()},
                        {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()}};
 
   const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
@@ -91,6 +99,7 @@ int run_part2(const Part2Flags& f) {
   else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier)\n", f.classifier.c_str());
   auto evaluation = std::make_unique<Model>();
   FlowSampler<Model> sampler;
+  sampler.solver = solver_from_name(f.solver);
   std::vector<float> last_grid;  // the last sampled epoch's samples (D11 comparison)
   auto on_epoch_end = [&](int epoch) {
     if (!sample_epochs.count(epoch)) return;
@@ -125,7 +134,7 @@ int run_part2(const Part2Flags& f) {
     if constexpr (Classes)
       write_npy(summary.file(samples_id + "_labels_" + tag + ".npy", "the digit each sample was asked for: [n] int64"), labels.data(), {n});
     std::string title = (Classes ? "Class-conditioned flow matching, CFG gamma " + fmt(f.gamma, 1) : std::string("Time-conditioned flow matching")) +
-                        ", epoch " + std::to_string(epoch) + " (" + std::to_string(f.sample_steps) + " Euler steps" +
+                        ", epoch " + std::to_string(epoch) + " (" + solver_phrase(f.sample_steps, sampler.solver) +
                         (f.ema > 0 ? ", EMA weights" : "") + (f.no_scheduler ? ", no LR schedule" : "") + ")";
     write_labelled_grid(summary.file(samples_id + "_samples_" + tag + ".png", "sample grid after " + tag), title,
                         grid.data(), rows, cols, 28, 28, row_labels, col_labels);
@@ -173,6 +182,7 @@ int sample_with(const SampleFlags& f) {
   auto model = std::make_unique<Model>();
   load_weights(f.checkpoint, {{"model", f.model_name}}, *model);
   FlowSampler<Model> sampler;
+  sampler.solver = solver_from_name(f.solver);
   Rng rng(f.seed, 7);
   std::vector<float> x;
   std::vector<std::int64_t> labels;
@@ -201,11 +211,12 @@ int sample_with(const SampleFlags& f) {
   write_npy(summary.file("samples.npy", "samples [n, 1, 28, 28]"), x.data(), {n, 1, 28, 28});
   if (Classes) write_npy(summary.file("labels.npy", "requested digit of each sample, -1 = no class [n]"), labels.data(), {n});
   write_labelled_grid(summary.file("samples.png", "sample grid"),
-                      std::to_string(n) + " samples of " + f.model_name + " (" + std::to_string(f.steps) + " Euler steps" +
+                      std::to_string(n) + " samples of " + f.model_name + " (" + solver_phrase(f.steps, sampler.solver) +
                           (Classes ? ", CFG gamma " + fmt(f.gamma, 1) : "") + ")",
                       x.data(), rows, cols, 28, 28, {}, col_labels);
   summary["checkpoint"] = f.checkpoint;
-  summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"gamma", f.gamma}, {"seed", f.seed},
+  summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"solver", f.solver},
+                       {"model_evaluations", f.steps * evaluations_per_step(sampler.solver)}, {"gamma", f.gamma}, {"seed", f.seed},
                        {"device", device_description<B>()}};
   summary.write();
   std::printf("%zu samples written to %s\n", n, (fs::path(f.out) / "samples.png").c_str());

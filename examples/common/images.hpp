@@ -15,7 +15,7 @@ using namespace unetflow;
 
 // Copies images idx[0..] of `set` into a contiguous host vector.
 inline std::vector<float> gather(const ImageSet& set, const std::vector<int>& idx) {
-  const std::ptrdiff_t plane = std::ptrdiff_t(set.height) * set.width;
+  const std::ptrdiff_t plane = set.sample_size();
   std::vector<float> out(idx.size() * std::size_t(plane));
   for (std::size_t i = 0; i < idx.size(); ++i) std::copy(set.image(idx[i]), set.image(idx[i]) + plane, out.begin() + std::ptrdiff_t(i) * plane);
   return out;

@@ -14,6 +14,7 @@ int run_part1(const Part1Flags& f) {
   const TrainFlags& flags = f.train;
   const auto train = load_mnist(flags.data, Split::train);
   const auto test = load_mnist(flags.data, Split::test);
+  check_images_fit<In>(test, "the test set");
 
   auto model = std::make_unique<Model>();
   Rng init(flags.seed, 2);

@@ -23,7 +23,8 @@ int part2_main(int argc, char** argv) {
   app.add_option("--p-uncond", f.p_uncond, "probability of training without the class")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->capture_default_str();
   app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")->check(CLI::Range(0.0, 0.99999));
-  app.add_option("--sample-steps", f.sample_steps, "Euler steps T of sampling")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--sample-steps", f.sample_steps, "solver steps T of sampling")->check(CLI::Range(1, 10000))->capture_default_str();
+  add_solver_flag(app, f.solver);
   app.add_option("--classifier", f.classifier, "digit classifier that scores the samples (train_classifier)")->capture_default_str();
   app.add_option("--compare-with", f.compare_with, "D11: run directory of the scheduled run to compare with (default: RUNS/flow_class)");
   app.add_option("--per-digit", f.per_digit, "samples of each digit (class-conditioned)")->check(CLI::Range(1, 100))->capture_default_str();

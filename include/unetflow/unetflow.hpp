@@ -33,6 +33,7 @@
 #include "tensor.hpp"
 #include "threads.hpp"
 #include "transfer.hpp"
+#include "data/cifar.hpp"
 #include "data/loader.hpp"
 #include "data/mnist.hpp"
 #include "flow/noising.hpp"

@@ -84,7 +84,10 @@ template <int Cin, int Cout, class B = cpu>
 using DownConv = ConvBnGelu<Conv2d<Cin, Cout, 3, 2, 1, B>>;
 template <int Cin, int Cout, class B = cpu>
 using UpConv = ConvBnGelu<ConvTranspose2d<Cin, Cout, 4, 2, 1, B>>;
+// 1x1 -> K x K (the UNet's way back from its bottleneck); Unflatten is the assignment's, K = 7.
+template <int C, int K, class B = cpu>
+using UnflattenTo = ConvBnGelu<ConvTranspose2d<C, C, K, K, 0, B>>;
 template <int C, class B = cpu>
-using Unflatten = ConvBnGelu<ConvTranspose2d<C, C, 7, 7, 0, B>>;
+using Unflatten = UnflattenTo<C, 7, B>;
 
 }  // namespace unetflow

@@ -30,14 +30,14 @@ class ShuffledLoader {
     return p;
   }
 
-  // Copies batch `index` of `epoch` into images (n x plane floats) and labels; returns its size.
+  // Copies batch `index` of `epoch` into images (n samples of C x H x W floats) and labels; returns its size.
   int fill(std::int64_t epoch, int index, float* images, std::uint8_t* labels) {
     if (epoch != cached_epoch_) {
       order_ = order(epoch);
       cached_epoch_ = epoch;
     }
     const int begin = index * batch_, n = std::min(batch_, set_.n - begin);
-    const std::ptrdiff_t plane = std::ptrdiff_t(set_.height) * set_.width;
+    const std::ptrdiff_t plane = set_.sample_size();
     for (int i = 0; i < n; ++i) {
       const int s = order_[begin + i];
       std::copy(set_.image(s), set_.image(s) + plane, images + i * plane);

@@ -9,12 +9,30 @@
 
 namespace unetflow {
 
+// n images of channels x height x width floats in [0, 1] (channel-major, rows within a channel), and their labels.
 struct ImageSet {
-  int n = 0, height = 0, width = 0;
-  std::vector<float> images;         // n * height * width, row-major, in [0, 1]
+  int n = 0, channels = 1, height = 0, width = 0;
+  std::vector<float> images;         // n * sample_size()
   std::vector<std::uint8_t> labels;  // n
-  const float* image(int i) const { return images.data() + std::ptrdiff_t(i) * height * width; }
+  std::string source;                // where it was read from, for messages
+  std::ptrdiff_t sample_size() const { return std::ptrdiff_t(channels) * height * width; }
+  const float* image(int i) const { return images.data() + std::ptrdiff_t(i) * sample_size(); }
+  std::string shape_text() const {
+    return std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width);
+  }
 };
+
+// The set's images must be samples of shape S (what a model takes); `what` names the set in the message.
+template <class S>
+void check_images_fit(const ImageSet& set, const std::string& what) {
+  if (set.channels != S::C || set.height != S::H || set.width != S::W)
+    throw Error(what + (set.source.empty() ? "" : " (" + set.source + ")") + " holds " + set.shape_text() +
+                " images (channels x height x width) but the model takes " + std::to_string(S::C) + "x" +
+                std::to_string(S::H) + "x" + std::to_string(S::W) + ".");
+  if (std::ptrdiff_t(set.images.size()) != set.n * set.sample_size() || std::ptrdiff_t(set.labels.size()) != set.n)
+    throw Error(what + " is inconsistent: " + std::to_string(set.n) + " images of " + set.shape_text() + " need " +
+                std::to_string(set.n * set.sample_size()) + " values and " + std::to_string(set.n) + " labels.");
+}
 
 enum class Split { train, test };
 
@@ -29,6 +47,7 @@ inline ImageSet load_mnist(const std::filesystem::path& dir, Split split) {
   const auto images = idx::read(find_idx(dir, prefix + "-images-idx3-ubyte"), {0, 0, 0});
   const auto labels = idx::read(find_idx(dir, prefix + "-labels-idx1-ubyte"), {images.dims[0]});
   ImageSet s;
+  s.source = find_idx(dir, prefix + "-images-idx3-ubyte").string();
   s.n = int(images.dims[0]);
   s.height = int(images.dims[1]);
   s.width = int(images.dims[2]);

@@ -2,7 +2,8 @@
 // Part 2 of the assignment: flow matching (docs/models.md, "Algorithms").
 //   B.1  training: x1 data, x0 ~ N(0, I), t ~ U[0, 1], xt = (1 - t) x0 + t x1, loss ||(x1 - x0) - u(xt, t)||^2
 //   B.3  class-conditioned: c = one-hot(label), replaced by zeros with probability p_uncond
-//   B.2  sampling: x ~ N(0, I); for i = 0 .. T-1, t = i / T: x <- x + u(x, t) / T
+//   B.2  sampling: x ~ N(0, I); for i = 0 .. T-1, t = i / T: x <- x + u(x, t) / T (Euler; ode.hpp has the
+//        higher-order solvers FlowSampler::solver selects)
 //   B.4  classifier-free guidance: u = u_uncond + gamma (u_cond - u_uncond), both passes as one batch of 2n
 // The deterministic parts (flow_matching_loss, guided_velocity, euler) take their noise as arguments, so that
 // tests can compare them with PyTorch on fixed inputs; the task and the sampler draw it.
@@ -17,6 +18,7 @@
 #include "../random.hpp"
 #include "../tensor.hpp"
 #include "../transfer.hpp"
+#include "ode.hpp"
 
 namespace unetflow {
 
@@ -114,20 +116,25 @@ class FlowSampler {
   using T = typename B::scalar;
   using C = typename Model::ClassIn;
 
-  // B.2: n samples from noise drawn from rng, T Euler steps. Without classes.
+  // The ODE solver (flow/ode.hpp): Euler as the assignment's B.2, or a higher-order one. `steps` counts solver
+  // steps; each takes evaluations_per_step(solver) model evaluations.
+  Solver solver = Solver::euler;
+
+  // B.2: n samples from noise drawn from rng, `steps` steps. Without classes.
   View<In, T> sample(Model& m, int n, int steps, Rng& rng) requires(Model::classes == 0) {
     check_request(n, steps);
     auto evaluation = eval_mode(m);  // the model's modes come back as they were
     auto x = x_.resize(n);
     draw_normal<B>(rng, x.data, x.numel(), staging_);
     auto t = t_.resize(n);
-    euler<B>(x, steps, [&](View<In, const T> xs, double time, View<In, T> out) {
+    integrate<B>(solver, x, steps, [&](View<In, const T> point, double time, View<In, T> out) {
       B::fill(t.data, n, T(time));
-      graph_.run({std::uintptr_t(n), key_of(xs.data), key_of(out.data)}, [&] {
-        auto u = m.forward(xs, View<Vec<1>, const T>(t));
-        B::copy(u.data, out.data, u.numel());
+      // The solver's point is always the same buffer: the recorded evaluation replays for every stage.
+      graph_.run({std::uintptr_t(n), key_of(point.data), key_of(&m)}, [&] {
+        velocity_ = m.forward(point, View<Vec<1>, const T>(t)).data;
       });
-    }, u_.resize(n));
+      B::copy(velocity_, out.data, out.numel());
+    }, ode_);
     return x;
   }
 
@@ -144,9 +151,9 @@ class FlowSampler {
     auto x = x_.resize(n);
     draw_normal<B>(rng, x.data, x.numel(), staging_);
     prepare_classes(labels);
-    euler<B>(x, steps, [&](View<In, const T> xs, double time, View<In, T> out) {
-      guided_velocity(m, xs, T(time), gamma, out);
-    }, u_.resize(n));
+    integrate<B>(solver, x, steps, [&](View<In, const T> point, double time, View<In, T> out) {
+      guided_velocity(m, point, T(time), gamma, out);
+    }, ode_);
     return x;
   }
 
@@ -159,13 +166,15 @@ class FlowSampler {
     auto t2 = t_.resize(2 * n);
     B::fill(t2.data, 2 * n, time);
     const T g = T(gamma);
-    graph_.run({std::uintptr_t(n), key_of(x.data), key_of(out.data), std::bit_cast<std::uint32_t>(g)}, [&] {
+    auto guided = guided_.resize(n);
+    graph_.run({std::uintptr_t(n), key_of(x.data), key_of(&m), std::bit_cast<std::uint32_t>(g)}, [&] {
       B::copy(x.data, x2.data, x.numel());
       B::copy(x.data, x2.data + x.numel(), x.numel());
       auto u = m.forward(View<In, const T>(x2), View<Vec<1>, const T>(t2), View<C, const T>(c2_.view()));
-      B::copy(u.data + x.numel(), out.data, x.numel());        // u_uncond
-      B::blend(out.data, u.data, x.numel(), T(1) - g, g);      // (1 - gamma) u_uncond + gamma u_cond
+      B::copy(u.data + x.numel(), guided.data, x.numel());       // u_uncond
+      B::blend(guided.data, u.data, x.numel(), T(1) - g, g);     // (1 - gamma) u_uncond + gamma u_cond
     });
+    B::copy(guided.data, out.data, x.numel());  // outside the recording: out may differ from call to call
   }
 
   // The classes of the batch of 2n: one-hot rows for the conditional half, zeros for the unconditional half.
@@ -181,10 +190,12 @@ class FlowSampler {
  private:
   static void check_request(int n, int steps) {
     if (n < 1) throw Error("FlowSampler::sample: asked for " + std::to_string(n) + " samples; ask for at least one.");
-    if (steps < 1) throw Error("FlowSampler::sample: " + std::to_string(steps) + " Euler steps; give at least one.");
+    if (steps < 1) throw Error("FlowSampler::sample: " + std::to_string(steps) + " solver steps; give at least one.");
   }
 
-  Tensor<In, B> x_, u_, x2_;
+  Tensor<In, B> x_, x2_, guided_;
+  OdeWorkspace<In, B> ode_;
+  const T* velocity_ = nullptr;  // the model's output buffer, as the recorded evaluation left it
   Tensor<Vec<1>, B> t_;
   Tensor<C, B> c2_;
   std::vector<T> staging_;

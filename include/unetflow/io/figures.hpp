@@ -19,26 +19,37 @@
 
 namespace unetflow {
 
-// A rows x cols grid of h x w grayscale tiles, tile (r, c) at tiles[(r * cols + c) * h * w], values clamped
-// to [0, 1]. Writes an RGB PNG, each tile enlarged `zoom` times, with a `gap`-pixel white border.
-inline void write_tiles_png(const std::filesystem::path& path, const float* tiles, int rows, int cols, int h, int w,
-                            int zoom = 3, int gap = 2) {
+// A rows x cols grid of tiles of `channels` x h x w values (1: grey, 3: RGB, channel-major as the models'
+// samples), tile (r, c) at tiles[(r * cols + c) * channels * h * w], values clamped to [0, 1]. Writes an RGB PNG,
+// each tile enlarged `zoom` times, with a `gap`-pixel white border.
+inline void write_image_grid_png(const std::filesystem::path& path, const float* tiles, int rows, int cols, int channels,
+                                 int h, int w, int zoom = 3, int gap = 2) {
+  if (channels != 1 && channels != 3)
+    throw Error("cannot draw " + path.string() + ": images of " + std::to_string(channels) + " channels are neither grey (1) nor RGB (3).");
   const int th = h * zoom, tw = w * zoom;
   const int H = rows * th + (rows + 1) * gap, W = cols * tw + (cols + 1) * gap;
+  const std::ptrdiff_t plane = std::ptrdiff_t(h) * w;
   std::vector<unsigned char> rgb(std::size_t(H) * W * 3, 255);
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c) {
-      const float* t = tiles + std::ptrdiff_t(r * cols + c) * h * w;
+      const float* t = tiles + std::ptrdiff_t(r * cols + c) * channels * plane;
       for (int y = 0; y < th; ++y)
         for (int x = 0; x < tw; ++x) {
-          const float v = std::clamp(t[(y / zoom) * w + x / zoom], 0.0f, 1.0f);
-          const auto px = static_cast<unsigned char>(v * 255.0f + 0.5f);
           unsigned char* o = &rgb[(std::size_t(gap + r * (th + gap) + y) * W + std::size_t(gap + c * (tw + gap) + x)) * 3];
-          o[0] = o[1] = o[2] = px;
+          for (int k = 0; k < 3; ++k) {
+            const float v = std::clamp(t[(channels == 3 ? k : 0) * plane + (y / zoom) * w + x / zoom], 0.0f, 1.0f);
+            o[k] = static_cast<unsigned char>(v * 255.0f + 0.5f);
+          }
         }
     }
   if (!stbi_write_png(path.c_str(), W, H, 3, rgb.data(), W * 3))
     throw Error("cannot write the image " + path.string() + ".");
+}
+
+// The same for grey tiles.
+inline void write_tiles_png(const std::filesystem::path& path, const float* tiles, int rows, int cols, int h, int w,
+                            int zoom = 3, int gap = 2) {
+  write_image_grid_png(path, tiles, rows, cols, 1, h, w, zoom, gap);
 }
 
 inline std::string gnuplot_quote(const std::string& s) {
@@ -62,18 +73,18 @@ inline void run_gnuplot(const std::filesystem::path& script, const std::filesyst
     throw Error("gnuplot could not draw " + png.string() + (rc == 127 * 256 ? " (gnuplot is not installed: run scripts/setup.sh)" : ": " + out.substr(0, 300)) + ".");
 }
 
-// A labelled image grid: title on top, a label per row (left) and per column (bottom).
+// A labelled image grid: title on top, a label per row (left) and per column (bottom); tiles as above.
 // Writes <png> and <png without .png>.gp; the raw tiles go to <png without .png>_tiles.png.
 inline void write_labelled_grid(const std::filesystem::path& png, const std::string& title, const float* tiles,
                                 int rows, int cols, int h, int w, const std::vector<std::string>& row_labels,
                                 const std::vector<std::string>& col_labels, const std::string& row_axis = "",
-                                const std::string& col_axis = "") {
+                                const std::string& col_axis = "", int channels = 1) {
   // Small grids are drawn larger, so that their labels and title fit.
   const int zoom = std::clamp(640 / (cols * w), 3, 8), gap = 2;
   auto stem = png;
   stem.replace_extension();
   const auto tiles_png = std::filesystem::path(stem.string() + "_tiles.png");
-  write_tiles_png(tiles_png, tiles, rows, cols, h, w, zoom, gap);
+  write_image_grid_png(tiles_png, tiles, rows, cols, channels, h, w, zoom, gap);
   const int th = h * zoom + gap, tw = w * zoom + gap;
   const int H = rows * th + gap, W = cols * tw + gap;
   const auto script = std::filesystem::path(stem.string() + ".gp");

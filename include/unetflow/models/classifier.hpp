@@ -1,9 +1,10 @@
 #pragma once
-// DigitClassifier: a small MNIST classifier made of the library's own blocks, used to score generated digits
-// (accuracy on the requested class, class spread, Frechet distance of its penultimate features).
-//   Conv(1, W) 28x28 -> DownConv(W, 2W) 14x14 -> DownConv(2W, 2W) 7x7 -> flatten -> Linear(2W*49, 4W) -> GELU
-//   = features -> Linear(4W, 10) logits
-// The head sees the whole 7x7 map (not its average), so the position of strokes counts. A Sequential inside.
+// ImageClassifier<In, Classes, W>: a small classifier made of the library's own blocks, used to score generated
+// images (accuracy on the requested class, class spread, Frechet distance of its penultimate features), for any
+// input C x H x W. DigitClassifier<W> is the MNIST one:
+//   Conv(C, W) HxW -> DownConv(W, 2W) H/2 -> DownConv(2W, 2W) H/4 -> flatten -> Linear(2W*(H/4)*(W/4), 4W) -> GELU
+//   = features -> Linear(4W, Classes) logits
+// The head sees the whole H/4 x W/4 map (not its average), so the position of strokes counts. A Sequential inside.
 #include <string>
 
 #include "../blocks/chain.hpp"
@@ -14,19 +15,21 @@
 
 namespace unetflow {
 
-template <int W = 32, class B = cpu>
-class DigitClassifier {
+template <class Input, int Classes, int W = 32, class B = cpu>
+class ImageClassifier {
  public:
   using backend = B;
   using T = typename B::scalar;
-  using In = Shape<1, 28, 28>;
-  static constexpr int feature_size = 4 * W;
+  using In = Input;
+  static constexpr int classes = Classes, feature_size = 4 * W;
   using Features = Vec<feature_size>;
-  using Logits = Vec<10>;
+  using Logits = Vec<Classes>;
 
-  using Net = Sequential<Conv<1, W, B>, DownConv<W, 2 * W, B>, DownConv<2 * W, 2 * W, B>, ToVector<B>,
-                         Linear<2 * W * 49, feature_size, B>, GELU<B>, Linear<feature_size, 10, B>>;
-  static_assert(std::is_same_v<typename Net::template shape_at<In, 3>, Shape<2 * W, 7, 7>>);
+  // The map the head flattens: two stride-2 halvings of the input.
+  using Map = Shape<2 * W, conv_out(conv_out(In::H, 3, 2, 1), 3, 2, 1), conv_out(conv_out(In::W, 3, 2, 1), 3, 2, 1)>;
+  using Net = Sequential<Conv<In::C, W, B>, DownConv<W, 2 * W, B>, DownConv<2 * W, 2 * W, B>, ToVector<B>,
+                         Linear<int(Map::size), feature_size, B>, GELU<B>, Linear<feature_size, Classes, B>>;
+  static_assert(std::is_same_v<typename Net::template shape_at<In, 3>, Map>);
   Net net;
 
   template <class S>
@@ -49,7 +52,7 @@ class DigitClassifier {
     net.backward(x, dy, dx, accumulate);
   }
 
-  // The names of the classifier's checkpoints (c1, d1, d2, fc1, fc), kept from before it was a Sequential.
+  // The classifier's checkpoint names (c1, d1, d2, fc1, fc), kept from before it was a Sequential.
   template <class F>
   void visit(const std::string& prefix, F&& f) {
     net.template get<0>().visit(prefix + "c1.", f);
@@ -62,6 +65,9 @@ class DigitClassifier {
  private:
   View<In, const T> x_;
 };
+
+template <int W = 32, class B = cpu>
+using DigitClassifier = ImageClassifier<Shape<1, 28, 28>, 10, W, B>;
 
 // The training objective for Trainer: cross-entropy on the labels.
 template <class Model>

@@ -3,6 +3,7 @@
 //   UNet<Cin, H, W, D>                    y = net(x)
 //   TimeUNet<Cin, H, W, D>                y = net(x, t)      t: Vec<1> in [0, 1]
 //   ClassTimeUNet<Cin, H, W, D, N>        y = net(x, t, c)   c: one-hot Vec<N>, all zeros = no class
+// Any square image whose side divides by 4 (two halvings): 28x28 as the assignment, 32x32 for CIFAR-sized data.
 // Every intermediate shape below is derived at compile time; a wiring mistake fails to compile.
 // Parameter names follow the PyTorch reference module (c0, d1, d2, unflat, u1, u2, c1, out, fc1_t, ...).
 #include <string>
@@ -19,6 +20,19 @@
 
 namespace unetflow {
 
+namespace detail {
+// Instantiated with the image's size, so that the line above a failure shows H and W.
+template <int H, int W, int Levels>
+struct UNetSizes {
+  static_assert(H % (1 << Levels) == 0,
+                "UNet: the image height H does not divide by 2^levels (one stride-2 halving per level)");
+  static_assert(W % (1 << Levels) == 0,
+                "UNet: the image width W does not divide by 2^levels (one stride-2 halving per level)");
+  static_assert(H == W, "UNet: the image must be square (the bottleneck averages its whole map)");
+  static constexpr bool ok = true;
+};
+}  // namespace detail
+
 struct Absent {
   template <class F>
   void visit(const std::string&, F&&) {}
@@ -27,6 +41,7 @@ struct Absent {
 template <int Cin, int H, int W, int D, bool Time, int Classes, class B = cpu>
 class UNetModel {
   static_assert(!(Classes > 0 && !Time), "UNetModel: class conditioning is only defined together with time conditioning");
+  static_assert(detail::UNetSizes<H, W, 2>::ok);
 
  public:
   using backend = B;
@@ -42,7 +57,7 @@ class UNetModel {
   DownBlock<D, D, B> d1;
   DownBlock<D, 2 * D, B> d2;
   Flatten<2 * D, B> flat;
-  Unflatten<2 * D, B> unflat;
+  UnflattenTo<2 * D, H / 4, B> unflat;  // back to the bottleneck's side: 7 on 28x28 (the assignment's), 8 on 32x32
   UpBlock<4 * D, D, B> u1;
   UpBlock<2 * D, D, B> u2;
   ConvBlock<2 * D, D, B> c1;

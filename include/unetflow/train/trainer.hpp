@@ -103,8 +103,7 @@ class Trainer {
         host_images_(std::size_t(options_.batch) * In::size), images_(options_.batch),
         labels_(std::size_t(options_.batch)) {
     if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
-    if (train.height != In::H || train.width != In::W)
-      throw Error("the training images are " + std::to_string(train.height) + "x" + std::to_string(train.width) + " but the model takes " + std::to_string(In::H) + "x" + std::to_string(In::W) + ".");
+    check_images_fit<In>(train, "the training set");
   }
 
   std::filesystem::path checkpoint_path() const { return options_.run_dir / "checkpoint.safetensors"; }
