@@ -1,13 +1,12 @@
-// Image grids: grey and colour (channel-major RGB) tiles land in the PNG where they should, read back with stb_image.
+// Image grids: grey and colour (channel-major RGB) tiles land in the PNG where they should, read back with stb_image;
+// a folder of images with a sub-folder per class reads as a data set.
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <unetflow/data/image_folder.hpp>
 #include <unetflow/io/figures.hpp>
 #include <vector>
-
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb/stb_image.h>
 
 #include "test_util.hpp"
 
@@ -42,4 +41,41 @@ TEST_CASE("image grids: colour tiles keep their channels, grey tiles are grey, o
   CHECK(test_util::error_of([&] { write_image_grid_png(dir / "x.png", tiles.data(), 1, 1, 2, 2, 2); }).find("2 channels") !=
         std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a folder of images, one sub-folder per class: labels by folder name, channel-major pixels, checked sizes") {
+  namespace fs = std::filesystem;
+  const auto dir = test_util::temp_dir("image_folder");
+  fs::create_directories(dir / "set" / "cat");
+  fs::create_directories(dir / "set" / "ant");
+  // 2x2 RGB images: pixel p of image k has red 10k + p, green 100, blue 200 (interleaved, as a PNG stores them).
+  auto write_rgb = [&](const fs::path& path, int k) {
+    std::vector<unsigned char> px;
+    for (int p = 0; p < 4; ++p) px.insert(px.end(), {static_cast<unsigned char>(10 * k + p), 100, 200});
+    REQUIRE(stbi_write_png(path.c_str(), 2, 2, 3, px.data(), 6));
+  };
+  write_rgb(dir / "set" / "ant" / "b.png", 2);
+  write_rgb(dir / "set" / "ant" / "a.png", 1);
+  write_rgb(dir / "set" / "cat" / "c.png", 3);
+  const auto set = load_image_folder(dir / "set");
+  CHECK(set.n == 3);
+  CHECK(set.shape_text() == "3x2x2");
+  CHECK(set.class_names == std::vector<std::string>{"ant", "cat"});
+  CHECK(set.labels == std::vector<std::uint8_t>{0, 0, 1});
+  // Image 1 is ant/b.png (k = 2): red plane 20, 21, 22, 23; green plane 100; blue plane 200.
+  const float* image = set.image(1);
+  CHECK(image[0] == doctest::Approx(20 / 255.0f));
+  CHECK(image[3] == doctest::Approx(23 / 255.0f));
+  CHECK(image[4] == doctest::Approx(100 / 255.0f));
+  CHECK(image[11] == doctest::Approx(200 / 255.0f));
+  CHECK_NOTHROW(check_images_fit<Shape<3, 2, 2>>(set, "the set"));
+
+  std::vector<unsigned char> big(3 * 3 * 3, 7);
+  REQUIRE(stbi_write_png((dir / "set" / "cat" / "d.png").c_str(), 3, 3, 3, big.data(), 9));
+  CHECK(test_util::error_of([&] { load_image_folder(dir / "set"); }).find("is 3x3 but") != std::string::npos);
+  fs::remove(dir / "set" / "cat" / "d.png");
+  { std::ofstream(dir / "set" / "cat" / "notes.txt") << "not an image"; }
+  CHECK(test_util::error_of([&] { load_image_folder(dir / "set"); }).find("notes.txt is not an image") != std::string::npos);
+  CHECK(test_util::error_of([&] { load_image_folder(dir / "nothing"); }).find("is not a folder") != std::string::npos);
+  fs::remove_all(dir);
 }

@@ -15,6 +15,7 @@ struct ImageSet {
   std::vector<float> images;         // n * sample_size()
   std::vector<std::uint8_t> labels;  // n
   std::string source;                // where it was read from, for messages
+  std::vector<std::string> class_names;  // label -> name, when the source names its classes
   std::ptrdiff_t sample_size() const { return std::ptrdiff_t(channels) * height * width; }
   const float* image(int i) const { return images.data() + std::ptrdiff_t(i) * sample_size(); }
   std::string shape_text() const {
