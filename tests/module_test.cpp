@@ -260,3 +260,124 @@ TEST_CASE("interop export: a Sequential's checkpoint, input, output and gradient
   safetensors::write(dir / "sequential_io.safetensors", io);
   if (!dir_env) fs::remove_all(dir);
 }
+
+namespace {
+// A ResBlock whose modulation's scale and shift are parameters (for batch 2), so that the gradient checker probes
+// dscale and dshift like any parameter gradient.
+template <class B>
+struct ModulatedRes {
+  using backend = B;
+  using T = typename B::scalar;
+  template <class In>
+  using output_shape = Shape<4, In::H, In::W>;
+  ResBlock<3, 4, B> block;
+  Param<B> scale{{2, 4}, 1.0}, shift{{2, 4}, 1.0};
+  template <class In, class U>
+  View<output_shape<In>, T> forward(View<In, U> x) {
+    return block.forward(x, View<Vec<4>, const T>{scale.data(), x.n}, View<Vec<4>, const T>{shift.data(), x.n});
+  }
+  template <class In, class U, class V>
+  void backward(View<In, U> x, View<output_shape<In>, V> dy, View<In, T> dx, bool accumulate = false) {
+    auto ds = reserve_view<Vec<4>>(ds_, x.n), dsh = reserve_view<Vec<4>>(dsh_, x.n);
+    block.backward(x, dy, dx, accumulate, ds, dsh);
+    B::add_rows(View<Vec<4>, const T>(ds).rows(), Strided<T>{scale.grad.data(), 4}, x.n, 4);
+    B::add_rows(View<Vec<4>, const T>(dsh).rows(), Strided<T>{shift.grad.data(), 4}, x.n, 4);
+  }
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    block.visit(prefix + "block.", f);
+    f(prefix + "scale", scale);
+    f(prefix + "shift", shift);
+  }
+  Storage<B> ds_, dsh_;
+};
+
+template <class B>
+using ResNet = Sequential<ResBlock<2, 4, B>, ResBlock<4, 4, B>, ToVector<B>, Linear<4 * 6 * 6, 3, B>>;
+}  // namespace
+
+TEST_CASE("ResBlock: finite-difference gradients with a projection, with the identity, and modulated") {
+  static_assert(Module<ResBlock<2, 4>, Shape<2, 6, 6>> && !ResBlock<4, 4>::projects && ResBlock<2, 4>::projects);
+  for (bool training : {true, false}) {
+    auto projected = testing::check_module_gradients<ResBlock<2, 3, B64>, Shape<2, 5, 5>>({.training = training});
+    INFO(projected.summary());
+    CHECK(projected);
+    auto identity = testing::check_module_gradients<ResBlock<3, 3, B64>, Shape<3, 5, 5>>({.training = training});
+    INFO(identity.summary());
+    CHECK(identity);
+    auto modulated = testing::check_module_gradients<ModulatedRes<B64>, Shape<3, 4, 4>>({.training = training});
+    INFO(modulated.summary());
+    CHECK(modulated);
+  }
+  auto stack = testing::check_module_gradients<ResNet<B64>, Img>();
+  INFO(stack.summary());
+  CHECK(stack);
+  ResBlock<3, 4> block;
+  Tensor<Shape<3, 4, 4>, cpu> x(2), dx(2);
+  Tensor<Shape<4, 4, 4>, cpu> dy(2);
+  block.forward(x.view());
+  Tensor<Vec<4>, cpu> ds(2), dsh(2);
+  CHECK(test_util::error_of([&] { block.backward(x.view(), dy.view(), dx.view(), false, ds.view(), dsh.view()); }).find("was not modulated") != std::string::npos);
+  Tensor<Vec<4>, cpu> scale(3);
+  CHECK(test_util::error_of([&] { block.forward(x.view(), View<Vec<4>, const float>(scale.view()), View<Vec<4>, const float>{}); }).find("one row per sample") != std::string::npos);
+}
+
+TEST_CASE("interop export: ResBlocks (projected, identity, modulated) for PyTorch (tests/python/interop_test.py)") {
+  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
+  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("res_interop");
+  fs::create_directories(dir);
+  Rng rng(31);
+  {  // a Sequential of a projected and an identity ResBlock, training mode
+    auto net = std::make_unique<ResNet<cpu>>();
+    testing::randomize_parameters(*net, rng);
+    save_checkpoint(dir / "resnet.safetensors", {{"model", "ResNet"}}, part("", *net));
+    Tensor<Img, cpu> x(4), dx(4);
+    Tensor<Vec<3>, cpu> r(4);
+    fill_normal(x, rng);
+    fill_normal(r, rng);
+    auto y = to_vector(net->forward(x.view()));
+    zero_grad(*net);
+    net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
+    safetensors::File io;
+    io.add("x", {4, 2, 6, 6}, x.data());
+    io.add("r", {4, 3}, r.data());
+    io.add("y", {4, 3}, y.data());
+    io.add("dx", {4, 2, 6, 6}, dx.data());
+    net->visit("", [&](const std::string& name, auto& e) {
+      if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
+    });
+    safetensors::write(dir / "resnet_io.safetensors", io);
+  }
+  {  // one modulated ResBlock
+    auto block = std::make_unique<ResBlock<3, 4>>();
+    testing::randomize_parameters(*block, rng);
+    save_checkpoint(dir / "modres.safetensors", {{"model", "ResBlock"}}, part("", *block));
+    Tensor<Shape<3, 5, 5>, cpu> x(3), dx(3);
+    Tensor<Shape<4, 5, 5>, cpu> r(3);
+    Tensor<Vec<4>, cpu> scale(3), shift(3), dscale(3), dshift(3);
+    fill_normal(x, rng);
+    fill_normal(r, rng);
+    fill_uniform(scale, rng, 0.5, 1.5);
+    fill_normal(shift, rng);
+    auto y = to_vector(block->forward(x.view(), View<Vec<4>, const float>(scale.view()), View<Vec<4>, const float>(shift.view())));
+    zero_grad(*block);
+    auto dy = r.to_vector();
+    Tensor<Shape<4, 5, 5>, cpu> g{std::span<const float>(dy)};
+    block->backward(x.view(), g.view(), dx.view(), false, dscale.view(), dshift.view());
+    safetensors::File io;
+    io.add("x", {3, 3, 5, 5}, x.data());
+    io.add("r", {3, 4, 5, 5}, r.data());
+    io.add("scale", {3, 4}, scale.data());
+    io.add("shift", {3, 4}, shift.data());
+    io.add("y", {3, 4, 5, 5}, y.data());
+    io.add("dx", {3, 3, 5, 5}, dx.data());
+    io.add("dscale", {3, 4}, dscale.data());
+    io.add("dshift", {3, 4}, dshift.data());
+    block->visit("", [&](const std::string& name, auto& e) {
+      if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
+    });
+    safetensors::write(dir / "modres_io.safetensors", io);
+    CHECK(std::isfinite(y[0]));
+  }
+  if (!dir_env) fs::remove_all(dir);
+}

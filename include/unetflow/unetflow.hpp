@@ -6,6 +6,7 @@
 #include "blocks/conv_bn_gelu.hpp"
 #include "blocks/fc_block.hpp"
 #include "blocks/flatten.hpp"
+#include "blocks/res_block.hpp"
 #include "blocks/sequential.hpp"
 #include "error.hpp"
 #include "io/checkpoint.hpp"
