@@ -1,5 +1,5 @@
 // The CUDA backend against the CPU backend on the same state and inputs: every layer's forward and backward
-// (training and evaluation mode), a whole flow-matching training step with Adam, three steps in a row (the
+// (training and evaluation mode), ResBlocks and a Sequential, a whole flow-matching training step with Adam, three steps in a row (the
 // third one replayed from a CUDA Graph), classifier-free-guidance sampling, and the same with TF32 allowed.
 #include "mirror.hpp"
 
@@ -174,6 +174,40 @@ TEST_CASE("blocks: Conv+BatchNorm+GELU on CUDA matches the CPU backend") {
   bg.backward(x.g.view(), dy.g.view(), dxg.view());
   EXPECT_CLOSE("ConvBnGelu input gradient", host(dxc.view(), false), host(dxg.view(), true));
   mirror::expect_same_state(bc, bg, "ConvBnGelu");
+}
+
+namespace {
+// Modules (module.hpp): forward(x) and backward(x, dy, dx), in training mode, on both backends.
+template <class In, template <class> class M>
+void check_module(const std::string& name) {
+  using Out = typename M<cpu>::template output_shape<In>;
+  CAPTURE(name);
+  Rng rng(7, 5);
+  auto mc = std::make_unique<M<cpu>>();
+  auto mg = std::make_unique<M<cuda>>();
+  reset_parameters(*mc, rng);
+  mirror::copy_state(*mc, *mg);
+  Input<In> x(5, rng);
+  auto yc = mc->forward(x.c.view());
+  auto yg = mg->forward(x.g.view());
+  EXPECT_CLOSE(name + " forward", host(yc, false), host(yg, true));
+  Input<Out> dy(5, rng);
+  Tensor<In, cpu> dxc(5);
+  Tensor<In, cuda> dxg(5);
+  mc->backward(x.c.view(), dy.c.view(), dxc.view());
+  mg->backward(x.g.view(), dy.g.view(), dxg.view());
+  EXPECT_CLOSE(name + " input gradient", host(dxc.view(), false), host(dxg.view(), true));
+  mirror::expect_same_state(*mc, *mg, name);
+}
+template <class B> using Res = ResBlock<6, 10, B>;
+template <class B> using ResIdentity = ResBlock<6, 6, B>;
+template <class B> using Stack = Sequential<ResBlock<6, 6, B>, DownConv<6, 10, B>, ToVector<B>, Linear<10 * 7 * 7, 4, B>>;
+}  // namespace
+
+TEST_CASE("modules: ResBlocks and a Sequential on CUDA match the CPU backend") {
+  check_module<Shape<6, 14, 14>, Res>("ResBlock with projection");
+  check_module<Shape<6, 14, 14>, ResIdentity>("ResBlock with identity skip");
+  check_module<Shape<6, 14, 14>, Stack>("Sequential of ResBlock, DownConv, ToVector, Linear");
 }
 
 TEST_CASE("a whole class-conditioned UNet training step on CUDA matches the CPU backend") {
