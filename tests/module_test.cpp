@@ -381,3 +381,63 @@ TEST_CASE("interop export: ResBlocks (projected, identity, modulated) for PyTorc
   }
   if (!dir_env) fs::remove_all(dir);
 }
+
+namespace {
+template <class B>
+using GroupNet = Sequential<Conv2d<2, 6, 3, 1, 1, B>, GroupNorm<6, 3, B>, GELU<B>, ToVector<B>, Linear<6 * 36, 3, B>>;
+}  // namespace
+
+TEST_CASE("GroupNorm: finite-difference gradients, batch independence, channel-slice inputs") {
+  auto layer = testing::check_layer_gradients<GroupNorm<6, 2, B64>, Shape<6, 3, 3>>({.batch = 3});
+  INFO(layer.summary());
+  CHECK(layer);
+  auto net = testing::check_module_gradients<GroupNet<B64>, Img>();
+  INFO(net.summary());
+  CHECK(net);
+  // Each sample is normalised on its own: sample 0 alone gives what it gives inside a batch of 3.
+  GroupNorm<4, 2> gn;
+  Rng rng(9);
+  testing::randomize_parameters(gn, rng);
+  Tensor<Shape<4, 3, 3>, cpu> x(3);
+  fill_normal(x, rng, 1.0, 2.0);
+  const auto batch = to_vector(gn.forward(x.view()));
+  const auto alone = to_vector(gn.forward(View<Shape<4, 3, 3>, const float>{x.data(), 1}));
+  for (std::size_t i = 0; i < alone.size(); ++i) CHECK(alone[i] == doctest::Approx(batch[i]).epsilon(1e-6));
+  // A channel slice of a wider map (stride larger than the sample) normalises like a copy of it.
+  Tensor<Shape<6, 3, 3>, cpu> wide(3);
+  fill_normal(wide, rng);
+  View<Shape<4, 3, 3>, const float> slice{wide.data() + 2 * 9, 3, Shape<6, 3, 3>::size};
+  Tensor<Shape<4, 3, 3>, cpu> copy(3);
+  for (int s = 0; s < 3; ++s) std::copy(slice.sample(s), slice.sample(s) + 36, copy.view().sample(s));
+  const auto from_slice = to_vector(gn.forward(slice));
+  const auto from_copy = to_vector(gn.forward(copy.view()));
+  CHECK(from_slice == from_copy);
+}
+
+TEST_CASE("interop export: a Sequential with GroupNorm for PyTorch (tests/python/interop_test.py)") {
+  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
+  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("gn_interop");
+  fs::create_directories(dir);
+  Rng rng(41);
+  auto net = std::make_unique<GroupNet<cpu>>();
+  testing::randomize_parameters(*net, rng);
+  save_checkpoint(dir / "groupnet.safetensors", {{"model", "GroupNet"}}, part("", *net));
+  Tensor<Img, cpu> x(4), dx(4);
+  Tensor<Vec<3>, cpu> r(4);
+  fill_normal(x, rng);
+  fill_normal(r, rng);
+  auto y = to_vector(net->forward(x.view()));
+  zero_grad(*net);
+  net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
+  safetensors::File io;
+  io.add("x", {4, 2, 6, 6}, x.data());
+  io.add("r", {4, 3}, r.data());
+  io.add("y", {4, 3}, y.data());
+  io.add("dx", {4, 2, 6, 6}, dx.data());
+  net->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
+  });
+  safetensors::write(dir / "groupnet_io.safetensors", io);
+  CHECK(std::isfinite(y[0]));
+  if (!dir_env) fs::remove_all(dir);
+}

@@ -17,6 +17,7 @@
 #include "layers/conv2d.hpp"
 #include "layers/conv_transpose2d.hpp"
 #include "layers/gelu.hpp"
+#include "layers/groupnorm.hpp"
 #include "layers/layer.hpp"
 #include "layers/linear.hpp"
 #include "layers/modulate.hpp"

@@ -46,6 +46,7 @@ template <class B> using Pool = AvgPool2d<7, B>;
 template <class B> using Dense = Linear<12, 20, B>;
 template <class B> using Gelu = GELU<B>;
 template <class B> using ConvBnGeluBlock = Conv<6, 10, B>;
+template <class B> using Groups = GroupNorm<6, 3, B>;
 
 // BatchNorm2d with GELU fused into its pass.
 void check_fused_batchnorm(bool training) {
@@ -152,6 +153,7 @@ TEST_CASE("CUDA layers match the CPU backend, forward and backward") {
   check_layer<Shape<6, 7, 7>, Pool>("AvgPool2d 7");
   check_layer<Vec<12>, Dense>("Linear");
   check_layer<Shape<6, 5, 5>, Gelu>("GELU");
+  check_layer<Shape<6, 7, 7>, Groups>("GroupNorm");
   check_fused_batchnorm(true);
   check_fused_batchnorm(false);
   check_modulate();

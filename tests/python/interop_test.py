@@ -31,6 +31,8 @@ with tempfile.TemporaryDirectory() as d:
     res_io, _ = tu.load_safetensors(os.path.join(d, "resnet_io.safetensors"))
     mod_state, _ = tu.load_safetensors(os.path.join(d, "modres.safetensors"))
     mod_io, _ = tu.load_safetensors(os.path.join(d, "modres_io.safetensors"))
+    gn_state, _ = tu.load_safetensors(os.path.join(d, "groupnet.safetensors"))
+    gn_io, _ = tu.load_safetensors(os.path.join(d, "groupnet_io.safetensors"))
 
 model = tu.UNet(1, 4, time=True, classes=10)
 model.load_state_dict(state, strict=True)  # raises on any missing, unexpected or mis-shaped tensor
@@ -125,3 +127,13 @@ shift = mod_io["shift"].clone().requires_grad_(True)
 y = block(x, scale, shift)
 (y * mod_io["r"]).sum().backward()
 compare("modulated ResBlock", mod_io, block, {"y": y}, [("dx", x.grad), ("dscale", scale.grad), ("dshift", shift.grad)])
+
+# GroupNorm (include/unetflow/layers/groupnorm.hpp) inside a Sequential.
+groupnet = torch.nn.Sequential(torch.nn.Conv2d(2, 6, 3, 1, 1), torch.nn.GroupNorm(3, 6), torch.nn.GELU(),
+                               torch.nn.Flatten(), torch.nn.Linear(6 * 36, 3))
+groupnet.load_state_dict(gn_state, strict=True)
+x = gn_io["x"].clone().requires_grad_(True)
+y = groupnet(x)
+(y * gn_io["r"]).sum().backward()
+print(f"GroupNorm: {len(gn_state)} tensors loaded strictly into nn.Sequential")
+compare("Sequential with GroupNorm", gn_io, groupnet, {"y": y}, [("dx", x.grad)])
