@@ -441,3 +441,54 @@ TEST_CASE("interop export: a Sequential with GroupNorm for PyTorch (tests/python
   CHECK(std::isfinite(y[0]));
   if (!dir_env) fs::remove_all(dir);
 }
+
+namespace {
+template <class B>
+using AttentionNet = Sequential<Conv2d<2, 4, 3, 1, 1, B>, SelfAttention<4, 2, B>, GELU<B>, ToVector<B>, Linear<4 * 36, 3, B>>;
+}  // namespace
+
+TEST_CASE("SelfAttention: finite-difference gradients (one head, two heads, inside a Sequential), softmax rows") {
+  auto one = testing::check_module_gradients<SelfAttention<4, 1, B64>, Shape<4, 3, 3>>({.batch = 3});
+  INFO(one.summary());
+  CHECK(one);
+  auto two = testing::check_module_gradients<SelfAttention<4, 2, B64>, Shape<4, 2, 3>>();
+  INFO(two.summary());
+  CHECK(two);
+  auto net = testing::check_module_gradients<AttentionNet<B64>, Img>();
+  INFO(net.summary());
+  CHECK(net);
+  // The softmax primitive: rows sum to 1, a shifted row gives the same, large values do not overflow.
+  std::vector<double> rows{1, 2, 3, 1001, 1002, 1003};
+  cpu_f64::softmax_rows(rows.data(), 2, 3);
+  CHECK(rows[0] + rows[1] + rows[2] == doctest::Approx(1.0));
+  for (int i = 0; i < 3; ++i) CHECK(rows[std::size_t(i)] == doctest::Approx(rows[std::size_t(i + 3)]));
+  CHECK(rows[2] == doctest::Approx(std::exp(2.0) / (1 + std::exp(1.0) + std::exp(2.0))));
+}
+
+TEST_CASE("interop export: a Sequential with SelfAttention for PyTorch (tests/python/interop_test.py)") {
+  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
+  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("attention_interop");
+  fs::create_directories(dir);
+  Rng rng(51);
+  auto net = std::make_unique<AttentionNet<cpu>>();
+  testing::randomize_parameters(*net, rng);
+  save_checkpoint(dir / "attention.safetensors", {{"model", "AttentionNet"}}, part("", *net));
+  Tensor<Img, cpu> x(4), dx(4);
+  Tensor<Vec<3>, cpu> r(4);
+  fill_normal(x, rng);
+  fill_normal(r, rng);
+  auto y = to_vector(net->forward(x.view()));
+  zero_grad(*net);
+  net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
+  safetensors::File io;
+  io.add("x", {4, 2, 6, 6}, x.data());
+  io.add("r", {4, 3}, r.data());
+  io.add("y", {4, 3}, y.data());
+  io.add("dx", {4, 2, 6, 6}, dx.data());
+  net->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
+  });
+  safetensors::write(dir / "attention_io.safetensors", io);
+  CHECK(std::isfinite(y[0]));
+  if (!dir_env) fs::remove_all(dir);
+}

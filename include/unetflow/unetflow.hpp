@@ -7,6 +7,7 @@
 #include "blocks/fc_block.hpp"
 #include "blocks/flatten.hpp"
 #include "blocks/res_block.hpp"
+#include "blocks/self_attention.hpp"
 #include "blocks/sequential.hpp"
 #include "error.hpp"
 #include "io/checkpoint.hpp"

@@ -55,6 +55,19 @@ __device__ V block_sum(V v) {
   return total;
 }
 
+// Maximum of v over the block (blockDim.x == block). Every thread gets the result.
+__device__ inline float block_max(float v) {
+  __shared__ float partial[block / 32];
+  for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_down_sync(0xffffffffu, v, o));
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  __syncthreads();
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  float top = partial[0];
+  for (int w = 1; w < block / 32; ++w) top = fmaxf(top, partial[w]);
+  return top;
+}
+
 __device__ inline float gelu(float z) { return 0.5f * z * (1.f + erff(z * 0.70710678118654752f)); }
 __device__ inline float gelu_grad(float z) {
   return 0.5f * (1.f + erff(z * 0.70710678118654752f)) + z * expf(-0.5f * z * z) * 0.39894228040143268f;

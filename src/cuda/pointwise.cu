@@ -84,6 +84,25 @@ __global__ void modulate_backward_kernel(const T* h, std::ptrdiff_t hs, const T*
   }
 }
 
+// One block per row: the maximum, then the sum of exponentials, both as deterministic block reductions.
+__global__ void softmax_rows_kernel(T* x, std::ptrdiff_t len) {
+  T* row = x + std::ptrdiff_t(blockIdx.x) * len;
+  float top = -INFINITY;
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) top = fmaxf(top, row[i]);
+  top = block_max(top);
+  float sum = 0;
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) sum += (row[i] = expf(row[i] - top));
+  const float inverse = 1.f / block_sum(sum);
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) row[i] *= inverse;
+}
+__global__ void softmax_backward_rows_kernel(const T* a, T* g, std::ptrdiff_t len) {
+  const std::ptrdiff_t off = std::ptrdiff_t(blockIdx.x) * len;
+  float dot = 0;
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) dot += g[off + i] * a[off + i];
+  dot = block_sum(dot);
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) g[off + i] = a[off + i] * (g[off + i] - dot);
+}
+
 constexpr int mse_blocks = 256;
 __global__ void mse_partial_kernel(const T* pred, std::ptrdiff_t ps, const T* target, std::ptrdiff_t ts, T* grad,
                                    std::ptrdiff_t gs, std::ptrdiff_t len, std::ptrdiff_t total, double* partial) {
@@ -167,6 +186,16 @@ void cuda::modulate_backward(Strided<const T> h, Strided<const T> scale, Strided
       h.data, h.stride, scale.data, scale.stride, dy.data, dy.stride, dh.data, dh.stride, dscale.data, dscale.stride,
       dshift.data, dshift.stride, C, plane);
   launched("modulate_backward");
+}
+void cuda::softmax_rows(T* x, std::ptrdiff_t rows, std::ptrdiff_t len) {
+  if (rows <= 0) return;
+  softmax_rows_kernel<<<unsigned(rows), block, 0, stream()>>>(x, len);
+  launched("softmax_rows");
+}
+void cuda::softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptrdiff_t len) {
+  if (rows <= 0) return;
+  softmax_backward_rows_kernel<<<unsigned(rows), block, 0, stream()>>>(a, g, len);
+  launched("softmax_backward_rows");
 }
 void cuda::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len, double* loss) {
   auto* partial = reinterpret_cast<double*>(scratch(Use::partial_sums, 0, 2 * mse_blocks));

@@ -204,12 +204,14 @@ void check_module(const std::string& name) {
 template <class B> using Res = ResBlock<6, 10, B>;
 template <class B> using ResIdentity = ResBlock<6, 6, B>;
 template <class B> using Stack = Sequential<ResBlock<6, 6, B>, DownConv<6, 10, B>, ToVector<B>, Linear<10 * 7 * 7, 4, B>>;
+template <class B> using Attention = SelfAttention<6, 2, B>;
 }  // namespace
 
-TEST_CASE("modules: ResBlocks and a Sequential on CUDA match the CPU backend") {
+TEST_CASE("modules: ResBlocks, SelfAttention and a Sequential on CUDA match the CPU backend") {
   check_module<Shape<6, 14, 14>, Res>("ResBlock with projection");
   check_module<Shape<6, 14, 14>, ResIdentity>("ResBlock with identity skip");
   check_module<Shape<6, 14, 14>, Stack>("Sequential of ResBlock, DownConv, ToVector, Linear");
+  check_module<Shape<6, 7, 7>, Attention>("SelfAttention, 2 heads on 7x7");
 }
 
 TEST_CASE("a whole class-conditioned UNet training step on CUDA matches the CPU backend") {

@@ -33,6 +33,8 @@ with tempfile.TemporaryDirectory() as d:
     mod_io, _ = tu.load_safetensors(os.path.join(d, "modres_io.safetensors"))
     gn_state, _ = tu.load_safetensors(os.path.join(d, "groupnet.safetensors"))
     gn_io, _ = tu.load_safetensors(os.path.join(d, "groupnet_io.safetensors"))
+    att_state, _ = tu.load_safetensors(os.path.join(d, "attention.safetensors"))
+    att_io, _ = tu.load_safetensors(os.path.join(d, "attention_io.safetensors"))
 
 model = tu.UNet(1, 4, time=True, classes=10)
 model.load_state_dict(state, strict=True)  # raises on any missing, unexpected or mis-shaped tensor
@@ -137,3 +139,30 @@ y = groupnet(x)
 (y * gn_io["r"]).sum().backward()
 print(f"GroupNorm: {len(gn_state)} tensors loaded strictly into nn.Sequential")
 compare("Sequential with GroupNorm", gn_io, groupnet, {"y": y}, [("dx", x.grad)])
+
+
+# SelfAttention (include/unetflow/blocks/self_attention.hpp) inside a Sequential.
+class SelfAttention(torch.nn.Module):
+    def __init__(self, c, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = torch.nn.Conv2d(c, 3 * c, 1)
+        self.proj = torch.nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        d = c // self.heads
+        qkv = self.qkv(x).reshape(n, 3, self.heads, d, h * w)
+        q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]
+        a = torch.softmax(q.transpose(-1, -2) @ k / d ** 0.5, dim=-1)
+        return x + self.proj((v @ a.transpose(-1, -2)).reshape(n, c, h, w))
+
+
+attnet = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, 1, 1), SelfAttention(4, 2), torch.nn.GELU(), torch.nn.Flatten(),
+                             torch.nn.Linear(4 * 36, 3))
+attnet.load_state_dict(att_state, strict=True)
+x = att_io["x"].clone().requires_grad_(True)
+y = attnet(x)
+(y * att_io["r"]).sum().backward()
+print(f"SelfAttention: {len(att_state)} tensors loaded strictly into nn.Sequential")
+compare("Sequential with SelfAttention", att_io, attnet, {"y": y}, [("dx", x.grad)])

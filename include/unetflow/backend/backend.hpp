@@ -186,6 +186,14 @@ concept has_modulate_backward = requires(Strided<const T<B>> x, Strided<T<B>> y)
   B::modulate_backward(x, x, x, y, y, y, 1, 1, 1);
 };
 
+// softmax_rows(x, rows, len): in place, each of `rows` contiguous rows of len values becomes its softmax
+// (the row's maximum subtracted first). softmax_backward_rows(a, g, rows, len): in place, a is the softmax's
+// output, g holds dL/da on entry and dL/dx on exit: g = a (g - sum_j g_j a_j), row by row.
+template <class B>
+concept has_softmax_rows = requires(T<B>* p) { B::softmax_rows(p, 1, 1); };
+template <class B>
+concept has_softmax_backward_rows = requires(const T<B>* a, T<B>* p) { B::softmax_backward_rows(a, p, 1, 1); };
+
 // ---- losses and training ------------------------------------------------------------------------------------
 // mse(pred, target, grad, n, len, loss): *loss (backend memory) = mean (pred - target)^2 over n x len values;
 // grad = dL/dpred when grad.data is not null.
@@ -217,8 +225,8 @@ concept Backend =
     contract::has_bn_backward<B> && contract::has_gelu_forward<B> && contract::has_gelu_backward<B> &&
     contract::has_copy_rows<B> && contract::has_add_rows<B> && contract::has_blend<B> &&
     contract::has_avgpool_forward<B> && contract::has_avgpool_backward<B> && contract::has_modulate_forward<B> &&
-    contract::has_modulate_backward<B> && contract::has_mse<B> && contract::has_interpolate<B> &&
-    contract::has_adam_update<B>;
+    contract::has_modulate_backward<B> && contract::has_softmax_rows<B> && contract::has_softmax_backward_rows<B> &&
+    contract::has_mse<B> && contract::has_interpolate<B> && contract::has_adam_update<B>;
 
 // Backend<B> one primitive at a time, so that a policy breaking the contract fails with one message naming what
 // it lacks (layers call it). Without B::scalar nothing else can be checked, so the rest waits for it.
@@ -261,6 +269,8 @@ consteval bool check_backend() {
     static_assert(contract::has_avgpool_backward<B>, "Backend: the policy lacks avgpool_backward");
     static_assert(contract::has_modulate_forward<B>, "Backend: the policy lacks modulate_forward");
     static_assert(contract::has_modulate_backward<B>, "Backend: the policy lacks modulate_backward");
+    static_assert(contract::has_softmax_rows<B>, "Backend: the policy lacks softmax_rows");
+    static_assert(contract::has_softmax_backward_rows<B>, "Backend: the policy lacks softmax_backward_rows");
     static_assert(contract::has_mse<B>, "Backend: the policy lacks mse");
     static_assert(contract::has_interpolate<B>, "Backend: the policy lacks interpolate");
     static_assert(contract::has_adam_update<B>, "Backend: the policy lacks adam_update");

@@ -99,6 +99,8 @@ struct cuda {
                                int n, int C, int plane);
   static void modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
                                 Strided<T> dscale, Strided<T> dshift, int n, int C, int plane);
+  static void softmax_rows(T* x, std::ptrdiff_t rows, std::ptrdiff_t len);
+  static void softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptrdiff_t len);
   static void mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
                   double* loss);
   static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,

@@ -1,6 +1,7 @@
 #pragma once
 // The CPU policy's element-wise room: GELU, row copies and sums, pooling, modulation, MSE, flow interpolation.
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 #include "../../tensor.hpp"
@@ -26,6 +27,10 @@ struct Pointwise {
   static void modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
                                 Strided<T> dscale, Strided<T> dshift, int n, int C, int plane);
 
+  // Softmax of each contiguous row of len values, in place; and its backward (g = a (g - sum g a)), in place.
+  static void softmax_rows(T* x, std::ptrdiff_t rows, std::ptrdiff_t len);
+  static void softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptrdiff_t len);
+
   // Mean squared error over all elements into *loss (backend memory); writes dL/dpred when grad is given.
   static void mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
                   double* loss);
@@ -34,6 +39,31 @@ struct Pointwise {
   static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,
                           int n, std::ptrdiff_t len);
 };
+
+template <class T>
+void Pointwise<T>::softmax_rows(T* x, std::ptrdiff_t rows, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+  for (std::ptrdiff_t r = 0; r < rows; ++r) {
+    T* row = x + r * len;
+    const T top = *std::max_element(row, row + len);
+    double sum = 0;
+    for (std::ptrdiff_t i = 0; i < len; ++i) sum += (row[i] = std::exp(row[i] - top));
+    const T inverse = T(1.0 / sum);
+    for (std::ptrdiff_t i = 0; i < len; ++i) row[i] *= inverse;
+  }
+}
+
+template <class T>
+void Pointwise<T>::softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptrdiff_t len) {
+#pragma omp parallel for schedule(static)
+  for (std::ptrdiff_t r = 0; r < rows; ++r) {
+    const T* ar = a + r * len;
+    T* gr = g + r * len;
+    double dot = 0;
+    for (std::ptrdiff_t i = 0; i < len; ++i) dot += double(gr[i]) * ar[i];
+    for (std::ptrdiff_t i = 0; i < len; ++i) gr[i] = ar[i] * (gr[i] - T(dot));
+  }
+}
 
 template <class T>
 void Pointwise<T>::gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
