@@ -492,3 +492,39 @@ TEST_CASE("interop export: a Sequential with SelfAttention for PyTorch (tests/py
   CHECK(std::isfinite(y[0]));
   if (!dir_env) fs::remove_all(dir);
 }
+
+namespace {
+// Every block beyond the assignment in one model: a projected ResBlock, GroupNorm, two-head attention.
+template <class B>
+using AllNew = Sequential<ResBlock<2, 4, B>, GroupNorm<4, 2, B>, SelfAttention<4, 2, B>, ToVector<B>, Linear<4 * 36, 3, B>>;
+}  // namespace
+
+TEST_CASE("a model of every new block: finite differences, and its checkpoint and gradients for PyTorch") {
+  auto report = testing::check_module_gradients<AllNew<B64>, Img>();
+  INFO(report.summary());
+  CHECK(report);
+  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
+  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("allnew_interop");
+  fs::create_directories(dir);
+  Rng rng(61);
+  auto net = std::make_unique<AllNew<cpu>>();
+  testing::randomize_parameters(*net, rng);
+  save_checkpoint(dir / "allnew.safetensors", {{"model", "AllNew"}}, part("", *net));
+  Tensor<Img, cpu> x(4), dx(4);
+  Tensor<Vec<3>, cpu> r(4);
+  fill_normal(x, rng);
+  fill_normal(r, rng);
+  auto y = to_vector(net->forward(x.view()));
+  zero_grad(*net);
+  net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
+  safetensors::File io;
+  io.add("x", {4, 2, 6, 6}, x.data());
+  io.add("r", {4, 3}, r.data());
+  io.add("y", {4, 3}, y.data());
+  io.add("dx", {4, 2, 6, 6}, dx.data());
+  net->visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
+  });
+  safetensors::write(dir / "allnew_io.safetensors", io);
+  if (!dir_env) fs::remove_all(dir);
+}

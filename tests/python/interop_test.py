@@ -22,7 +22,8 @@ import torch_unet as tu  # noqa: E402
 tests_binary = sys.argv[1]
 with tempfile.TemporaryDirectory() as d:
     env = dict(os.environ, UNETFLOW_INTEROP_DIR=d)
-    subprocess.run([tests_binary, "-tc=interop export*"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([tests_binary, "-tc=interop export*,a model of every new block*"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
     state, meta = tu.load_safetensors(os.path.join(d, "model.safetensors"))
     io, _ = tu.load_safetensors(os.path.join(d, "io.safetensors"))
     seq_state, _ = tu.load_safetensors(os.path.join(d, "sequential.safetensors"))
@@ -35,6 +36,8 @@ with tempfile.TemporaryDirectory() as d:
     gn_io, _ = tu.load_safetensors(os.path.join(d, "groupnet_io.safetensors"))
     att_state, _ = tu.load_safetensors(os.path.join(d, "attention.safetensors"))
     att_io, _ = tu.load_safetensors(os.path.join(d, "attention_io.safetensors"))
+    all_state, _ = tu.load_safetensors(os.path.join(d, "allnew.safetensors"))
+    all_io, _ = tu.load_safetensors(os.path.join(d, "allnew_io.safetensors"))
 
 model = tu.UNet(1, 4, time=True, classes=10)
 model.load_state_dict(state, strict=True)  # raises on any missing, unexpected or mis-shaped tensor
@@ -166,3 +169,14 @@ y = attnet(x)
 (y * att_io["r"]).sum().backward()
 print(f"SelfAttention: {len(att_state)} tensors loaded strictly into nn.Sequential")
 compare("Sequential with SelfAttention", att_io, attnet, {"y": y}, [("dx", x.grad)])
+
+# Every new block in one model.
+allnew = torch.nn.Sequential(ResBlock(2, 4), torch.nn.GroupNorm(2, 4), SelfAttention(4, 2), torch.nn.Flatten(),
+                             torch.nn.Linear(4 * 36, 3))
+allnew.load_state_dict(all_state, strict=True)
+allnew.train()
+x = all_io["x"].clone().requires_grad_(True)
+y = allnew(x)
+(y * all_io["r"]).sum().backward()
+print(f"ResBlock + GroupNorm + SelfAttention: {len(all_state)} tensors loaded strictly into nn.Sequential")
+compare("the model of every new block", all_io, allnew, {"y": y}, [("dx", x.grad)])
