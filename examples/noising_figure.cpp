@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 0;
   app.add_option("--data", data, "directory with the MNIST IDX files")->capture_default_str();
   app.add_option("--runs", runs, "parent of the run directories")->capture_default_str();
-  app.add_option("--name", name, "run name")->capture_default_str();
+  app.add_option("--name", name, "run name")->check(plain_name)->capture_default_str();
   app.add_option("--digits", count, "number of test digits (rows)")->check(CLI::Range(1, 20))->capture_default_str();
   app.add_option("--seed", seed, "noise seed")->capture_default_str();
   CLI11_PARSE(app, argc, argv);

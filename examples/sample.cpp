@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   app.add_option("--digits", f.digits, "digits to draw, one sample each (class-conditioned; -1 = no class)")
       ->delimiter(',')
       ->check(CLI::Range(-1, 9));
-  app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->capture_default_str();
+  app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->check(finite_number)->capture_default_str();
   app.add_option("--steps", f.steps, "solver steps T (each takes 1, 2, 2 or 4 model evaluations)")->check(CLI::Range(1, 10000))->capture_default_str();
   add_solver_flag(app, f.solver);
   app.add_option("--seed", f.seed, "noise seed")->capture_default_str();

@@ -164,6 +164,21 @@ TEST_CASE("bad input stops the examples with one sentence") {
   CHECK(r.output.find("error: " + (d / "cut" / "train-images-idx3-ubyte").string() + " is truncated") != std::string::npos);
 }
 
+TEST_CASE("flags: not-a-number and infinite values, and run names that leave --runs, are refused") {
+  for (const std::string& bad : {" --gamma nan", " --gamma inf", " --lr nan", " --lr 0", " --lr x1", " --ema nan",
+                                 " --p-uncond nan", " --name ''", " --name ../x", " --name a/b", " --name .."}) {
+    auto r = run(std::string(TRAIN_FLOW) + bad);
+    CHECK_MESSAGE(r.status != 0, bad);
+    CHECK_MESSAGE(r.output.find(bad.substr(1, bad.find(' ', 1) - 1)) != std::string::npos, r.output);
+  }
+  auto r = run(std::string(TRAIN_FLOW) + " --lr 0");
+  CHECK(r.output.find("'0' is not positive") != std::string::npos);
+  CHECK(r.output.size() < 300);  // no 300-digit bound in the message
+  r = run(std::string(SAMPLE) + " " + std::string(SAMPLE) + " --gamma nan");
+  CHECK(r.status != 0);
+  CHECK(r.output.find("not a finite number") != std::string::npos);
+}
+
 TEST_CASE("--device: a wrong value is refused; cuda where there is none stops with one sentence") {
   auto r = run(std::string(TRAIN_DENOISER) + " --device tpu");
   CHECK(r.status != 0);

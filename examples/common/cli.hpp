@@ -3,9 +3,42 @@
 // include it; the runs they call include programs.hpp.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
+#include <string>
+
 #include "flags.hpp"
 
 namespace examples {
+
+// Value checks CLI11 lacks: a finite number (CLI11's ranges let "nan" through), a positive finite one, and a
+// run name that stays inside --runs.
+inline const CLI::Validator finite_number(
+    [](std::string& v) -> std::string {
+      double d = 0;
+      try {
+        std::size_t used = 0;
+        d = std::stod(v, &used);
+        if (used != v.size()) return "'" + v + "' is not a number";
+      } catch (const std::exception&) {
+        return "'" + v + "' is not a number";
+      }
+      return std::isfinite(d) ? "" : "'" + v + "' is not a finite number";
+    },
+    "FINITE");
+inline const CLI::Validator positive_number(
+    [](std::string& v) -> std::string {
+      std::string copy = v;
+      if (auto e = finite_number(copy); !e.empty()) return e;
+      return std::stod(v) > 0 ? "" : "'" + v + "' is not positive";
+    },
+    "POSITIVE");
+inline const CLI::Validator plain_name(
+    [](std::string& v) -> std::string {
+      if (v.empty() || v == "." || v == ".." || v.find('/') != std::string::npos)
+        return "'" + v + "' is not a plain folder name (not empty, no '/', not '.' or '..')";
+      return "";
+    },
+    "NAME");
 
 // --device cpu|cuda|auto (auto: the GPU when one is present).
 inline void add_device_flag(CLI::App& app, std::string& device) {
@@ -31,13 +64,13 @@ inline void add_solver_flag(CLI::App& app, std::string& solver) {
 inline void TrainFlags::add_to(CLI::App& app) {
   app.add_option("--data", data, "directory with the four MNIST IDX files (raw or .gz)")->capture_default_str();
   app.add_option("--runs", runs, "parent of the run directories")->capture_default_str();
-  app.add_option("--name", name, "run name: outputs go to RUNS/NAME")->capture_default_str();
+  app.add_option("--name", name, "run name: outputs go to RUNS/NAME")->check(plain_name)->capture_default_str();
   app.add_option("--preset", preset, "full: the assignment's settings; quick: every file in minutes on a CPU")
       ->check(CLI::IsMember({"full", "quick"}))
       ->capture_default_str();
   app.add_option("--epochs", epochs, "training epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--batch", batch, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
-  app.add_option("--lr", lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", lr, "Adam learning rate")->check(positive_number)->capture_default_str();
   app.add_option("--hidden", hidden, "hidden width D of the UNet (one of 16, 32, 64, 128)")
       ->check(CLI::IsMember({16, 32, 64, 128}))
       ->capture_default_str();

@@ -20,9 +20,9 @@ int part2_main(int argc, char** argv) {
   app.add_flag("--classes", f.classes, "condition on the digit class too (p_uncond dropout, CFG sampling)");
   app.add_flag("--no-scheduler", f.no_scheduler,
                "constant learning rate (no ExponentialLR); defaults then become lr 3e-3 and --ema 0.999");
-  app.add_option("--p-uncond", f.p_uncond, "probability of training without the class")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->capture_default_str();
-  app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")->check(CLI::Range(0.0, 0.99999));
+  app.add_option("--p-uncond", f.p_uncond, "probability of training without the class")->check(finite_number & CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->check(finite_number)->capture_default_str();
+  app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")->check(finite_number & CLI::Range(0.0, 0.99999));
   app.add_option("--sample-steps", f.sample_steps, "solver steps T of sampling")->check(CLI::Range(1, 10000))->capture_default_str();
   add_solver_flag(app, f.solver);
   app.add_option("--classifier", f.classifier, "digit classifier that scores the samples (train_classifier)")->capture_default_str();
