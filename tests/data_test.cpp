@@ -62,6 +62,11 @@ TEST_CASE("IDX files: good raw and gzip files read, damaged ones are named and e
     synthetic::write(dir / "train-labels-idx1-ubyte", synthetic::idx_bytes({29}, std::vector<std::uint8_t>(29, 1)));
     CHECK(error_of([&] { load_mnist(dir, Split::train); }).find("has dimension 0 of size 29 where 30 was expected") != std::string::npos);
   }
+  SUBCASE("an empty set is refused, whatever its labels") {
+    synthetic::write(dir / "train-images-idx3-ubyte", synthetic::idx_bytes({0, 28, 28}, {}));
+    synthetic::write(dir / "train-labels-idx1-ubyte", synthetic::idx_bytes({5}, std::vector<std::uint8_t>(5, 1)));
+    CHECK(error_of([&] { load_mnist(dir, Split::train); }).find("train-images-idx3-ubyte holds no images (0 of 28x28 pixels).") != std::string::npos);
+  }
   SUBCASE("missing files say how to get them") {
     CHECK(error_of([&] { load_mnist(dir / "nothing", Split::train); }).find("run scripts/fetch_mnist.sh or pass --data DIR") != std::string::npos);
   }
