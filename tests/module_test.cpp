@@ -54,6 +54,54 @@ int training_modes(auto& m) {
   return n;
 }
 
+// Where the interop files go: UNETFLOW_INTEROP_DIR, which tests/python/interop_test.py reads, else a scratch folder
+// removed at the end.
+struct InteropDir {
+  const char* env = std::getenv("UNETFLOW_INTEROP_DIR");
+  fs::path path;
+  explicit InteropDir(const std::string& scratch) : path(env ? fs::path(env) : test_util::temp_dir(scratch)) {
+    fs::create_directories(path);
+  }
+  InteropDir(const InteropDir&) = delete;
+  ~InteropDir() {
+    if (!env) fs::remove_all(path);
+  }
+};
+
+// Every parameter's gradient as "grad.<name>".
+template <class M>
+void add_gradients(safetensors::File& io, M& m) {
+  m.visit("", [&](const std::string& name, auto& e) {
+    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
+  });
+}
+
+// A module from Img to 3 values, with random parameters, for PyTorch: its state before the forward (the running
+// statistics PyTorch's module starts from) as <stem>.safetensors; x, r, y = net(x) and, in training mode, the
+// gradients of L = sum(y * r) as <stem>_io.safetensors. Returns y.
+template <class Net>
+std::vector<float> export_for_torch(const fs::path& dir, const std::string& stem, std::uint64_t seed) {
+  auto net = std::make_unique<Net>();
+  Rng rng(seed);
+  testing::randomize_parameters(*net, rng);
+  save_checkpoint(dir / (stem + ".safetensors"), {{"model", stem}}, part("", *net));
+  Tensor<Img, cpu> x(4), dx(4);
+  Tensor<Vec<3>, cpu> r(4);
+  fill_normal(x, rng);
+  fill_normal(r, rng);
+  auto y = to_vector(net->forward(x.view()));
+  zero_grad(*net);
+  net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
+  safetensors::File io;
+  io.add("x", {4, 2, 6, 6}, x.data());
+  io.add("r", {4, 3}, r.data());
+  io.add("y", {4, 3}, y.data());
+  io.add("dx", {4, 2, 6, 6}, dx.data());
+  add_gradients(io, *net);
+  safetensors::write(dir / (stem + "_io.safetensors"), io);
+  return y;
+}
+
 }  // namespace
 
 TEST_CASE("Sequential: finite-difference gradients of mixed layers and blocks, in training and evaluation mode") {
@@ -231,34 +279,9 @@ TEST_CASE("summary: one row per module with its output shape and parameters, and
 }
 
 TEST_CASE("interop export: a Sequential's checkpoint, input, output and gradients for PyTorch (tests/python/interop_test.py)") {
-  auto seq = std::make_unique<Mixed<cpu>>();
-  Rng rng(21);
-  testing::randomize_parameters(*seq, rng);
-  Tensor<Img, cpu> x(4), dx(4);
-  Tensor<Vec<3>, cpu> r(4);
-  fill_normal(x, rng);
-  fill_normal(r, rng);
-  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
-  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("sequential_interop");
-  fs::create_directories(dir);
-  // The state the forward starts from (PyTorch's module starts from the same running statistics).
-  save_checkpoint(dir / "sequential.safetensors", {{"model", "Mixed"}}, part("", *seq));
-  auto y = seq->forward(x.view());
-  const auto out = y.numel();
-  std::vector<float> yv(y.data, y.data + out);
-  zero_grad(*seq);
-  seq->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
-  CHECK(std::isfinite(yv[0]));
-  safetensors::File io;
-  io.add("x", {4, 2, 6, 6}, x.data());
-  io.add("r", {4, 3}, r.data());
-  io.add("y", {4, 3}, yv.data());
-  io.add("dx", {4, 2, 6, 6}, dx.data());
-  seq->visit("", [&](const std::string& name, auto& e) {
-    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
-  });
-  safetensors::write(dir / "sequential_io.safetensors", io);
-  if (!dir_env) fs::remove_all(dir);
+  InteropDir dir("sequential_interop");
+  const auto y = export_for_torch<Mixed<cpu>>(dir.path, "sequential", 21);
+  CHECK(std::isfinite(y[0]));
 }
 
 namespace {
@@ -323,35 +346,13 @@ TEST_CASE("ResBlock: finite-difference gradients with a projection, with the ide
 }
 
 TEST_CASE("interop export: ResBlocks (projected, identity, modulated) for PyTorch (tests/python/interop_test.py)") {
-  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
-  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("res_interop");
-  fs::create_directories(dir);
-  Rng rng(31);
-  {  // a Sequential of a projected and an identity ResBlock, training mode
-    auto net = std::make_unique<ResNet<cpu>>();
-    testing::randomize_parameters(*net, rng);
-    save_checkpoint(dir / "resnet.safetensors", {{"model", "ResNet"}}, part("", *net));
-    Tensor<Img, cpu> x(4), dx(4);
-    Tensor<Vec<3>, cpu> r(4);
-    fill_normal(x, rng);
-    fill_normal(r, rng);
-    auto y = to_vector(net->forward(x.view()));
-    zero_grad(*net);
-    net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
-    safetensors::File io;
-    io.add("x", {4, 2, 6, 6}, x.data());
-    io.add("r", {4, 3}, r.data());
-    io.add("y", {4, 3}, y.data());
-    io.add("dx", {4, 2, 6, 6}, dx.data());
-    net->visit("", [&](const std::string& name, auto& e) {
-      if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
-    });
-    safetensors::write(dir / "resnet_io.safetensors", io);
-  }
+  InteropDir dir("res_interop");
+  export_for_torch<ResNet<cpu>>(dir.path, "resnet", 31);  // a projected and an identity ResBlock
+  Rng rng(32);
   {  // one modulated ResBlock
     auto block = std::make_unique<ResBlock<3, 4>>();
     testing::randomize_parameters(*block, rng);
-    save_checkpoint(dir / "modres.safetensors", {{"model", "ResBlock"}}, part("", *block));
+    save_checkpoint(dir.path / "modres.safetensors", {{"model", "ResBlock"}}, part("", *block));
     Tensor<Shape<3, 5, 5>, cpu> x(3), dx(3);
     Tensor<Shape<4, 5, 5>, cpu> r(3);
     Tensor<Vec<4>, cpu> scale(3), shift(3), dscale(3), dshift(3);
@@ -373,13 +374,10 @@ TEST_CASE("interop export: ResBlocks (projected, identity, modulated) for PyTorc
     io.add("dx", {3, 3, 5, 5}, dx.data());
     io.add("dscale", {3, 4}, dscale.data());
     io.add("dshift", {3, 4}, dshift.data());
-    block->visit("", [&](const std::string& name, auto& e) {
-      if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
-    });
-    safetensors::write(dir / "modres_io.safetensors", io);
+    add_gradients(io, *block);
+    safetensors::write(dir.path / "modres_io.safetensors", io);
     CHECK(std::isfinite(y[0]));
   }
-  if (!dir_env) fs::remove_all(dir);
 }
 
 namespace {
@@ -415,31 +413,9 @@ TEST_CASE("GroupNorm: finite-difference gradients, batch independence, channel-s
 }
 
 TEST_CASE("interop export: a Sequential with GroupNorm for PyTorch (tests/python/interop_test.py)") {
-  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
-  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("gn_interop");
-  fs::create_directories(dir);
-  Rng rng(41);
-  auto net = std::make_unique<GroupNet<cpu>>();
-  testing::randomize_parameters(*net, rng);
-  save_checkpoint(dir / "groupnet.safetensors", {{"model", "GroupNet"}}, part("", *net));
-  Tensor<Img, cpu> x(4), dx(4);
-  Tensor<Vec<3>, cpu> r(4);
-  fill_normal(x, rng);
-  fill_normal(r, rng);
-  auto y = to_vector(net->forward(x.view()));
-  zero_grad(*net);
-  net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
-  safetensors::File io;
-  io.add("x", {4, 2, 6, 6}, x.data());
-  io.add("r", {4, 3}, r.data());
-  io.add("y", {4, 3}, y.data());
-  io.add("dx", {4, 2, 6, 6}, dx.data());
-  net->visit("", [&](const std::string& name, auto& e) {
-    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
-  });
-  safetensors::write(dir / "groupnet_io.safetensors", io);
+  InteropDir dir("gn_interop");
+  const auto y = export_for_torch<GroupNet<cpu>>(dir.path, "groupnet", 41);
   CHECK(std::isfinite(y[0]));
-  if (!dir_env) fs::remove_all(dir);
 }
 
 namespace {
@@ -466,31 +442,9 @@ TEST_CASE("SelfAttention: finite-difference gradients (one head, two heads, insi
 }
 
 TEST_CASE("interop export: a Sequential with SelfAttention for PyTorch (tests/python/interop_test.py)") {
-  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
-  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("attention_interop");
-  fs::create_directories(dir);
-  Rng rng(51);
-  auto net = std::make_unique<AttentionNet<cpu>>();
-  testing::randomize_parameters(*net, rng);
-  save_checkpoint(dir / "attention.safetensors", {{"model", "AttentionNet"}}, part("", *net));
-  Tensor<Img, cpu> x(4), dx(4);
-  Tensor<Vec<3>, cpu> r(4);
-  fill_normal(x, rng);
-  fill_normal(r, rng);
-  auto y = to_vector(net->forward(x.view()));
-  zero_grad(*net);
-  net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
-  safetensors::File io;
-  io.add("x", {4, 2, 6, 6}, x.data());
-  io.add("r", {4, 3}, r.data());
-  io.add("y", {4, 3}, y.data());
-  io.add("dx", {4, 2, 6, 6}, dx.data());
-  net->visit("", [&](const std::string& name, auto& e) {
-    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
-  });
-  safetensors::write(dir / "attention_io.safetensors", io);
+  InteropDir dir("attention_interop");
+  const auto y = export_for_torch<AttentionNet<cpu>>(dir.path, "attention", 51);
   CHECK(std::isfinite(y[0]));
-  if (!dir_env) fs::remove_all(dir);
 }
 
 namespace {
@@ -503,28 +457,7 @@ TEST_CASE("a model of every new block: finite differences, and its checkpoint an
   auto report = testing::check_module_gradients<AllNew<B64>, Img>();
   INFO(report.summary());
   CHECK(report);
-  const char* dir_env = std::getenv("UNETFLOW_INTEROP_DIR");
-  const fs::path dir = dir_env ? fs::path(dir_env) : test_util::temp_dir("allnew_interop");
-  fs::create_directories(dir);
-  Rng rng(61);
-  auto net = std::make_unique<AllNew<cpu>>();
-  testing::randomize_parameters(*net, rng);
-  save_checkpoint(dir / "allnew.safetensors", {{"model", "AllNew"}}, part("", *net));
-  Tensor<Img, cpu> x(4), dx(4);
-  Tensor<Vec<3>, cpu> r(4);
-  fill_normal(x, rng);
-  fill_normal(r, rng);
-  auto y = to_vector(net->forward(x.view()));
-  zero_grad(*net);
-  net->backward(x.view(), View<Vec<3>, const float>(r.view()), dx.view());
-  safetensors::File io;
-  io.add("x", {4, 2, 6, 6}, x.data());
-  io.add("r", {4, 3}, r.data());
-  io.add("y", {4, 3}, y.data());
-  io.add("dx", {4, 2, 6, 6}, dx.data());
-  net->visit("", [&](const std::string& name, auto& e) {
-    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) io.add("grad." + name, e.dims, e.grad.data());
-  });
-  safetensors::write(dir / "allnew_io.safetensors", io);
-  if (!dir_env) fs::remove_all(dir);
+  InteropDir dir("allnew_interop");
+  const auto y = export_for_torch<AllNew<cpu>>(dir.path, "allnew", 61);
+  CHECK(std::isfinite(y[0]));
 }

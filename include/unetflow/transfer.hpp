@@ -40,15 +40,15 @@ std::vector<std::remove_const_t<T>> to_vector(View<S, T> v) {
 
 // Draws from rng into backend memory through a reusable host buffer.
 template <class B, class T>
-void draw_normal(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging) {
+void draw_normal(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging, double mean = 0, double std = 1) {
   staging.resize(std::size_t(n));
-  rng.fill_normal(staging.data(), n);
+  rng.fill_normal(staging.data(), n, mean, std);
   B::from_host(staging.data(), dst, n);
 }
 template <class B, class T>
-void draw_uniform(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging) {
+void draw_uniform(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging, double lo = 0, double hi = 1) {
   staging.resize(std::size_t(n));
-  rng.fill_uniform(staging.data(), n);
+  rng.fill_uniform(staging.data(), n, lo, hi);
   B::from_host(staging.data(), dst, n);
 }
 
@@ -56,16 +56,12 @@ void draw_uniform(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging) {
 template <class S, class B>
 void fill_normal(Tensor<S, B>& t, Rng& rng, double mean = 0, double std = 1) {
   std::vector<typename B::scalar> staging;
-  staging.resize(std::size_t(t.numel()));
-  rng.fill_normal(staging.data(), t.numel(), mean, std);
-  B::from_host(staging.data(), t.data(), t.numel());
+  draw_normal<B>(rng, t.data(), t.numel(), staging, mean, std);
 }
 template <class S, class B>
 void fill_uniform(Tensor<S, B>& t, Rng& rng, double lo = 0, double hi = 1) {
   std::vector<typename B::scalar> staging;
-  staging.resize(std::size_t(t.numel()));
-  rng.fill_uniform(staging.data(), t.numel(), lo, hi);
-  B::from_host(staging.data(), t.data(), t.numel());
+  draw_uniform<B>(rng, t.data(), t.numel(), staging, lo, hi);
 }
 
 }  // namespace unetflow

@@ -20,24 +20,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_unet as tu  # noqa: E402
 
 tests_binary = sys.argv[1]
+# What tests/module_test.cpp exports: <stem>.safetensors (the state) and <stem>_io.safetensors (inputs, outputs and
+# gradients) for each module compared below.
+stems = ["sequential", "resnet", "modres", "groupnet", "attention", "allnew"]
 with tempfile.TemporaryDirectory() as d:
     env = dict(os.environ, UNETFLOW_INTEROP_DIR=d)
     subprocess.run([tests_binary, "-tc=interop export*,a model of every new block*"], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     state, meta = tu.load_safetensors(os.path.join(d, "model.safetensors"))
     io, _ = tu.load_safetensors(os.path.join(d, "io.safetensors"))
-    seq_state, _ = tu.load_safetensors(os.path.join(d, "sequential.safetensors"))
-    seq_io, _ = tu.load_safetensors(os.path.join(d, "sequential_io.safetensors"))
-    res_state, _ = tu.load_safetensors(os.path.join(d, "resnet.safetensors"))
-    res_io, _ = tu.load_safetensors(os.path.join(d, "resnet_io.safetensors"))
-    mod_state, _ = tu.load_safetensors(os.path.join(d, "modres.safetensors"))
-    mod_io, _ = tu.load_safetensors(os.path.join(d, "modres_io.safetensors"))
-    gn_state, _ = tu.load_safetensors(os.path.join(d, "groupnet.safetensors"))
-    gn_io, _ = tu.load_safetensors(os.path.join(d, "groupnet_io.safetensors"))
-    att_state, _ = tu.load_safetensors(os.path.join(d, "attention.safetensors"))
-    att_io, _ = tu.load_safetensors(os.path.join(d, "attention_io.safetensors"))
-    all_state, _ = tu.load_safetensors(os.path.join(d, "allnew.safetensors"))
-    all_io, _ = tu.load_safetensors(os.path.join(d, "allnew_io.safetensors"))
+    states = {stem: tu.load_safetensors(os.path.join(d, stem + ".safetensors"))[0] for stem in stems}
+    ios = {stem: tu.load_safetensors(os.path.join(d, stem + "_io.safetensors"))[0] for stem in stems}
 
 model = tu.UNet(1, 4, time=True, classes=10)
 model.load_state_dict(state, strict=True)  # raises on any missing, unexpected or mis-shaped tensor
@@ -50,21 +43,6 @@ if err > 1e-4:
     sys.exit(f"interop: PyTorch's output differs from unetflow's by {err:.2e} (> 1e-4)")
 
 
-# A Sequential of mixed layers and blocks (tests/module_test.cpp's Mixed) against the equivalent nn.Sequential:
-# strict loading, then one training-mode forward and backward of L = sum(y * r).
-def conv_block(cin, cout, stride):
-    return torch.nn.Sequential(torch.nn.Conv2d(cin, cout, 3, stride, 1), torch.nn.BatchNorm2d(cout), torch.nn.GELU())
-
-
-seq = torch.nn.Sequential(conv_block(2, 4, 1), conv_block(4, 4, 2), torch.nn.Flatten(), torch.nn.Linear(36, 5),
-                          torch.nn.GELU(), torch.nn.Linear(5, 3))
-seq.load_state_dict(seq_state, strict=True)
-seq.train()
-x = seq_io["x"].clone().requires_grad_(True)
-y = seq(x)
-(y * seq_io["r"]).sum().backward()
-
-
 def rel(ours, theirs):
     """Relative max error. The bias of a convolution that BatchNorm follows has a gradient of exactly zero in training
     mode, which both sides compute as rounding noise (1e-8 to 1e-6): such a tensor counts as agreeing (0) when both
@@ -74,14 +52,34 @@ def rel(ours, theirs):
     return (ours - theirs).abs().max().item() / theirs.abs().max().item()
 
 
-errors = {"y": rel(seq_io["y"], y.detach()), "dx": rel(seq_io["dx"], x.grad)}
-for name, p in seq.named_parameters():
-    errors["grad." + name] = rel(seq_io["grad." + name], p.grad)
-worst = max(errors, key=errors.get)
-print(f"Sequential: {len(seq_state)} tensors loaded strictly into nn.Sequential; output, input gradient and "
-      f"{len(errors) - 2} parameter gradients agree, worst relative max error {errors[worst]:.2e} ({worst})")
-if errors[worst] > 1e-4:
-    sys.exit(f"interop: the Sequential's {worst} differs from PyTorch's by {errors[worst]:.2e} (> 1e-4)")
+def compare(name, ours, module, y, extra=()):
+    """ours: unetflow's exports; y and the (name, tensor) pairs of extra: PyTorch's, beside its parameters' .grad."""
+    errors = {"y": rel(ours["y"], y.detach())}
+    for key, tensor in extra:
+        errors[key] = rel(ours[key], tensor)
+    for pname, p in module.named_parameters():
+        errors["grad." + pname] = rel(ours["grad." + pname], p.grad)
+    worst = max(errors, key=errors.get)
+    params = sum(1 for k in errors if k.startswith("grad."))
+    print(f"{name}: output, {', '.join(k for k, _ in extra)} and {params} parameter gradients agree with PyTorch, "
+          f"worst relative max error {errors[worst]:.2e} ({worst})")
+    if errors[worst] > 1e-4:
+        sys.exit(f"interop: {name}'s {worst} differs from PyTorch's by {errors[worst]:.2e} (> 1e-4)")
+
+
+def check_module(name, stem, module):
+    """Strict loading of unetflow's state, then one training-mode forward and backward of L = sum(y * r)."""
+    module.load_state_dict(states[stem], strict=True)  # raises on any missing, unexpected or mis-shaped tensor
+    module.train()
+    x = ios[stem]["x"].clone().requires_grad_(True)
+    y = module(x)
+    (y * ios[stem]["r"]).sum().backward()
+    print(f"{name}: {len(states[stem])} tensors loaded strictly")
+    compare(name, ios[stem], module, y, [("dx", x.grad)])
+
+
+def conv_block(cin, cout, stride):
+    return torch.nn.Sequential(torch.nn.Conv2d(cin, cout, 3, stride, 1), torch.nn.BatchNorm2d(cout), torch.nn.GELU())
 
 
 # ResBlocks (include/unetflow/blocks/res_block.hpp): y = b(a(x) [* scale + shift]) + proj(x), proj the identity when
@@ -100,51 +98,7 @@ class ResBlock(torch.nn.Module):
         return self.b(h) + (self.proj(x) if self.proj is not None else x)
 
 
-def compare(name, ours, module, inputs, extra=()):
-    errors = {"y": rel(ours["y"], inputs["y"].detach())}
-    for key, tensor in extra:
-        errors[key] = rel(ours[key], tensor)
-    for pname, p in module.named_parameters():
-        errors["grad." + pname] = rel(ours["grad." + pname], p.grad)
-    worst = max(errors, key=errors.get)
-    params = sum(1 for k in errors if k.startswith("grad."))
-    print(f"{name}: output, {', '.join(k for k, _ in extra)} and {params} parameter gradients agree with PyTorch, "
-          f"worst relative max error {errors[worst]:.2e} ({worst})")
-    if errors[worst] > 1e-4:
-        sys.exit(f"interop: {name}'s {worst} differs from PyTorch's by {errors[worst]:.2e} (> 1e-4)")
-
-
-resnet = torch.nn.Sequential(ResBlock(2, 4), ResBlock(4, 4), torch.nn.Flatten(), torch.nn.Linear(36 * 4, 3))
-resnet.load_state_dict(res_state, strict=True)
-resnet.train()
-x = res_io["x"].clone().requires_grad_(True)
-y = resnet(x)
-(y * res_io["r"]).sum().backward()
-print(f"ResBlocks: {len(res_state)} tensors loaded strictly")
-compare("Sequential of ResBlocks", res_io, resnet, {"y": y}, [("dx", x.grad)])
-
-block = ResBlock(3, 4)
-block.load_state_dict(mod_state, strict=True)
-block.train()
-x = mod_io["x"].clone().requires_grad_(True)
-scale = mod_io["scale"].clone().requires_grad_(True)
-shift = mod_io["shift"].clone().requires_grad_(True)
-y = block(x, scale, shift)
-(y * mod_io["r"]).sum().backward()
-compare("modulated ResBlock", mod_io, block, {"y": y}, [("dx", x.grad), ("dscale", scale.grad), ("dshift", shift.grad)])
-
-# GroupNorm (include/unetflow/layers/groupnorm.hpp) inside a Sequential.
-groupnet = torch.nn.Sequential(torch.nn.Conv2d(2, 6, 3, 1, 1), torch.nn.GroupNorm(3, 6), torch.nn.GELU(),
-                               torch.nn.Flatten(), torch.nn.Linear(6 * 36, 3))
-groupnet.load_state_dict(gn_state, strict=True)
-x = gn_io["x"].clone().requires_grad_(True)
-y = groupnet(x)
-(y * gn_io["r"]).sum().backward()
-print(f"GroupNorm: {len(gn_state)} tensors loaded strictly into nn.Sequential")
-compare("Sequential with GroupNorm", gn_io, groupnet, {"y": y}, [("dx", x.grad)])
-
-
-# SelfAttention (include/unetflow/blocks/self_attention.hpp) inside a Sequential.
+# SelfAttention (include/unetflow/blocks/self_attention.hpp).
 class SelfAttention(torch.nn.Module):
     def __init__(self, c, heads):
         super().__init__()
@@ -161,22 +115,24 @@ class SelfAttention(torch.nn.Module):
         return x + self.proj((v @ a.transpose(-1, -2)).reshape(n, c, h, w))
 
 
-attnet = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, 1, 1), SelfAttention(4, 2), torch.nn.GELU(), torch.nn.Flatten(),
-                             torch.nn.Linear(4 * 36, 3))
-attnet.load_state_dict(att_state, strict=True)
-x = att_io["x"].clone().requires_grad_(True)
-y = attnet(x)
-(y * att_io["r"]).sum().backward()
-print(f"SelfAttention: {len(att_state)} tensors loaded strictly into nn.Sequential")
-compare("Sequential with SelfAttention", att_io, attnet, {"y": y}, [("dx", x.grad)])
+# The equivalents of tests/module_test.cpp's Mixed, ResNet, GroupNet, AttentionNet and AllNew.
+Seq, Flat, Lin, GELU = torch.nn.Sequential, torch.nn.Flatten, torch.nn.Linear, torch.nn.GELU
+check_module("Sequential of mixed layers and blocks", "sequential",
+             Seq(conv_block(2, 4, 1), conv_block(4, 4, 2), Flat(), Lin(36, 5), GELU(), Lin(5, 3)))
+check_module("Sequential of ResBlocks", "resnet", Seq(ResBlock(2, 4), ResBlock(4, 4), Flat(), Lin(36 * 4, 3)))
+check_module("Sequential with GroupNorm", "groupnet",
+             Seq(torch.nn.Conv2d(2, 6, 3, 1, 1), torch.nn.GroupNorm(3, 6), GELU(), Flat(), Lin(6 * 36, 3)))
+check_module("Sequential with SelfAttention", "attention",
+             Seq(torch.nn.Conv2d(2, 4, 3, 1, 1), SelfAttention(4, 2), GELU(), Flat(), Lin(4 * 36, 3)))
+check_module("the model of every new block", "allnew",
+             Seq(ResBlock(2, 4), torch.nn.GroupNorm(2, 4), SelfAttention(4, 2), Flat(), Lin(4 * 36, 3)))
 
-# Every new block in one model.
-allnew = torch.nn.Sequential(ResBlock(2, 4), torch.nn.GroupNorm(2, 4), SelfAttention(4, 2), torch.nn.Flatten(),
-                             torch.nn.Linear(4 * 36, 3))
-allnew.load_state_dict(all_state, strict=True)
-allnew.train()
-x = all_io["x"].clone().requires_grad_(True)
-y = allnew(x)
-(y * all_io["r"]).sum().backward()
-print(f"ResBlock + GroupNorm + SelfAttention: {len(all_state)} tensors loaded strictly into nn.Sequential")
-compare("the model of every new block", all_io, allnew, {"y": y}, [("dx", x.grad)])
+# A modulated ResBlock: its scale and shift inputs get gradients too.
+block = ResBlock(3, 4)
+block.load_state_dict(states["modres"], strict=True)
+block.train()
+mod = ios["modres"]
+x, scale, shift = (mod[k].clone().requires_grad_(True) for k in ("x", "scale", "shift"))
+y = block(x, scale, shift)
+(y * mod["r"]).sum().backward()
+compare("modulated ResBlock", mod, block, y, [("dx", x.grad), ("dscale", scale.grad), ("dshift", shift.grad)])

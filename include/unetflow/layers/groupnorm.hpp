@@ -37,7 +37,7 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
   void forward(View<In, U> x, View<Out, T> y) {
     check<In, U, Out>();
     const int n = x.n, groups = n * G;
-    const auto input = contiguous(x);
+    const auto input = input_ = contiguous(x);
     prepare(groups);
     constexpr std::ptrdiff_t per_group = In::size / G;
     B::bn_stats(input, 1, groups, per_group, mean_.data(), invstd_.data());
@@ -50,7 +50,7 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
                         Strided<const T>{bias.data(), 0}, y.rows(), n, C, In::plane);
   }
 
-  // Needs the forward just before (its statistics and normalised map).
+  // Needs the forward just before, with this x (its statistics, normalised map and contiguous input).
   template <class In, class U, class Out, class V>
   void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx, bool accumulate = false) {
     check<In, U, Out>();
@@ -64,7 +64,7 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
     B::channel_sums(View<Vec<C>, const T>(dshift).rows(), n, C, 1, bias.grad.data());
     if (!dx) return;
     // x̂'s gradient to x's, group by group: BatchNorm's batch-statistics backward with gamma 1.
-    B::bn_backward(contiguous(x), Strided<T>{g.data, 0}, 1, groups, per_group, mean_.data(), invstd_.data(),
+    B::bn_backward(input_, Strided<T>{g.data, 0}, 1, groups, per_group, mean_.data(), invstd_.data(),
                    ones_.data(), zeros_.data(), unused_a_.data(), unused_b_.data(), true, B::Activation::none);
     if (accumulate) B::add_rows(View<In, const T>(g).rows(), dx.rows(), n, In::size);
     else B::copy_rows(View<In, const T>(g).rows(), dx.rows(), n, In::size);
@@ -103,6 +103,7 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
 
   Storage<B> mean_, invstd_, ones_, zeros_, unused_a_, unused_b_;
   Storage<B> normalised_, gradient_, dscale_, dshift_, contiguous_;
+  Strided<const T> input_;  // the last forward's x, back to back (x itself, or its copy in contiguous_)
   int prepared_ = 0;
 };
 
