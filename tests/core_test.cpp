@@ -18,11 +18,17 @@ TEST_CASE("parameter counts equal SPEC's") {
 
 TEST_CASE("shapes are derived at compile time") {
   using M = UNet<1, 28, 28, 16>;
-  static_assert(std::is_same_v<M::X1, Shape<16, 14, 14>>);
-  static_assert(std::is_same_v<M::X2, Shape<32, 7, 7>>);
-  static_assert(std::is_same_v<M::Bottleneck, Vec<32>>);
-  static_assert(std::is_same_v<M::Cat1, Shape<64, 7, 7>>);
-  static_assert(std::is_same_v<M::Cat3, Shape<32, 28, 28>>);
+  using Outer = M::top_type;                 // c0 ... c1
+  using Level1 = Outer::inner_type;          // d1 ... u2
+  using Level2 = Level1::inner_type;         // d2 ... u1
+  using X0 = Outer::down_shape<M::In>;
+  using X1 = Level1::down_shape<X0>;
+  static_assert(std::is_same_v<X1, Shape<16, 14, 14>>);
+  static_assert(std::is_same_v<Level2::down_shape<X1>, Shape<32, 7, 7>>);
+  static_assert(std::is_same_v<Level2::inner_shape<X1>, Shape<32, 7, 7>>);  // the bottleneck's unflat
+  static_assert(std::is_same_v<Level2::cat_shape<X1>, Shape<64, 7, 7>>);
+  static_assert(std::is_same_v<Outer::cat_shape<M::In>, Shape<32, 28, 28>>);
+  static_assert(Outer::unet_depth == 3 && Level2::unet_depth == 1);
   static_assert(std::is_same_v<DownBlock<16, 32>::output_shape<Shape<16, 28, 28>>, Shape<32, 14, 14>>);
   static_assert(std::is_same_v<UpConv<8, 4>::output_shape<Shape<8, 7, 7>>, Shape<4, 14, 14>>);
   CHECK(M::Out::size == 784);
@@ -111,12 +117,12 @@ TEST_CASE("train and eval modes switch batch norm") {
   };
   // Training: batch statistics, so the first sample's output depends on the rest of the batch.
   CHECK(first_sample(4) != first_sample(2));
-  CHECK(model->c0.first.bn.num_batches_tracked.value == 2);
+  CHECK(model->top.down.first.bn.num_batches_tracked.value == 2);
   set_training(*model, false);
   // Evaluation: running statistics, so it does not, and the statistics stay put.
   const auto a = first_sample(4), b = first_sample(2);
   for (int i = 0; i < 784; ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
-  CHECK(model->c0.first.bn.num_batches_tracked.value == 2);
+  CHECK(model->top.down.first.bn.num_batches_tracked.value == 2);
 }
 
 TEST_CASE("a UNet backward consumes its forward: a second one without a forward stops") {
@@ -130,10 +136,10 @@ TEST_CASE("a UNet backward consumes its forward: a second one without a forward 
                     "UNet::backward: no forward to go back through (each backward needs a forward of its own).");
   model->forward(x.view());
   model->backward(dy.view());
-  const float first = model->c0.first.conv.weight.grad.data()[0];
+  const float first = model->top.down.first.conv.weight.grad.data()[0];
   CHECK(std::isfinite(first));
   CHECK_THROWS(model->backward(dy.view()));
   model->forward(x.view());
   model->backward(dy.view());  // accumulates: the same gradient again
-  CHECK(model->c0.first.conv.weight.grad.data()[0] == doctest::Approx(2 * first).epsilon(1e-5));
+  CHECK(model->top.down.first.conv.weight.grad.data()[0] == doctest::Approx(2 * first).epsilon(1e-5));
 }

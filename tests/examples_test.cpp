@@ -165,8 +165,9 @@ TEST_CASE("bad input stops the examples with one sentence") {
 }
 
 TEST_CASE("flags: not-a-number and infinite values, and run names that leave --runs, are refused") {
-  for (const std::string& bad : {" --gamma nan", " --gamma inf", " --lr nan", " --lr 0", " --lr x1", " --ema nan",
-                                 " --p-uncond nan", " --name ''", " --name ../x", " --name a/b", " --name .."}) {
+  for (const char* flag : {" --gamma nan", " --gamma inf", " --lr nan", " --lr 0", " --lr x1", " --ema nan",
+                           " --p-uncond nan", " --name ''", " --name ../x", " --name a/b", " --name .."}) {
+    const std::string bad = flag;
     auto r = run(std::string(TRAIN_FLOW) + bad);
     CHECK_MESSAGE(r.status != 0, bad);
     CHECK_MESSAGE(r.output.find(bad.substr(1, bad.find(' ', 1) - 1)) != std::string::npos, r.output);

@@ -124,11 +124,11 @@ TEST_CASE("sampling uses evaluation mode and gives finite samples") {
   auto m = std::make_unique<ClassTimeUNet<1, 28, 28, 4, 10>>();
   Rng rng(2);
   reset_parameters(*m, rng);
-  const auto tracked = m->c0.first.bn.num_batches_tracked.value;
+  const auto tracked = m->top.down.first.bn.num_batches_tracked.value;
   FlowSampler<ClassTimeUNet<1, 28, 28, 4, 10>> sampler;
   auto x = sampler.sample(*m, {0, 1, 2, -1}, 5.0, 4, rng);
   CHECK(x.n == 4);
-  CHECK(m->c0.first.bn.num_batches_tracked.value == tracked);  // no batch statistics were used or moved
+  CHECK(m->top.down.first.bn.num_batches_tracked.value == tracked);  // no batch statistics were used or moved
   for (std::ptrdiff_t k = 0; k < x.numel(); ++k) REQUIRE(std::isfinite(x.data[k]));
   auto tm = std::make_unique<TimeUNet<1, 28, 28, 4>>();
   reset_parameters(*tm, rng);
@@ -138,7 +138,8 @@ TEST_CASE("sampling uses evaluation mode and gives finite samples") {
 
 TEST_CASE("a 3x32x32 class-conditioned UNet (CIFAR-sized) trains: the flow-matching loss falls") {
   using Colour = ClassTimeUNet<3, 32, 32, 4, 10>;
-  static_assert(std::is_same_v<Colour::Bottleneck, Vec<8>> && std::is_same_v<Colour::Up0, Shape<8, 8, 8>>);
+  using Deepest = Colour::top_type::inner_type::inner_type;  // d2 ... u1 around the bottleneck
+  static_assert(std::is_same_v<Deepest::inner_shape<Shape<4, 16, 16>>, Shape<8, 8, 8>>);  // unflat: 1x1 -> 8x8
   auto m = std::make_unique<Colour>();
   Rng rng(4);
   reset_parameters(*m, rng);

@@ -82,10 +82,23 @@ struct Through<Report, I, Index, Previous, R, M, Rest...> {
       typename Through<Report, I - 1, Index + 1, M, typename Link<Report, Index, Previous, M, R>::result, Rest...>::result;
 };
 
+// in_channels and out_channels of a Sequential: its first module's and its last module's, where both state them.
+template <class First, class Last, bool = requires { First::in_channels; Last::out_channels; }>
+struct ChannelsOf {};
+template <class First, class Last>
+struct ChannelsOf<First, Last, true> {
+  static constexpr int in_channels = First::in_channels, out_channels = Last::out_channels;
+};
+template <class... Ms>
+struct SequentialChannels {};
+template <class First, class... Rest>
+struct SequentialChannels<First, Rest...>
+    : ChannelsOf<First, std::tuple_element_t<sizeof...(Rest), std::tuple<First, Rest...>>> {};
+
 }  // namespace detail
 
 template <class... Ms>
-class Sequential {
+class Sequential : public detail::SequentialChannels<Ms...> {
   static_assert(sizeof...(Ms) > 0, "Sequential: give it at least one module");
 
  public:
