@@ -1,9 +1,12 @@
 // Samples from any flow-matching checkpoint (model-epoch<k>.safetensors or a run's checkpoint.safetensors):
 //   sample runs/flow_class/model-epoch10.safetensors --digits 3,3,7 --gamma 5 --steps 50 --out my_samples
-// writes my_samples/samples.png, samples.npy [n, 1, 28, 28] and, class-conditioned, labels.npy [n].
+// writes my_samples/samples.png, samples.npy [n, C, H, W] and, class-conditioned, labels.npy [n].
 #include <regex>
 
+#include <sstream>
+
 #include "common/cli.hpp"
+#include "common/datasets.hpp"
 #include "common/flow_run.hpp"
 #include <unetflow/io/safetensors.hpp>
 
@@ -15,7 +18,7 @@ int main(int argc, char** argv) {
   app.add_option("checkpoint", f.checkpoint, "a model-epoch<k>.safetensors or checkpoint.safetensors")->required()->check(CLI::ExistingFile);
   app.add_option("--out", f.out, "output directory")->capture_default_str();
   app.add_option("-n,--count", f.n, "number of samples (without --digits)")->check(CLI::Range(1, 10000))->capture_default_str();
-  app.add_option("--digits", f.digits, "digits to draw, one sample each (class-conditioned; -1 = no class)")
+  app.add_option("--digits", f.digits, "classes (digits) to draw, one sample each (class-conditioned; -1 = no class)")
       ->delimiter(',')
       ->check(CLI::Range(-1, 9));
   app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->check(finite_number)->capture_default_str();
@@ -31,12 +34,24 @@ int main(int argc, char** argv) {
     const auto it = meta.find("model");
     if (it == meta.end()) throw Error(f.checkpoint + " names no model in its metadata: it was not written by unetflow's trainer.");
     f.model_name = it->second;
+    if (const auto names = meta.find("class_names"); names != meta.end() && !names->second.empty()) {
+      std::stringstream list(names->second);
+      for (std::string name; std::getline(list, name);) f.class_names.push_back(name);
+    }
     std::smatch m;
-    if (!std::regex_match(f.model_name, m, std::regex(R"((Class)?TimeUNet<1,28,28,D=(\d+)(,classes=10)?>)")))
-      throw Error(f.checkpoint + " holds a " + f.model_name + ", not a flow-matching model (TimeUNet or ClassTimeUNet on 1x28x28).");
+    if (!std::regex_match(f.model_name, m, std::regex(R"((Class)?TimeUNet<(1,28,28|3,32,32),D=(\d{1,3})(,classes=10)?>)")))
+      throw Error(f.checkpoint + " holds a " + f.model_name + ", not a flow-matching model of the programs " +
+                  "(TimeUNet or ClassTimeUNet on 1x28x28 or 3x32x32 images).");
     const bool classes = m[1].matched;
-    return with_backend(f.device, [&]<class B>() {
-      return classes ? sample_run<true, B>(f, std::stoi(m[2])) : sample_run<false, B>(f, std::stoi(m[2]));
+    const int hidden = std::stoi(m[3]);
+    ImageSet shape;  // the model's image shape, for the dispatch
+    shape.channels = m[2] == "1,28,28" ? 1 : 3;
+    shape.height = shape.width = m[2] == "1,28,28" ? 28 : 32;
+    shape.source = f.checkpoint;
+    return with_image_shape(shape, [&]<class In>() {
+      return with_backend(f.device, [&]<class B>() {
+        return classes ? sample_run<In, true, B>(f, hidden) : sample_run<In, false, B>(f, hidden);
+      });
     });
   });
 }

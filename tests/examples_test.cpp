@@ -7,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "synthetic_idx.hpp"
 
@@ -148,6 +150,86 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output.find("classifier scores of 4 samples: accuracy") != std::string::npos);
+}
+
+namespace {
+// The header of a .npy file (its shape is in it).
+std::string npy_header(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::string head(128, '\0');
+  f.read(head.data(), 128);
+  return head;
+}
+// A PNG's IHDR colour type: 0 grey, 2 RGB, 6 RGBA.
+int png_colour_type(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  char head[26] = {};
+  f.read(head, 26);
+  return head[25];
+}
+// The mean loss of the first and of the last k steps in a loss CSV (step,loss,moving average).
+std::pair<double, double> loss_ends(const fs::path& csv, int k) {
+  std::ifstream f(csv);
+  std::string line;
+  std::getline(f, line);
+  std::vector<double> losses;
+  while (std::getline(f, line)) losses.push_back(std::stod(line.substr(line.find(',') + 1)));
+  double first = 0, last = 0;
+  for (int i = 0; i < k; ++i) {
+    first += losses.at(std::size_t(i)) / k;
+    last += losses.at(losses.size() - 1 - std::size_t(i)) / k;
+  }
+  return {first, last};
+}
+}  // namespace
+
+TEST_CASE("train_flow and sample on a colour data set (CIFAR-10 binary files): 3x32x32, loss falls, colour grids") {
+  const auto d = data_dir();
+  synthetic::write_cifar_like(d / "cifar", 40, 20);
+  const auto runs = d / "runs_colour";
+  auto r = run(std::string(TRAIN_FLOW) + " --classes --data " + (d / "cifar").string() + " --runs " + runs.string() +
+               " --hidden 16 --epochs 2 --batch 16 --steps-per-epoch 12 --lr 1e-2 --sample-steps 3 --per-digit 2 --quiet");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("3x32x32 samples are not scored") != std::string::npos);
+  const auto dir = runs / "flow_class";
+  check_files(dir, {"d9_loss.csv", "d9_loss.png", "d10_samples_epoch2.png", "d10_samples_epoch2.npy",
+                    "d10_labels_epoch2.npy", "model-epoch2.safetensors", "checkpoint.safetensors"});
+  const auto [first, last] = loss_ends(dir / "d9_loss.csv", 4);
+  INFO("loss " << first << " -> " << last);
+  CHECK(last < 0.8 * first);
+  CHECK(png_colour_type(dir / "d10_samples_epoch2_tiles.png") == 2);
+  CHECK(npy_header(dir / "d10_samples_epoch2.npy").find("(20, 3, 32, 32)") != std::string::npos);
+  std::ifstream script(dir / "d10_samples_epoch2.gp");
+  const std::string gp((std::istreambuf_iterator<char>(script)), std::istreambuf_iterator<char>());
+  CHECK(gp.find("airplane") != std::string::npos);  // rows labelled with CIFAR-10's class names
+  CHECK(gp.find("truck") != std::string::npos);
+  std::ifstream summary_file(dir / "summary.json");
+  const auto summary = nlohmann::json::parse(summary_file);
+  CHECK(summary["config"]["model"] == "ClassTimeUNet<3,32,32,D=16,classes=10>");
+
+  // sample reads the shape and the class names from the checkpoint.
+  r = run(std::string(SAMPLE) + " " + (dir / "model-epoch2.safetensors").string() + " --digits 0,9,-1 --steps 2 --out " +
+          (d / "colour_samples").string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(npy_header(d / "colour_samples" / "samples.npy").find("(3, 3, 32, 32)") != std::string::npos);
+  CHECK(png_colour_type(d / "colour_samples" / "samples_tiles.png") == 2);
+  std::ifstream sample_script(d / "colour_samples" / "samples.gp");
+  const std::string sgp((std::istreambuf_iterator<char>(sample_script)), std::istreambuf_iterator<char>());
+  CHECK(sgp.find("truck") != std::string::npos);
+
+  // A run on MNIST digits cannot resume from this 3x32x32 model: one sentence naming both models.
+  r = run(std::string(TRAIN_FLOW) + " --classes --data " + (d / "data").string() + " --runs " + runs.string() +
+          " --hidden 16 --epochs 3 --batch 16 --steps-per-epoch 2 --quiet --resume");
+  CHECK(r.status == 1);
+  CHECK(r.output.find("ClassTimeUNet<3,32,32,D=16,classes=10>") != std::string::npos);
+  CHECK(r.output.find("ClassTimeUNet<1,28,28,D=16,classes=10>") != std::string::npos);
+  // A folder that holds no data set the programs know.
+  fs::create_directories(d / "empty");
+  r = run(std::string(TRAIN_FLOW) + " --data " + (d / "empty").string() + " --runs " + runs.string() + " --quiet");
+  CHECK(r.status == 1);
+  CHECK(r.output.find("holds neither MNIST-format IDX files") != std::string::npos);
 }
 
 TEST_CASE("bad input stops the examples with one sentence") {

@@ -1,5 +1,5 @@
 #pragma once
-// Writers of small IDX files for the data and example tests: good ones, and damaged ones on purpose.
+// Writers of small IDX and CIFAR-10 files for the data and example tests: good ones, and damaged ones on purpose.
 #include <zlib.h>
 
 #include <cstdint>
@@ -41,6 +41,25 @@ inline void write_mnist_like(const std::filesystem::path& dir, const std::string
   const std::string ext = gzip ? ".gz" : "";
   write(dir / (prefix + "-images-idx3-ubyte" + ext), idx_bytes({n, 28, 28}, images), gzip);
   write(dir / (prefix + "-labels-idx1-ubyte" + ext), idx_bytes({n}, labels), gzip);
+}
+
+// A CIFAR-10 binary folder: data_batch_1..5.bin with `per_batch` records each and test_batch.bin with `test`
+// records; record i has label i % 10 and a flat colour over the whole 32x32 image (channel k bright when bit k of
+// the label is set, with a little per-pixel variation), channel-major as CIFAR-10 stores it.
+inline void write_cifar_like(const std::filesystem::path& dir, int per_batch, int test) {
+  std::filesystem::create_directories(dir);
+  auto batch = [&](const std::string& name, int records) {
+    std::vector<std::uint8_t> bytes;
+    for (int i = 0; i < records; ++i) {
+      const int label = i % 10;
+      bytes.push_back(std::uint8_t(label));
+      for (int k = 0; k < 3; ++k)
+        for (int p = 0; p < 1024; ++p) bytes.push_back(std::uint8_t(((label >> k) & 1 ? 200 : 40) + (p * 7 + i) % 16));
+    }
+    write(dir / name, bytes);
+  };
+  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", per_batch);
+  batch("test_batch.bin", test);
 }
 
 }  // namespace synthetic

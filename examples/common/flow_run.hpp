@@ -1,11 +1,18 @@
 #pragma once
-// Part 2's runs for one backend and one model kind (time-only or class-conditioned): training (train_flow) and
-// sampling from a checkpoint (sample). Both are compiled once per backend and kind, in the same translation unit,
-// so each model type is instantiated once (flow_instance.cpp.in); part2.cpp and sample.cpp only parse flags.
+// Part 2's runs for one backend, one image shape and one model kind (time-only or class-conditioned): training
+// (train_flow) and sampling from a checkpoint (sample). Both are compiled once per backend, shape and kind, in the
+// same translation unit, so each model type is instantiated once (flow_instance.cpp.in); part2.cpp and sample.cpp
+// only parse flags and open the data.
 #include <string>
 #include <vector>
 
+#include <unetflow/shape.hpp>
+
 #include "flags.hpp"
+
+namespace unetflow {
+struct ImageSet;
+}
 
 namespace examples {
 
@@ -27,13 +34,15 @@ struct SampleFlags {
   double gamma = 5.0;
   std::uint64_t seed = 0;
   std::string model_name, device = "auto";
+  std::vector<std::string> class_names;  // from the checkpoint's metadata, for the figure's labels
   std::string solver = "euler";
   int threads = 0;
 };
 
-template <bool Classes, class B>
-int train_flow_run(const Part2Flags& f);
-template <bool Classes, class B>
+// In: the model's input shape (Shape<1, 28, 28>, Shape<3, 32, 32>); train: the training set, already opened.
+template <class In, bool Classes, class B>
+int train_flow_run(const Part2Flags& f, const ImageSet& train);
+template <class In, bool Classes, class B>
 int sample_run(const SampleFlags& f, int hidden);
 
 }  // namespace examples

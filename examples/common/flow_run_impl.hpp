@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets.hpp"
 #include "flow_run.hpp"
 #include "programs.hpp"
 #include "images.hpp"
@@ -24,8 +25,9 @@ inline std::string solver_phrase(int steps, Solver solver) {
 
 // D11: the final samples of this run (no scheduler) beside those of the scheduled run in f.compare_with, drawn
 // from the same starting noise (same seed), with both runs' scores. Skipped with a note when that run is absent.
-template <class Scorer>
-void write_d11_comparison(const Part2Flags& f, RunSummary& summary, const std::vector<float>& ours, Scorer* scorer) {
+template <class In, class Scorer>
+void write_d11_comparison(const Part2Flags& f, const ImageSet& set, RunSummary& summary, const std::vector<float>& ours,
+                          Scorer* scorer) {
   const std::string tag = "epoch" + std::to_string(f.train.epochs);
   const fs::path theirs_npy = fs::path(f.compare_with) / ("d10_samples_" + tag + ".npy");
   if (!fs::exists(theirs_npy)) {
@@ -39,19 +41,20 @@ void write_d11_comparison(const Part2Flags& f, RunSummary& summary, const std::v
                  theirs_npy.c_str(), theirs.size(), ours.size());
     return;
   }
-  const int k = f.per_digit, image = 28 * 28;
+  const int k = f.per_digit;
+  constexpr std::ptrdiff_t image = In::size;
   std::vector<float> grid;
   for (int digit = 0; digit < 10; ++digit)
     for (const auto* set : {&theirs, &ours})
       grid.insert(grid.end(), set->begin() + std::ptrdiff_t(digit) * k * image, set->begin() + std::ptrdiff_t(digit + 1) * k * image);
   std::vector<std::string> rows, cols;
-  for (int digit = 0; digit < 10; ++digit) rows.push_back("digit " + std::to_string(digit));
+  for (int digit = 0; digit < 10; ++digit) rows.push_back(class_label(set, digit));
   for (const char* side : {"schedule ", "none "})
     for (int i = 0; i < k; ++i) cols.push_back(side + std::to_string(i + 1));
   write_labelled_grid(summary.file("d11_comparison.png", "epoch " + std::to_string(f.train.epochs) + ": with ExponentialLR (" + f.compare_with +
                                                              ", left) and without (right), same starting noise"),
                       "Epoch " + std::to_string(f.train.epochs) + ": ExponentialLR (left) vs constant lr + EMA (right), same noise",
-                      grid.data(), 10, 2 * k, 28, 28, rows, cols);
+                      grid.data(), 10, 2 * k, In::H, In::W, rows, cols, "", "", In::C);
   if (!scorer) return;
   std::vector<std::int64_t> labels;
   for (int digit = 0; digit < 10; ++digit)
@@ -63,23 +66,44 @@ void write_d11_comparison(const Part2Flags& f, RunSummary& summary, const std::v
                with.line().c_str(), tag.c_str(), without.line().c_str());
 }
 
-template <int D, bool Classes, class B>
-int run_part2(const Part2Flags& f) {
-  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10, B>, TimeUNet<1, 28, 28, D, B>>;
-  using In = typename Model::In;
+// The flow models of the programs: the assignment's UNets on In-shaped images, 10 classes when class-conditioned.
+template <class In, int D, bool Classes, class B>
+using FlowModel = std::conditional_t<Classes, ClassTimeUNet<In::C, In::H, In::W, D, 10, B>, TimeUNet<In::C, In::H, In::W, D, B>>;
+
+template <class In, int D, bool Classes>
+std::string flow_model_name() {
+  return (Classes ? "ClassTimeUNet<" : "TimeUNet<") + shape_text<In>() + ",D=" + std::to_string(D) +
+         (Classes ? ",classes=10>" : ">");
+}
+
+// Class names one per line, as the checkpoints' metadata carries them (sample labels its figures with them).
+inline std::string joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& name : names) s += (s.empty() ? "" : "\n") + name;
+  return s;
+}
+
+template <class In, int D, bool Classes, class B>
+int run_part2(const Part2Flags& f, const ImageSet& train) {
+  using Model = FlowModel<In, D, Classes, B>;
   const TrainFlags& flags = f.train;
-  const auto train = load_mnist(flags.data, Split::train);
+  if constexpr (Classes)
+    for (int i = 0; i < train.n; ++i)
+      if (train.labels[std::size_t(i)] >= 10)
+        throw Error(train.source + " has a class " + std::to_string(int(train.labels[std::size_t(i)])) +
+                    " (image " + std::to_string(i) + "); the class-conditioned programs take at most 10 classes, 0-9.");
 
   auto model = std::make_unique<Model>();
   Rng init(flags.seed, 2);
   reset_parameters(*model, init);
   FlowMatchingTask<Model> task(Classes ? f.p_uncond : 0.0);
-  const std::string model_name = Classes ? "ClassTimeUNet<1,28,28,D=" + std::to_string(D) + ",classes=10>"
-                                         : "TimeUNet<1,28,28,D=" + std::to_string(D) + ">";
+  const std::string model_name = flow_model_name<In, D, Classes>();
   const double lr_gamma = f.no_scheduler ? 1.0 : std::pow(0.1, 1.0 / flags.epochs);
   auto options = train_options(flags, lr_gamma);
   options.ema_decay = f.ema;
-  Trainer<Model, FlowMatchingTask<Model>> trainer(*model, task, train, options, {{"model", model_name}, {"task", "flow_matching"}});
+  Trainer<Model, FlowMatchingTask<Model>> trainer(*model, task, train, options,
+                                                  {{"model", model_name}, {"task", "flow_matching"}, {"data", train.source},
+                                                   {"class_names", joined(train.class_names)}});
 
   // File names follow the deliverables: D7/D8 time-conditioned, D9/D10 class-conditioned, D11 without schedule.
   const std::string loss_id = !Classes ? "d7" : f.no_scheduler ? "d11" : "d9";
@@ -87,6 +111,7 @@ int run_part2(const Part2Flags& f) {
   RunSummary summary(flags.run_dir());
   summary["deliverables"] = !Classes ? "D7, D8" : f.no_scheduler ? "D11" : "D9, D10";
   summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
+                       {"data", train.source}, {"images", shape_text<In>()},
                        {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr},
                        {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
                        {"ema_decay", f.ema}, {"p_uncond", Classes ? f.p_uncond : 0.0}, {"cfg_gamma", f.gamma},
@@ -95,7 +120,9 @@ int run_part2(const Part2Flags& f) {
 
   const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
   std::unique_ptr<Scorer<B>> scorer;
-  if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer<B>>(f.classifier, load_mnist(flags.data, Split::test));
+  if (!std::is_same_v<In, Shape<1, 28, 28>>)
+    std::fprintf(stderr, "note: the scoring classifier takes 1x28x28 digits, so these %s samples are not scored\n", train.shape_text().c_str());
+  else if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer<B>>(f.classifier, open_data(flags.data, Split::test));
   else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier)\n", f.classifier.c_str());
   auto evaluation = std::make_unique<Model>();
   FlowSampler<Model> sampler;
@@ -120,7 +147,7 @@ int run_part2(const Part2Flags& f) {
       labels.assign(wanted.begin(), wanted.end());
       rows = 10;
       cols = f.per_digit;
-      for (int digit = 0; digit < 10; ++digit) row_labels.push_back("digit " + std::to_string(digit));
+      for (int digit = 0; digit < 10; ++digit) row_labels.push_back(class_label(train, digit));
       for (int k = 0; k < cols; ++k) col_labels.push_back("sample " + std::to_string(k + 1));
     } else {
       rows = 4;
@@ -130,14 +157,15 @@ int run_part2(const Part2Flags& f) {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::size_t n = grid.size() / In::size;
-    write_npy(summary.file(samples_id + "_samples_" + tag + ".npy", "samples after " + tag + ": [n, 1, 28, 28]"), grid.data(), {n, 1, 28, 28});
+    write_npy(summary.file(samples_id + "_samples_" + tag + ".npy", "samples after " + tag + ": [n, " + shape_text<In>() + "]"),
+              grid.data(), {n, std::size_t(In::C), std::size_t(In::H), std::size_t(In::W)});
     if constexpr (Classes)
-      write_npy(summary.file(samples_id + "_labels_" + tag + ".npy", "the digit each sample was asked for: [n] int64"), labels.data(), {n});
+      write_npy(summary.file(samples_id + "_labels_" + tag + ".npy", "the class each sample was asked for: [n] int64"), labels.data(), {n});
     std::string title = (Classes ? "Class-conditioned flow matching, CFG gamma " + fmt(f.gamma, 1) : std::string("Time-conditioned flow matching")) +
                         ", epoch " + std::to_string(epoch) + " (" + solver_phrase(f.sample_steps, sampler.solver) +
                         (f.ema > 0 ? ", EMA weights" : "") + (f.no_scheduler ? ", no LR schedule" : "") + ")";
     write_labelled_grid(summary.file(samples_id + "_samples_" + tag + ".png", "sample grid after " + tag), title,
-                        grid.data(), rows, cols, 28, 28, row_labels, col_labels);
+                        grid.data(), rows, cols, In::H, In::W, row_labels, col_labels, "", "", In::C);
     summary["sampling"][tag] = {{"samples", n}, {"seconds", seconds}};
     last_grid = grid;
     if (scorer) {
@@ -165,7 +193,7 @@ int run_part2(const Part2Flags& f) {
                    window, boundaries);
   if constexpr (Classes)
     if (f.no_scheduler && outcome == decltype(trainer)::Outcome::finished)
-      write_d11_comparison(f, summary, last_grid, scorer.get());
+      write_d11_comparison<In>(f, train, summary, last_grid, scorer.get());
   summary.write();
   if (outcome == decltype(trainer)::Outcome::interrupted) {
     std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s --resume\n",
@@ -176,9 +204,9 @@ int run_part2(const Part2Flags& f) {
   return 0;
 }
 
-template <int D, bool Classes, class B>
+template <class In, int D, bool Classes, class B>
 int sample_with(const SampleFlags& f) {
-  using Model = std::conditional_t<Classes, ClassTimeUNet<1, 28, 28, D, 10, B>, TimeUNet<1, 28, 28, D, B>>;
+  using Model = FlowModel<In, D, Classes, B>;
   auto model = std::make_unique<Model>();
   load_weights(f.checkpoint, {{"model", f.model_name}}, *model);
   FlowSampler<Model> sampler;
@@ -197,7 +225,11 @@ int sample_with(const SampleFlags& f) {
     labels.assign(wanted.begin(), wanted.end());
     cols = std::min<int>(10, int(wanted.size()));
     rows = (int(wanted.size()) + cols - 1) / cols;
-    for (int c = 0; c < cols; ++c) col_labels.push_back(wanted[std::size_t(c)] < 0 ? "no class" : "digit " + std::to_string(wanted[std::size_t(c)]));
+    ImageSet names;  // only the labels: the checkpoint's class names, else "digit k" / "class k"
+    names.channels = In::C;
+    names.height = In::H;
+    names.class_names = f.class_names;
+    for (int c = 0; c < cols; ++c) col_labels.push_back(class_label(names, wanted[std::size_t(c)]));
   } else {
     if (!f.digits.empty()) throw Error(f.checkpoint + " holds a time-only model (" + f.model_name + "): it cannot be asked for digits.");
     auto v = sampler.sample(*model, f.n, f.steps, rng);
@@ -205,15 +237,16 @@ int sample_with(const SampleFlags& f) {
     cols = std::min(10, f.n);
     rows = (f.n + cols - 1) / cols;
   }
-  const std::size_t n = x.size() / 784;
-  x.resize(std::size_t(rows * cols) * 784, 0.0f);  // blank tiles fill the last row of the figure
+  const std::size_t n = x.size() / In::size;
+  x.resize(std::size_t(rows * cols) * In::size, 0.0f);  // blank tiles fill the last row of the figure
   RunSummary summary(f.out);
-  write_npy(summary.file("samples.npy", "samples [n, 1, 28, 28]"), x.data(), {n, 1, 28, 28});
-  if (Classes) write_npy(summary.file("labels.npy", "requested digit of each sample, -1 = no class [n]"), labels.data(), {n});
+  write_npy(summary.file("samples.npy", "samples [n, " + shape_text<In>() + "]"), x.data(),
+            {n, std::size_t(In::C), std::size_t(In::H), std::size_t(In::W)});
+  if (Classes) write_npy(summary.file("labels.npy", "requested class of each sample, -1 = no class [n]"), labels.data(), {n});
   write_labelled_grid(summary.file("samples.png", "sample grid"),
                       std::to_string(n) + " samples of " + f.model_name + " (" + solver_phrase(f.steps, sampler.solver) +
                           (Classes ? ", CFG gamma " + fmt(f.gamma, 1) : "") + ")",
-                      x.data(), rows, cols, 28, 28, {}, col_labels);
+                      x.data(), rows, cols, In::H, In::W, {}, col_labels, "", "", In::C);
   summary["checkpoint"] = f.checkpoint;
   summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"solver", f.solver},
                        {"model_evaluations", f.steps * evaluations_per_step(sampler.solver)}, {"gamma", f.gamma}, {"seed", f.seed},
@@ -223,13 +256,13 @@ int sample_with(const SampleFlags& f) {
   return 0;
 }
 
-template <bool Classes, class B>
-int train_flow_run(const Part2Flags& f) {
-  return with_hidden(f.train.hidden, [&]<int D>() { return run_part2<D, Classes, B>(f); });
+template <class In, bool Classes, class B>
+int train_flow_run(const Part2Flags& f, const ImageSet& train) {
+  return with_hidden(f.train.hidden, [&]<int D>() { return run_part2<In, D, Classes, B>(f, train); });
 }
-template <bool Classes, class B>
+template <class In, bool Classes, class B>
 int sample_run(const SampleFlags& f, int hidden) {
-  return with_hidden(hidden, [&]<int D>() { return sample_with<D, Classes, B>(f); });
+  return with_hidden(hidden, [&]<int D>() { return sample_with<In, D, Classes, B>(f); });
 }
 
 }  // namespace examples

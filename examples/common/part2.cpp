@@ -3,14 +3,16 @@
 #include "part2.hpp"
 
 #include "cli.hpp"
+#include "datasets.hpp"
 #include "flow_run.hpp"
 
 namespace examples {
 
 int part2_main(int argc, char** argv) {
   use_program_wait_policy(argv);
-  CLI::App app{"Part 2: flow matching on MNIST. Time-conditioned (D7, D8); --classes: class-conditioned with "
-               "classifier-free guidance (D9, D10); --classes --no-scheduler: without the LR schedule (D11)"};
+  CLI::App app{"Part 2: flow matching on MNIST (or --data: MNIST-format, CIFAR-10 binary or image folders). "
+               "Time-conditioned (D7, D8); --classes: class-conditioned with classifier-free guidance (D9, D10); "
+               "--classes --no-scheduler: without the LR schedule (D11)"};
   Part2Flags f;
   f.train.epochs = 10;
   f.train.batch = 64;
@@ -53,8 +55,11 @@ int part2_main(int argc, char** argv) {
     f.command_line += (i ? " " : "") + std::string(argv[i]);
   }
   return guarded([&] {
-    return with_backend(f.train.device, [&]<class B>() {
-      return f.classes ? train_flow_run<true, B>(f) : train_flow_run<false, B>(f);
+    const auto train = open_data(f.train.data, Split::train);
+    return with_image_shape(train, [&]<class In>() {
+      return with_backend(f.train.device, [&]<class B>() {
+        return f.classes ? train_flow_run<In, true, B>(f, train) : train_flow_run<In, false, B>(f, train);
+      });
     });
   });
 }

@@ -2,7 +2,8 @@
 // checks that the compiler's output carries our static_assert message. CASE 0 is the control: it must compile.
 #include <unetflow/blocks/sequential.hpp>
 #include <unetflow/layers/reshape.hpp>
-#include <unetflow/models/unet.hpp>  // the blocks and layers too, without the I/O and training headers
+#include <unetflow/models/res_unet.hpp>  // the blocks and layers too, without the I/O and training headers
+#include <unetflow/models/unet.hpp>
 
 using namespace unetflow;
 
@@ -21,6 +22,10 @@ int main() {
   Sequential<Conv<4, 8>, DownConv<8, 8>, ToVector<>, Linear<8 * 14 * 14, 10>> seq;
   View<Vec<10>, float> logits = seq.forward(x.view());
   (void)logits;
+  PlainUNet<1, 32, 32, 4, Widths<1, 2, 4>, TimeConditioned> deeper;
+  (void)deeper;
+  ResUNet<3, 32, 32, 4, Widths<1, 2, 2>, TimeClassConditioned<10>, 8, 2> residual;
+  (void)residual;
 #elif CASE == 1  // a wrong channel count into a block: 4 channels into a block made for 8
   DownBlock<8, 16> block;
   block.forward(x.view());
@@ -49,6 +54,12 @@ int main() {
 #elif CASE == 7  // a missing argument to a time-conditioned UNet's forward
   TimeUNet<4, 28, 28, 4> unet;
   unet.forward(x.view());
+#elif CASE == 8  // a UNet level whose up module cannot take the concatenation: 8 + 8 channels into an UpBlock for 8
+  LeveledUNet<Shape<4, 28, 28>, UNetLevel<DownBlock<4, 8>, UNetBottleneck<8, 14>, UpBlock<8, 4>>, Conv2d<4, 4, 3, 1, 1>> net;
+  net.forward(x.view());
+#elif CASE == 9  // three halvings of 28x28: 28 does not divide by 8
+  PlainUNet<1, 28, 28, 4, Widths<1, 2, 4>> deep;
+  (void)deep;
 #endif
   return 0;
 }

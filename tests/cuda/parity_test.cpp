@@ -92,12 +92,18 @@ void check_modulate() {
   EXPECT_CLOSE("Modulate dshift", host(dbc.view(), false), host(dbg.view(), true));
 }
 
-using Model = ClassTimeUNet<1, 28, 28, 8, 10, cpu>;
-using ModelG = ClassTimeUNet<1, 28, 28, 8, 10, cuda>;
-using In = Model::In;
+template <class B>
+using AssignmentUNet = ClassTimeUNet<1, 28, 28, 8, 10, B>;
+// Residual blocks, attention at 8x8, the class and time at every level (models/res_unet.hpp).
+template <class B>
+using ResidualUNet = ResUNet<3, 16, 16, 8, Widths<1, 2>, TimeClassConditioned<10>, 8, 2, B>;
 
 // Flow-matching steps with Adam on both backends, new inputs each step, state compared after each.
+template <template <class> class Net = AssignmentUNet>
 void check_training_steps(int steps) {
+  using Model = Net<cpu>;
+  using ModelG = Net<cuda>;
+  using In = typename Model::In;
   Rng init(11, 1);
   auto mc = std::make_unique<Model>();
   auto mg = std::make_unique<ModelG>();
@@ -205,6 +211,7 @@ template <class B> using Res = ResBlock<6, 10, B>;
 template <class B> using ResIdentity = ResBlock<6, 6, B>;
 template <class B> using Stack = Sequential<ResBlock<6, 6, B>, DownConv<6, 10, B>, ToVector<B>, Linear<10 * 7 * 7, 4, B>>;
 template <class B> using Attention = SelfAttention<6, 2, B>;
+template <class B> using PlainResUNet = ResUNet<3, 16, 16, 8, Widths<1, 2>, Unconditioned, 8, 2, B>;
 }  // namespace
 
 TEST_CASE("modules: ResBlocks, SelfAttention and a Sequential on CUDA match the CPU backend") {
@@ -212,6 +219,11 @@ TEST_CASE("modules: ResBlocks, SelfAttention and a Sequential on CUDA match the 
   check_module<Shape<6, 14, 14>, ResIdentity>("ResBlock with identity skip");
   check_module<Shape<6, 14, 14>, Stack>("Sequential of ResBlock, DownConv, ToVector, Linear");
   check_module<Shape<6, 7, 7>, Attention>("SelfAttention, 2 heads on 7x7");
+  check_module<Shape<3, 16, 16>, PlainResUNet>("ResUNet from levels, attention at 8x8");
+}
+
+TEST_CASE("a class-conditioned residual UNet with attention (levels) trains on CUDA as on the CPU backend") {
+  check_training_steps<ResidualUNet>(2);
 }
 
 TEST_CASE("a whole class-conditioned UNet training step on CUDA matches the CPU backend") {
@@ -223,6 +235,8 @@ TEST_CASE("three steps in a row: the recorded (CUDA Graph) replay of the third m
 }
 
 TEST_CASE("CFG sampling on CUDA matches the CPU backend") {
+  using Model = AssignmentUNet<cpu>;
+  using ModelG = AssignmentUNet<cuda>;
   Rng init(13, 1);
   auto mc = std::make_unique<Model>();
   auto mg = std::make_unique<ModelG>();

@@ -57,6 +57,7 @@ inline ImageSet load_cifar10(const std::filesystem::path& dir, Split split) {
   set.channels = cifar10::channels;
   set.height = set.width = cifar10::side;
   set.source = dir.string();
+  set.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
   for (const auto& name : names) {
     if (!std::filesystem::exists(dir / name))
       throw Error("no " + name + " in " + dir.string() + ": --data must name CIFAR-10's binary folder " +

@@ -39,11 +39,14 @@ struct ResUNetType<Cin, H, W, D, Widths<M...>, Cond, A, Heads, B> {
   static_assert(sizeof...(M) > 0, "ResUNet: give Widths at least one level");
   static_assert(((M > 0) && ...), "ResUNet: every width multiplier must be positive");
   static_assert(UNetSizes<H, W, sizeof...(M)>::ok);
-  using type = LeveledUNet<Shape<Cin, H, W>,
-                           UNetLevel<ResBlock<Cin, D, B>,
-                                     typename ResLevels<H, D, (H >> sizeof...(M)), Cond, A, Heads, B, D * M...>::type,
-                                     ResBlock<2 * D, D, B>, Cond>,
-                           Conv2d<D, Cin, 3, 1, 1, B>>;
+  using type = std::conditional_t<
+      UNetSizes<H, W, sizeof...(M)>::fit,
+      LeveledUNet<Shape<Cin, H, W>,
+                  UNetLevel<ResBlock<Cin, D, B>,
+                            typename ResLevels<H, D, (H >> sizeof...(M)), Cond, A, Heads, B, D * M...>::type,
+                            ResBlock<2 * D, D, B>, Cond>,
+                  Conv2d<D, Cin, 3, 1, 1, B>>,
+      UNetOfWrongSize>;
 };
 }  // namespace detail
 

@@ -26,6 +26,17 @@ struct UNetSizes {
                 "UNet: the image width W does not divide by 2^levels (one stride-2 halving per level)");
   static_assert(H == W, "UNet: the image must be square (the bottleneck averages its whole map)");
   static constexpr bool ok = true;
+  static constexpr bool fit = H % (1 << Levels) == 0 && W % (1 << Levels) == 0 && H == W;
+};
+// What a UNet of a size that does not fit becomes once its static_assert has spoken: a type that takes any call,
+// so that the one message above is the only one.
+struct UNetOfWrongSize {
+  template <class... A>
+  void forward(A&&...) {}
+  template <class... A>
+  void backward(A&&...) {}
+  template <class... A>
+  void visit(A&&...) {}
 };
 }  // namespace detail
 
@@ -58,10 +69,13 @@ struct PlainUNetType<Cin, H, W, D, Widths<M...>, Cond, OuterCond, B> {
   static_assert(((M > 0) && ...), "PlainUNet: every width multiplier must be positive");
   static_assert(UNetSizes<H, W, sizeof...(M)>::ok);
   static constexpr int K = H >> sizeof...(M);
-  using type = LeveledUNet<Shape<Cin, H, W>,
-                           UNetLevel<ConvBlock<Cin, D, B>, typename PlainLevels<D, K, Cond, B, D * M...>::type,
-                                     ConvBlock<2 * D, D, B>, OuterCond>,
-                           Conv2d<D, Cin, 3, 1, 1, B>>;
+  using type = std::conditional_t<UNetSizes<H, W, sizeof...(M)>::fit,
+                                  LeveledUNet<Shape<Cin, H, W>,
+                                              UNetLevel<ConvBlock<Cin, D, B>,
+                                                        typename PlainLevels<D, K, Cond, B, D * M...>::type,
+                                                        ConvBlock<2 * D, D, B>, OuterCond>,
+                                              Conv2d<D, Cin, 3, 1, 1, B>>,
+                                  UNetOfWrongSize>;
 };
 }  // namespace detail
 
@@ -78,6 +92,7 @@ class UNetModel
                              std::conditional_t<Time, TimeConditioned, Unconditioned>>,
           Unconditioned, B>::type {
   static_assert(!(Classes > 0 && !Time), "UNetModel: class conditioning is only defined together with time conditioning");
+  static_assert(detail::UNetSizes<H, W, 2>::ok);
 
  public:
   static constexpr int hidden = D;

@@ -1,0 +1,74 @@
+#pragma once
+// The data sets the flow programs train on, found from --data DIR by what the folder holds:
+//   MNIST-format IDX files   train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-... (MNIST, Fashion-MNIST)
+//   CIFAR-10 binary batches  data_batch_1.bin .. data_batch_5.bin, test_batch.bin (cifar-10-batches-bin)
+//   image folders            DIR/train/<class>/<image> and DIR/test/<class>/<image> (PNG, JPEG, ...; stb_image)
+// and the image shapes the programs are built for (each is a separate model type).
+#include <filesystem>
+#include <string>
+#include <unetflow/data/cifar.hpp>
+#include <unetflow/data/image_folder.hpp>
+#include <unetflow/data/mnist.hpp>
+#include <unetflow/shape.hpp>
+
+#include "flags.hpp"
+
+namespace examples {
+
+enum class DataFormat { mnist, cifar10, image_folder };
+
+inline DataFormat data_format(const fs::path& dir) {
+  if (!fs::is_directory(dir))
+    throw Error("--data " + dir.string() + ": no such folder (run scripts/fetch_mnist.sh, or name a folder of MNIST " +
+                "IDX files, CIFAR-10 binary batches, or train/ and test/ image folders).");
+  for (const char* name : {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte",
+                           "t10k-images-idx3-ubyte.gz"})
+    if (fs::exists(dir / name)) return DataFormat::mnist;
+  if (fs::exists(dir / "data_batch_1.bin") || fs::exists(dir / "test_batch.bin")) return DataFormat::cifar10;
+  if (fs::is_directory(dir / "train") || fs::is_directory(dir / "test")) return DataFormat::image_folder;
+  throw Error("--data " + dir.string() + " holds neither MNIST-format IDX files (train-images-idx3-ubyte ...), " +
+              "CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) nor train/ and test/ image folders.");
+}
+
+inline const char* format_name(DataFormat format) {
+  switch (format) {
+    case DataFormat::mnist: return "MNIST-format IDX";
+    case DataFormat::cifar10: return "CIFAR-10 binary";
+    case DataFormat::image_folder: break;
+  }
+  return "image folder";
+}
+
+// One split of the data set in `dir`, whatever its format.
+inline ImageSet open_data(const fs::path& dir, Split split) {
+  switch (data_format(dir)) {
+    case DataFormat::mnist: return load_mnist(dir, split);
+    case DataFormat::cifar10: return load_cifar10(dir, split);
+    case DataFormat::image_folder: break;
+  }
+  return load_image_folder(dir / (split == Split::train ? "train" : "test"));
+}
+
+// The name of class k for figure labels: the set's own ("airplane"), else "digit k" for MNIST-shaped sets.
+inline std::string class_label(const ImageSet& set, int k) {
+  if (k < 0) return "no class";
+  if (std::size_t(k) < set.class_names.size()) return set.class_names[std::size_t(k)];
+  return (set.channels == 1 && set.height == 28 ? "digit " : "class ") + std::to_string(k);
+}
+
+// Calls f.template operator()<S>() with the model input shape of the set's images.
+template <class F>
+decltype(auto) with_image_shape(const ImageSet& set, F&& f) {
+  if (set.channels == 1 && set.height == 28 && set.width == 28) return f.template operator()<Shape<1, 28, 28>>();
+  if (set.channels == 3 && set.height == 32 && set.width == 32) return f.template operator()<Shape<3, 32, 32>>();
+  throw Error(set.source + " holds " + set.shape_text() + " images; the programs are built for 1x28x28 (MNIST) and " +
+              "3x32x32 (CIFAR-10) images (a model of another size is one type in your own program: docs/library.md).");
+}
+
+// "1,28,28" for model names in checkpoints.
+template <class S>
+std::string shape_text() {
+  return std::to_string(S::C) + "," + std::to_string(S::H) + "," + std::to_string(S::W);
+}
+
+}  // namespace examples
