@@ -165,3 +165,28 @@ TEST_CASE("a 3-level class-conditioned residual UNet with attention at 8x8 train
   CHECK(samples.n == 3);
   for (std::ptrdiff_t k = 0; k < samples.numel(); ++k) REQUIRE(std::isfinite(samples.data[k]));
 }
+
+TEST_CASE("UNet<3, 32, 32, 64> denoises colour images: its loss falls within a few Adam steps") {
+  using Net = UNet<3, 32, 32, 64>;
+  static_assert(std::is_same_v<Net::top_type::inner_type::inner_type::down_shape<Shape<64, 16, 16>>, Shape<128, 8, 8>>);
+  auto net = std::make_unique<Net>();
+  Rng rng(8);
+  reset_parameters(*net, rng);
+  Adam<cpu> adam(*net, {.lr = 1e-3});
+  constexpr int n = 4;
+  Tensor<Net::In, cpu> x(n), z(n), grad(n);
+  std::vector<double> losses;
+  for (int step = 0; step < 8; ++step) {
+    for (int s = 0; s < n; ++s)
+      for (int k = 0; k < 3; ++k) cpu::fill(x.view().sample(s) + k * 1024, 1024, ((s + step) >> k & 1) ? 0.9f : 0.1f);
+    fill_normal(z, rng, 0.0, 0.3);
+    for (std::ptrdiff_t i = 0; i < x.numel(); ++i) z.view().data[i] += x.view().data[i];
+    auto y = net->forward(z.view());
+    losses.push_back(mse_loss<cpu>(y, x.view(), grad.view()));
+    adam.zero_grad();
+    net->backward(grad.view());
+    adam.step();
+  }
+  INFO("loss " << losses.front() << " -> " << losses.back());
+  CHECK(losses.back() < 0.5 * losses.front());
+}
