@@ -1,13 +1,14 @@
-// Trains the DigitClassifier that scores generated digits (score, train_flow), and reports its test accuracy
-// and the Frechet distance of the test set's own halves (the floor of that measure). Writes
-// runs/classifier/classifier.safetensors.
+// Trains the classifier that scores generated images of a data set (score, train_flow), and reports its test
+// accuracy and the Frechet distance of the test set's own halves (the floor of that measure). Writes
+// runs/classifier/classifier.safetensors for data/mnist, runs/classifier_<folder>/ for any other --data.
 #include "common/classifier_run.hpp"
 #include "common/cli.hpp"
+#include "common/datasets.hpp"
 
 int main(int argc, char** argv) {
   examples::use_program_wait_policy(argv);
   using namespace examples;
-  CLI::App app{"Train the digit classifier used to score samples (accuracy, class spread, Frechet distance)"};
+  CLI::App app{"Train the classifier used to score samples of a data set (accuracy, class spread, Frechet distance)"};
   TrainFlags flags;
   flags.name = "classifier";
   flags.epochs = 2;
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   flags.lr = 2e-3;
   flags.add_to(app);
   CLI11_PARSE(app, argc, argv);
+  if (app.get_option("--name")->count() == 0) flags.name = default_classifier_for(flags.data).parent_path().filename().string();
   flags.apply_threads();
   return guarded([&] { return with_backend(flags.device, [&]<class B>() { return train_classifier_run<B>(flags); }); });
 }

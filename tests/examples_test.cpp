@@ -94,7 +94,8 @@ TEST_CASE("train_pure_noise writes D5") {
 TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample and score write D7-D11") {
   const auto d = data_dir();
   const std::string io = " --data " + (d / "data").string() + " --runs " + (d / "runs").string();
-  const auto classifier = d / "runs" / "classifier" / "classifier.safetensors";
+  // runs/classifier_<folder> for a --data other than data/mnist (datasets.hpp)
+  const auto classifier = d / "runs" / "classifier_data" / "classifier.safetensors";
   auto r = run(std::string(TRAIN_CLASSIFIER) + io + " --epochs 1 --batch 64 --quiet");
   INFO(r.output);
   REQUIRE(r.status == 0);
@@ -150,6 +151,12 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output.find("classifier scores of 4 samples: accuracy") != std::string::npos);
+  // A classifier of another data set (here: another MNIST-format set) is refused by score, in one sentence.
+  synthetic::write_mnist_like(d / "other", "t10k", 30);
+  r = run(std::string(SCORE) + " " + (out / "samples.npy").string() + " --classifier " + classifier.string() + " --data " +
+          (d / "other").string());
+  CHECK(r.status == 1);
+  CHECK(r.output.find("was trained on another data set") != std::string::npos);
 }
 
 namespace {
@@ -183,15 +190,21 @@ std::pair<double, double> loss_ends(const fs::path& csv, int k) {
 }
 }  // namespace
 
-TEST_CASE("train_flow and sample on a colour data set (CIFAR-10 binary files): 3x32x32, loss falls, colour grids") {
+TEST_CASE("the colour pipeline on a CIFAR-10 binary folder: classifier, 3x32x32 flow training (loss falls), colour grids, sample, score") {
   const auto d = data_dir();
   synthetic::write_cifar_like(d / "cifar", 40, 20);
   const auto runs = d / "runs_colour";
-  auto r = run(std::string(TRAIN_FLOW) + " --classes --data " + (d / "cifar").string() + " --runs " + runs.string() +
-               " --hidden 16 --epochs 2 --batch 16 --steps-per-epoch 12 --lr 1e-2 --sample-steps 3 --per-digit 2 --quiet");
+  const std::string io = " --data " + (d / "cifar").string() + " --runs " + runs.string();
+  auto r = run(std::string(TRAIN_CLASSIFIER) + io + " --epochs 1 --batch 32 --quiet");
   INFO(r.output);
   REQUIRE(r.status == 0);
-  CHECK(r.output.find("3x32x32 samples are not scored") != std::string::npos);
+  REQUIRE(fs::exists(runs / "classifier_cifar" / "classifier.safetensors"));
+  // train_flow finds the classifier of its data set by itself.
+  r = run(std::string(TRAIN_FLOW) + " --classes" + io +
+          " --hidden 16 --epochs 2 --batch 16 --steps-per-epoch 12 --lr 1e-2 --sample-steps 3 --per-digit 2 --quiet");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("classifier scores of 20 samples: accuracy") != std::string::npos);
   const auto dir = runs / "flow_class";
   check_files(dir, {"d9_loss.csv", "d9_loss.png", "d10_samples_epoch2.png", "d10_samples_epoch2.npy",
                     "d10_labels_epoch2.npy", "model-epoch2.safetensors", "checkpoint.safetensors"});
@@ -218,6 +231,11 @@ TEST_CASE("train_flow and sample on a colour data set (CIFAR-10 binary files): 3
   std::ifstream sample_script(d / "colour_samples" / "samples.gp");
   const std::string sgp((std::istreambuf_iterator<char>(sample_script)), std::istreambuf_iterator<char>());
   CHECK(sgp.find("truck") != std::string::npos);
+  r = run(std::string(SCORE) + " " + (d / "colour_samples" / "samples.npy").string() + " --data " + (d / "cifar").string() +
+          " --classifier " + (runs / "classifier_cifar" / "classifier.safetensors").string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("classifier scores of 3 samples") != std::string::npos);
 
   // A run on MNIST digits cannot resume from this 3x32x32 model: one sentence naming both models.
   r = run(std::string(TRAIN_FLOW) + " --classes --data " + (d / "data").string() + " --runs " + runs.string() +

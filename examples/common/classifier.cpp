@@ -1,37 +1,54 @@
-// The digit classifier's runs (train_classifier, score) and the scorer of generated digits (train_flow too),
-// compiled once per backend.
+// The classifier's runs (train_classifier, score) and the scorer of generated images (train_flow too), compiled
+// once per backend for each image shape the programs take (datasets.hpp).
 #include "scoring.hpp"
 
 #include <algorithm>
 #include <filesystem>
 
 #include "run_summary.hpp"
+#include <unetflow/io/safetensors.hpp>
 
 namespace examples {
 
-template <class B>
-Scorer<B>::Scorer(const fs::path& classifier, const ImageSet& test) : model_(std::make_unique<Model>()) {
-  check_images_fit<typename Model::In>(test, "the test set");
-  load_weights(classifier, {{"model", classifier_name}}, *model_);
+template <class In, class B>
+Scorer<In, B>::Scorer(const fs::path& classifier, const ImageSet& test) : model_(std::make_unique<Model>()) {
+  check_images_fit<In>(test, "the test set");
+  if (!fs::exists(classifier))
+    throw Error("no classifier at " + classifier.string() + ": train one on " + test.source +
+                " with train_classifier --data " + test.source + ".");
+  const auto meta = safetensors::read(classifier).metadata;
+  const auto trained_on = meta.find("data_fingerprint");
+  if (trained_on == meta.end())
+    throw Error(classifier.string() + " does not record the data set it was trained on (it predates that): train it again with train_classifier.");
+  if (trained_on->second != fingerprint(test)) {
+    const auto source = meta.find("data");
+    throw Error(classifier.string() + " was trained on another data set (" +
+                (source == meta.end() ? trained_on->second : source->second) + ") than the test set of " + test.source +
+                ": train one with train_classifier --data " + test.source + ".");
+  }
+  load_weights(classifier, {{"model", classifier_name<In>()}}, *model_);
   set_training(*model_, false);
   auto features = run(test.images.data(), test.n);
   reference_ = fit_gaussian(features, test.n, Model::feature_size);
 }
 
-template <class B>
-Scorer<B>::~Scorer() = default;
+template <class In, class B>
+Scorer<In, B>::~Scorer() = default;
 
-template <class B>
-Scores Scorer<B>::score(const float* samples, int n, const std::int64_t* requested) {
+template <class In, class B>
+Scores Scorer<In, B>::score(const float* samples, int n, const std::int64_t* requested) {
   Scores s;
   s.n = n;
   std::vector<int> predicted;
-  auto features = run(samples, n, &predicted);
-  int correct = 0;
+  std::vector<float> probability;
+  auto features = run(samples, n, &predicted, &probability);
+  int correct = 0, confident = 0;
   for (int i = 0; i < n; ++i) {
     ++s.histogram[std::size_t(predicted[std::size_t(i)])];
     if (requested && predicted[std::size_t(i)] == requested[i]) ++correct;
+    confident += probability[std::size_t(i)] >= 0.9f;
   }
+  s.confident = double(confident) / n;
   if (requested) s.accuracy = double(correct) / n;
   for (int c : s.histogram)
     if (c) s.spread -= (double(c) / n) * std::log(double(c) / n) / std::log(10.0);
@@ -39,9 +56,9 @@ Scores Scorer<B>::score(const float* samples, int n, const std::int64_t* request
   return s;
 }
 
-template <class B>
-std::vector<float> Scorer<B>::run(const float* images, int n, std::vector<int>* predicted) {
-  using In = typename Model::In;
+template <class In, class B>
+std::vector<float> Scorer<In, B>::run(const float* images, int n, std::vector<int>* predicted,
+                                      std::vector<float>* probability) {
   std::vector<float> features;
   const auto logits = map_batches<In, B>(images, n, 500, [&](View<In, const float> x) {
     auto logits_of_batch = model_->forward(x);
@@ -52,23 +69,31 @@ std::vector<float> Scorer<B>::run(const float* images, int n, std::vector<int>* 
   if (predicted)
     for (int i = 0; i < n; ++i) {
       const float* z = logits.data() + std::ptrdiff_t(i) * 10;
-      predicted->push_back(int(std::max_element(z, z + 10) - z));
+      const int k = int(std::max_element(z, z + 10) - z);
+      predicted->push_back(k);
+      double sum = 0;  // softmax of the largest logit: 1 / sum exp(z - z_max)
+      for (int j = 0; j < 10; ++j) sum += std::exp(double(z[j]) - z[k]);
+      if (probability) probability->push_back(float(1.0 / sum));
     }
   return features;
 }
 
-template <class B>
-int train_classifier_run(const TrainFlags& flags) {
-  using Model = Classifier<B>;
-  const auto train = load_mnist(flags.data, Split::train);
-  const auto test = load_mnist(flags.data, Split::test);
-  check_images_fit<typename Model::In>(test, "the test set");
+template <class In, class B>
+int train_classifier_for(const TrainFlags& flags, const ImageSet& train, const ImageSet& test) {
+  using Model = Classifier<In, B>;
+  check_images_fit<In>(test, "the test set");
+  for (const auto* set : {&train, &test})
+    for (int i = 0; i < set->n; ++i)
+      if (set->labels[std::size_t(i)] >= 10)
+        throw Error(set->source + " has a class " + std::to_string(int(set->labels[std::size_t(i)])) + " (image " +
+                    std::to_string(i) + "); the classifier takes at most 10 classes, 0-9.");
   auto model = std::make_unique<Model>();
   Rng init(flags.seed, 2);
   reset_parameters(*model, init);
   ClassificationTask<Model> task;
   Trainer<Model, ClassificationTask<Model>> trainer(*model, task, train, train_options(flags, 1.0),
-                                                              {{"model", classifier_name}});
+                                                    {{"model", classifier_name<In>()}, {"data", test.source},
+                                                     {"data_fingerprint", fingerprint(test)}});
   if (trainer.run() == decltype(trainer)::Outcome::interrupted) {
     std::fprintf(stderr, "interrupted: resume with the same command and --resume\n");
     return 130;
@@ -85,7 +110,7 @@ int train_classifier_run(const TrainFlags& flags) {
     correct += int(std::max_element(z, z + 10) - z) == test.labels[std::size_t(i)];
   }
   // The floor of the Frechet measure: one half of the test set against the whole.
-  Scorer<B> scorer(out, test);
+  Scorer<In, B> scorer(out, test);
   const int half = test.n / 2;
   std::vector<std::int64_t> labels(test.labels.begin(), test.labels.begin() + half);
   const auto real = scorer.score(test.images.data(), half, labels.data());
@@ -96,7 +121,7 @@ int train_classifier_run(const TrainFlags& flags) {
   for (int digit = 0; digit < 10; ++digit)
     for (int i = 0, taken = 0; i < test.n && taken < 4; ++i)
       if (test.labels[std::size_t(i)] == digit) {
-        grid.insert(grid.end(), test.image(i), test.image(i) + 784);
+        grid.insert(grid.end(), test.image(i), test.image(i) + In::size);
         grid_labels.push_back(digit);
         ++taken;
       }
@@ -115,29 +140,44 @@ int train_classifier_run(const TrainFlags& flags) {
 }
 
 template <class B>
-int score_run(const ScoreFlags& f) {
+int train_classifier_run(const TrainFlags& flags) {
+  const auto train = open_data(flags.data, Split::train);
+  const auto test = open_data(flags.data, Split::test);
+  return with_image_shape(train, [&]<class In>() { return train_classifier_for<In, B>(flags, train, test); });
+}
+
+template <class In, class B>
+int score_for(const ScoreFlags& f, const ImageSet& test) {
   const auto x = read_npy<float>(f.samples);
-  if (x.empty() || x.size() % 784)
-    throw Error(f.samples + " holds " + std::to_string(x.size()) + " values, not a whole number of 28x28 images.");
-  const int n = int(x.size() / 784);
+  if (x.empty() || x.size() % In::size)
+    throw Error(f.samples + " holds " + std::to_string(x.size()) + " values, not a whole number of " + test.shape_text() +
+                " images (the shape of " + test.source + ").");
+  const int n = int(x.size() / In::size);
   std::vector<std::int64_t> y;
   if (!f.labels.empty()) {
     y = read_npy<std::int64_t>(f.labels);
     if (int(y.size()) != n)
       throw Error(f.labels + " holds " + std::to_string(y.size()) + " labels for " + std::to_string(n) + " samples.");
   }
-  if (!fs::exists(f.classifier)) throw Error("no classifier at " + f.classifier + ": train one with train_classifier.");
-  Scorer<B> scorer(f.classifier, load_mnist(f.data, Split::test));
+  Scorer<In, B> scorer(f.classifier.empty() ? default_classifier_for(f.data) : fs::path(f.classifier), test);
   const auto s = scorer.score(x.data(), n, y.empty() ? nullptr : y.data());
   std::printf("%s\n%s\n", s.line().c_str(), s.json().dump().c_str());
   return 0;
 }
 
-template class Scorer<cpu>;
+template <class B>
+int score_run(const ScoreFlags& f) {
+  const auto test = open_data(f.data, Split::test);
+  return with_image_shape(test, [&]<class In>() { return score_for<In, B>(f, test); });
+}
+
+template class Scorer<Shape<1, 28, 28>, cpu>;
+template class Scorer<Shape<3, 32, 32>, cpu>;
 template int score_run<cpu>(const ScoreFlags&);
 template int train_classifier_run<cpu>(const TrainFlags&);
 #if defined(UNETFLOW_HAS_CUDA)
-template class Scorer<cuda>;
+template class Scorer<Shape<1, 28, 28>, cuda>;
+template class Scorer<Shape<3, 32, 32>, cuda>;
 template int train_classifier_run<cuda>(const TrainFlags&);
 template int score_run<cuda>(const ScoreFlags&);
 #endif

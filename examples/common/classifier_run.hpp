@@ -12,7 +12,7 @@ int train_classifier_run(const TrainFlags& flags);
 
 // score: the scores of the samples in an .npy file (with the requested digits in another, if given).
 struct ScoreFlags {
-  std::string samples, labels, classifier = default_classifier, data = "data/mnist", device = "auto";
+  std::string samples, labels, classifier, data = "data/mnist", device = "auto";  // classifier: per data set
   int threads = 0;
 };
 template <class B>

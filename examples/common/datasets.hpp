@@ -4,8 +4,13 @@
 //   CIFAR-10 binary batches  data_batch_1.bin .. data_batch_5.bin, test_batch.bin (cifar-10-batches-bin)
 //   image folders            DIR/train/<class>/<image> and DIR/test/<class>/<image> (PNG, JPEG, ...; stb_image)
 // and the image shapes the programs are built for (each is a separate model type).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 #include <unetflow/data/cifar.hpp>
 #include <unetflow/data/image_folder.hpp>
 #include <unetflow/data/mnist.hpp>
@@ -16,6 +21,13 @@
 namespace examples {
 
 enum class DataFormat { mnist, cifar10, image_folder };
+
+// The last component of a folder's path ("fashion-mnist" for /usr/share/datasets/fashion-mnist/).
+inline std::string folder_name(const fs::path& dir) {
+  auto p = dir.lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  return p.filename().string();
+}
 
 inline DataFormat data_format(const fs::path& dir) {
   if (!fs::is_directory(dir))
@@ -40,9 +52,18 @@ inline const char* format_name(DataFormat format) {
 }
 
 // One split of the data set in `dir`, whatever its format.
+// Fashion-MNIST's IDX files do not name their classes; a folder whose name says fashion-mnist gets these.
+inline const std::vector<std::string> fashion_mnist_classes = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
 inline ImageSet open_data(const fs::path& dir, Split split) {
   switch (data_format(dir)) {
-    case DataFormat::mnist: return load_mnist(dir, split);
+    case DataFormat::mnist: {
+      auto set = load_mnist(dir, split);
+      if (folder_name(dir).find("fashion") != std::string::npos)
+        set.class_names = fashion_mnist_classes;
+      return set;
+    }
     case DataFormat::cifar10: return load_cifar10(dir, split);
     case DataFormat::image_folder: break;
   }
@@ -54,6 +75,27 @@ inline std::string class_label(const ImageSet& set, int k) {
   if (k < 0) return "no class";
   if (std::size_t(k) < set.class_names.size()) return set.class_names[std::size_t(k)];
   return (set.channels == 1 && set.height == 28 ? "digit " : "class ") + std::to_string(k);
+}
+
+// A data set's identity for classifiers: FNV-1a (64 bits) over its images quantised to bytes and its labels, with
+// its size. Two folders holding the same files have the same fingerprint; MNIST and Fashion-MNIST differ.
+inline std::string fingerprint(const ImageSet& set) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&](unsigned char b) { h = (h ^ b) * 1099511628211ull; };
+  for (float v : set.images) mix(static_cast<unsigned char>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)));
+  for (auto label : set.labels) mix(label);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return set.shape_text() + ":" + std::to_string(set.n) + ":" + hex;
+}
+
+// Where train_classifier writes the classifier of the data set in `data` (and train_flow and score look for it):
+// runs/classifier for the default MNIST folder, runs/classifier_<folder name> for any other.
+inline fs::path default_classifier_for(const std::string& data, const std::string& runs = "runs") {
+  const auto name = folder_name(data);
+  const bool mnist = fs::path(data).lexically_normal() == fs::path(TrainFlags{}.data).lexically_normal();
+  const std::string run = mnist || name.empty() ? "classifier" : "classifier_" + name;
+  return fs::path(runs) / run / "classifier.safetensors";
 }
 
 // Calls f.template operator()<S>() with the model input shape of the set's images.

@@ -29,8 +29,6 @@ namespace examples {
 namespace fs = std::filesystem;
 using namespace unetflow;
 
-// Where the scoring classifier is written by train_classifier and looked for by train_flow and score.
-inline const char* default_classifier = "runs/classifier/classifier.safetensors";
 
 // The first statement of every program: idle OpenMP threads sleep between kernels unless OMP_WAIT_POLICY says
 // otherwise (measurements in docs/library.md, "Threads"); the program starts again once to set it.

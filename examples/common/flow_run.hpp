@@ -22,7 +22,7 @@ struct Part2Flags {
   double p_uncond = 0.1, gamma = 5.0, ema = 0;
   int sample_steps = 50, per_digit = 4;
   std::string solver = "euler";  // flow/ode.hpp: euler, midpoint, heun, rk4
-  std::string classifier = default_classifier;
+  std::string classifier;  // empty: the one train_classifier writes for the data set (datasets.hpp)
   std::string compare_with;  // D11: the scheduled run to put side by side (default RUNS/flow_class)
   std::string command_line;
 };

@@ -119,11 +119,10 @@ int run_part2(const Part2Flags& f, const ImageSet& train) {
                        {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()}};
 
   const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
-  std::unique_ptr<Scorer<B>> scorer;
-  if (!std::is_same_v<In, Shape<1, 28, 28>>)
-    std::fprintf(stderr, "note: the scoring classifier takes 1x28x28 digits, so these %s samples are not scored\n", train.shape_text().c_str());
-  else if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer<B>>(f.classifier, open_data(flags.data, Split::test));
-  else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier)\n", f.classifier.c_str());
+  std::unique_ptr<Scorer<In, B>> scorer;
+  if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer<In, B>>(f.classifier, open_data(flags.data, Split::test));
+  else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier --data %s)\n",
+                    f.classifier.c_str(), flags.data.c_str());
   auto evaluation = std::make_unique<Model>();
   FlowSampler<Model> sampler;
   sampler.solver = solver_from_name(f.solver);

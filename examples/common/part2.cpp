@@ -27,7 +27,7 @@ int part2_main(int argc, char** argv) {
   app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")->check(finite_number & CLI::Range(0.0, 0.99999));
   app.add_option("--sample-steps", f.sample_steps, "solver steps T of sampling")->check(CLI::Range(1, 10000))->capture_default_str();
   add_solver_flag(app, f.solver);
-  app.add_option("--classifier", f.classifier, "digit classifier that scores the samples (train_classifier)")->capture_default_str();
+  app.add_option("--classifier", f.classifier, "classifier that scores the samples (default: train_classifier's for --data)");
   app.add_option("--compare-with", f.compare_with, "D11: run directory of the scheduled run to compare with (default: RUNS/flow_class)");
   app.add_option("--per-digit", f.per_digit, "samples of each digit (class-conditioned)")->check(CLI::Range(1, 100))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -37,6 +37,7 @@ int part2_main(int argc, char** argv) {
   }
   if (app.get_option("--name")->count() == 0)
     f.train.name = !f.classes ? "flow_time" : f.no_scheduler ? "flow_class_noscheduler" : "flow_class";
+  if (f.classifier.empty()) f.classifier = default_classifier_for(f.train.data, f.train.runs).string();
   if (f.compare_with.empty()) f.compare_with = (fs::path(f.train.runs) / "flow_class").string();
   if (f.no_scheduler) {
     if (app.get_option("--lr")->count() == 0) f.train.lr = 3e-3;
