@@ -10,13 +10,7 @@ scripts/setup.sh
 scripts/fetch_mnist.sh data/mnist
 quietly "configure (build/)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 quietly "build train_classifier train_flow sample score" cmake --build build -j"$(nproc)" --target train_classifier train_flow sample score
-classifier=runs/classifier/classifier.safetensors
-# Train the classifier when there is none, or when it is of an earlier layout (its metadata names the model and,
-# since data sets are told apart, the data set's fingerprint); an earlier run is moved aside, not deleted.
-if [[ ! -f $classifier ]] || ! grep -qa 'DigitClassifier<W=32,flat-head>' "$classifier" || ! grep -qa 'data_fingerprint' "$classifier"; then
-  [[ -d runs/classifier ]] && mv runs/classifier "runs/classifier.earlier-$(date +%Y%m%d-%H%M%S)"
-  build/examples/train_classifier --data data/mnist --epochs 1 --quiet
-fi
+scripts/classifier.sh data/mnist
 build/examples/train_flow --data data/mnist "$@"                                # D7, D8
 build/examples/train_flow --data data/mnist --classes "$@"                      # D9, D10
 build/examples/train_flow --data data/mnist --classes --no-scheduler "$@"       # D11

@@ -11,6 +11,7 @@ packages=(
   doctest-dev libbenchmark-dev
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
   gnuplot-nox libomp-dev
+  dataset-fashion-mnist
 )
 if [[ "${1:-}" == "--torch" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0 libopenblas0-pthread)

@@ -132,6 +132,24 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   CHECK(r.status == 1);
   CHECK(r.output.find("add --classes") != std::string::npos);
 
+  // D12: a time-only model of another wiring, beside Part 2's (runs/flow_time) at the same noise, scored on more samples.
+  r = run(flow + " --better --score-samples 30");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  check_files(d / "runs" / "flow_better", {"d12_loss.png", "d12_samples_epoch2.png", "d12_comparison_epoch1.png",
+                                           "d12_comparison_epoch2.png", "summary.json"});
+  std::ifstream f12(d / "runs" / "flow_better" / "summary.json");
+  const auto summary12 = nlohmann::json::parse(f12);
+  CHECK(summary12.at("final_scores").at("samples") == 30);
+  CHECK(summary12.at("final_scores").contains("confident_share"));
+  CHECK(summary12.at("config").at("arch") == "every-level");
+  r = run(flow + " --better --classes");
+  CHECK(r.status == 1);
+  CHECK(r.output.find("drop --classes") != std::string::npos);
+  r = run(flow + " --arch residual --classes --name x");
+  CHECK(r.status == 1);
+  CHECK(r.output.find("time-only models of 1x28x28 images") != std::string::npos);
+
   // sample: from a weights file and from a full training checkpoint; score: the samples it wrote.
   const auto out = d / "sampled";
   r = run(std::string(SAMPLE) + " " + (d / "runs" / "flow_class" / "model-epoch2.safetensors").string() +
@@ -189,6 +207,21 @@ std::pair<double, double> loss_ends(const fs::path& csv, int k) {
   return {first, last};
 }
 }  // namespace
+
+TEST_CASE("a folder named fashion-mnist gets Fashion-MNIST's class names on its figures") {
+  const auto d = data_dir();
+  synthetic::write_mnist_like(d / "fashion-mnist", "train", 64);
+  synthetic::write_mnist_like(d / "fashion-mnist", "t10k", 20);
+  const auto r = run(std::string(TRAIN_FLOW) + " --classes --data " + (d / "fashion-mnist").string() + " --runs " +
+                     (d / "runs_fashion").string() + " --hidden 16 --epochs 1 --batch 32 --steps-per-epoch 1 --sample-steps 1 --quiet");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  std::ifstream script(d / "runs_fashion" / "flow_class" / "d10_samples_epoch1.gp");
+  const std::string gp((std::istreambuf_iterator<char>(script)), std::istreambuf_iterator<char>());
+  CHECK(gp.find("Ankle boot") != std::string::npos);
+  CHECK(gp.find("T-shirt/top") != std::string::npos);
+  CHECK(r.output.find("classifier_fashion-mnist") != std::string::npos);  // where its classifier is looked for
+}
 
 TEST_CASE("the colour pipeline on a CIFAR-10 binary folder: classifier, 3x32x32 flow training (loss falls), colour grids, sample, score") {
   const auto d = data_dir();

@@ -62,7 +62,8 @@ inline void add_solver_flag(CLI::App& app, std::string& solver) {
 }
 
 inline void TrainFlags::add_to(CLI::App& app) {
-  app.add_option("--data", data, "directory with the four MNIST IDX files (raw or .gz)")->capture_default_str();
+  app.add_option("--data", data, "data set folder: MNIST-format IDX files (raw or .gz), CIFAR-10 binary batches, or "
+                                 "train/ and test/ folders of class sub-folders")->capture_default_str();
   app.add_option("--runs", runs, "parent of the run directories")->capture_default_str();
   app.add_option("--name", name, "run name: outputs go to RUNS/NAME")->check(plain_name)->capture_default_str();
   app.add_option("--preset", preset, "full: the assignment's settings; quick: every file in minutes on a CPU")

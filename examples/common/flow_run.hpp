@@ -21,6 +21,9 @@ struct Part2Flags {
   bool classes = false, no_scheduler = false;
   double p_uncond = 0.1, gamma = 5.0, ema = 0;
   int sample_steps = 50, per_digit = 4;
+  int score_samples = 0;              // > 0: the final model's scores on this many samples (summary.json)
+  std::string arch = "assignment";    // D12's candidates: assignment, every-level, residual (flow_run_impl.hpp)
+  bool better = false;                // D12: file names d12_*, and the side-by-side figure with compare_with
   std::string solver = "euler";  // flow/ode.hpp: euler, midpoint, heun, rk4
   std::string classifier;  // empty: the one train_classifier writes for the data set (datasets.hpp)
   std::string compare_with;  // D11: the scheduled run to put side by side (default RUNS/flow_class)

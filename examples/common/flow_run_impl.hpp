@@ -83,9 +83,75 @@ inline std::string joined(const std::vector<std::string>& names) {
   return s;
 }
 
-template <class In, int D, bool Classes, class B>
-int run_part2(const Part2Flags& f, const ImageSet& train) {
-  using Model = FlowModel<In, D, Classes, B>;
+// D12's candidates beyond the assignment's wiring, time-only on 1x28x28 (docs/part3.md): the assignment's blocks
+// with the time at every level, and residual blocks with attention at 7x7.
+template <int D, class B>
+using EveryLevelTimeUNet = PlainUNet<1, 28, 28, D, Widths<1, 2>, TimeConditioned, B>;
+template <int D, class B>
+using ResidualTimeUNet = ResUNet<1, 28, 28, D, Widths<1, 2>, TimeConditioned, 7, 4, B>;
+
+// D12: this run's samples beside those of the Part 2 run in f.compare_with at the same epoch, drawn from the same
+// starting noise (same seed and count). Skipped with a note when that run has no samples of this epoch.
+template <class In>
+void write_d12_comparison(const Part2Flags& f, RunSummary& summary, const std::string& tag, const std::vector<float>& ours,
+                          const std::string& model_name) {
+  const fs::path theirs_npy = fs::path(f.compare_with) / ("d8_samples_" + tag + ".npy");
+  if (!fs::exists(theirs_npy)) {
+    std::fprintf(stderr, "note: no %s (run train_flow with the same settings first), so no side-by-side D12 figure for %s\n",
+                 theirs_npy.c_str(), tag.c_str());
+    return;
+  }
+  const auto theirs = read_npy<float>(theirs_npy);
+  if (theirs.size() != ours.size()) {
+    std::fprintf(stderr, "note: %s holds %zu values, this run's samples %zu, so no D12 figure for %s\n", theirs_npy.c_str(),
+                 theirs.size(), ours.size(), tag.c_str());
+    return;
+  }
+  std::vector<float> grid(theirs);
+  grid.insert(grid.end(), ours.begin(), ours.end());
+  const int rows = int(grid.size() / In::size) / 10;
+  std::vector<std::string> row_labels;
+  for (int r = 0; r < rows; ++r) row_labels.push_back(r < rows / 2 ? "Part 2" : "D12");
+  write_labelled_grid(summary.file("d12_comparison_" + tag + ".png", tag + ": Part 2's time-only model (" + f.compare_with +
+                                                                          ", top) and this one (bottom), same starting noise"),
+                      tag + ": Part 2's TimeUNet (top) vs " + model_name + " (bottom), same noise", grid.data(), rows, 10,
+                      In::H, In::W, row_labels, {}, "", "", In::C);
+}
+
+// The final model's scores on f.score_samples samples (D12's measure: 500 or more), with the sampling time.
+template <class Model, bool Classes, class Scorer, class Trainer>
+void score_final_samples(const Part2Flags& f, Scorer& scorer, Trainer& trainer, RunSummary& summary) {
+  auto evaluation = std::make_unique<Model>();
+  trainer.evaluation_weights(*evaluation);
+  FlowSampler<Model> sampler;
+  sampler.solver = solver_from_name(f.solver);
+  Rng noise(f.train.seed, 8);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> x;
+  std::vector<std::int64_t> labels;
+  for (int begin = 0; begin < f.score_samples; begin += 250) {  // batches of 250 bound the sampler's memory
+    const int m = std::min(250, f.score_samples - begin);
+    std::vector<float> part;
+    if constexpr (Classes) {
+      std::vector<int> wanted;
+      for (int i = begin; i < begin + m; ++i) wanted.push_back(i % 10);
+      part = download<typename Model::backend>(sampler.sample(*evaluation, wanted, f.gamma, f.sample_steps, noise));
+      labels.insert(labels.end(), wanted.begin(), wanted.end());
+    } else {
+      part = download<typename Model::backend>(sampler.sample(*evaluation, m, f.sample_steps, noise));
+    }
+    x.insert(x.end(), part.begin(), part.end());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto scores = scorer.score(x.data(), f.score_samples, Classes ? labels.data() : nullptr);
+  auto j = scores.json();
+  j["sampling_seconds"] = seconds;
+  summary["final_scores"] = j;
+  std::fprintf(stderr, "final model, %d samples (%.1f s): %s\n", f.score_samples, seconds, scores.line().c_str());
+}
+
+template <class Model, class In, bool Classes, class B>
+int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& model_name) {
   const TrainFlags& flags = f.train;
   if constexpr (Classes)
     for (int i = 0; i < train.n; ++i)
@@ -97,7 +163,6 @@ int run_part2(const Part2Flags& f, const ImageSet& train) {
   Rng init(flags.seed, 2);
   reset_parameters(*model, init);
   FlowMatchingTask<Model> task(Classes ? f.p_uncond : 0.0);
-  const std::string model_name = flow_model_name<In, D, Classes>();
   const double lr_gamma = f.no_scheduler ? 1.0 : std::pow(0.1, 1.0 / flags.epochs);
   auto options = train_options(flags, lr_gamma);
   options.ema_decay = f.ema;
@@ -105,18 +170,20 @@ int run_part2(const Part2Flags& f, const ImageSet& train) {
                                                   {{"model", model_name}, {"task", "flow_matching"}, {"data", train.source},
                                                    {"class_names", joined(train.class_names)}});
 
-  // File names follow the deliverables: D7/D8 time-conditioned, D9/D10 class-conditioned, D11 without schedule.
-  const std::string loss_id = !Classes ? "d7" : f.no_scheduler ? "d11" : "d9";
-  const std::string samples_id = !Classes ? "d8" : f.no_scheduler ? "d11" : "d10";
+  // File names follow the deliverables: D7/D8 time-conditioned, D9/D10 class-conditioned, D11 without schedule,
+  // D12 a better time-conditioned model.
+  const std::string loss_id = f.better ? "d12" : !Classes ? "d7" : f.no_scheduler ? "d11" : "d9";
+  const std::string samples_id = f.better ? "d12" : !Classes ? "d8" : f.no_scheduler ? "d11" : "d10";
   RunSummary summary(flags.run_dir());
-  summary["deliverables"] = !Classes ? "D7, D8" : f.no_scheduler ? "D11" : "D9, D10";
+  summary["deliverables"] = f.better ? "D12" : !Classes ? "D7, D8" : f.no_scheduler ? "D11" : "D9, D10";
   summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
                        {"data", train.source}, {"images", shape_text<In>()},
                        {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr},
                        {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
                        {"ema_decay", f.ema}, {"p_uncond", Classes ? f.p_uncond : 0.0}, {"cfg_gamma", f.gamma},
                        {"sample_steps", f.sample_steps}, {"solver", f.solver}, {"steps_per_epoch", trainer.steps_per_epoch()},
-                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()}};
+                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()},
+                       {"arch", f.arch}};
 
   const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
   std::unique_ptr<Scorer<In, B>> scorer;
@@ -167,6 +234,7 @@ int run_part2(const Part2Flags& f, const ImageSet& train) {
                         grid.data(), rows, cols, In::H, In::W, row_labels, col_labels, "", "", In::C);
     summary["sampling"][tag] = {{"samples", n}, {"seconds", seconds}};
     last_grid = grid;
+    if (f.better) write_d12_comparison<In>(f, summary, tag, grid, model_name);
     if (scorer) {
       const auto scores = scorer->score(grid.data(), int(n), Classes ? labels.data() : nullptr);
       summary["scores"][tag] = scores.json();
@@ -193,6 +261,8 @@ int run_part2(const Part2Flags& f, const ImageSet& train) {
   if constexpr (Classes)
     if (f.no_scheduler && outcome == decltype(trainer)::Outcome::finished)
       write_d11_comparison<In>(f, train, summary, last_grid, scorer.get());
+  if (f.score_samples > 0 && scorer && outcome == decltype(trainer)::Outcome::finished)
+    score_final_samples<Model, Classes>(f, *scorer, trainer, summary);
   summary.write();
   if (outcome == decltype(trainer)::Outcome::interrupted) {
     std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s --resume\n",
@@ -257,7 +327,23 @@ int sample_with(const SampleFlags& f) {
 
 template <class In, bool Classes, class B>
 int train_flow_run(const Part2Flags& f, const ImageSet& train) {
-  return with_hidden(f.train.hidden, [&]<int D>() { return run_part2<In, D, Classes, B>(f, train); });
+  if (f.arch == "assignment")
+    return with_hidden(f.train.hidden, [&]<int D>() {
+      return run_flow<FlowModel<In, D, Classes, B>, In, Classes, B>(f, train, flow_model_name<In, D, Classes>());
+    });
+  if constexpr (!Classes && std::is_same_v<In, Shape<1, 28, 28>>) {
+    auto narrow = [&](auto&& body) {
+      if (f.train.hidden == 16) return body.template operator()<16>();
+      if (f.train.hidden == 32) return body.template operator()<32>();
+      throw Error("--arch " + f.arch + ": --hidden " + std::to_string(f.train.hidden) + " is not built in (16 or 32).");
+    };
+    const std::string width = ",D=" + std::to_string(f.train.hidden) + ">";
+    if (f.arch == "every-level")
+      return narrow([&]<int D>() { return run_flow<EveryLevelTimeUNet<D, B>, In, false, B>(f, train, "EveryLevelTimeUNet<1,28,28" + width); });
+    return narrow([&]<int D>() { return run_flow<ResidualTimeUNet<D, B>, In, false, B>(f, train, "ResidualTimeUNet<1,28,28,attention=7x7" + width); });
+  }
+  throw Error("--arch " + f.arch + " is built for time-only models of 1x28x28 images (D12); " + train.source + " holds " +
+              train.shape_text() + (Classes ? " images and --classes asks for a class-conditioned model." : " images."));
 }
 template <class In, bool Classes, class B>
 int sample_run(const SampleFlags& f, int hidden) {

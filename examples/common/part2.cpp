@@ -8,6 +8,14 @@
 
 namespace examples {
 
+// D12: the recipe chosen by measurement (docs/part3.md).
+struct BetterRecipe {
+  std::string arch, solver;
+  double ema;
+  int sample_steps;
+};
+const BetterRecipe better_recipe{"every-level", "midpoint", 0.999, 25};
+
 int part2_main(int argc, char** argv) {
   use_program_wait_policy(argv);
   CLI::App app{"Part 2: flow matching on MNIST (or --data: MNIST-format, CIFAR-10 binary or image folders). "
@@ -29,16 +37,38 @@ int part2_main(int argc, char** argv) {
   add_solver_flag(app, f.solver);
   app.add_option("--classifier", f.classifier, "classifier that scores the samples (default: train_classifier's for --data)");
   app.add_option("--compare-with", f.compare_with, "D11: run directory of the scheduled run to compare with (default: RUNS/flow_class)");
+  app.add_flag("--better", f.better,
+               "D12: the better time-only model of docs/part3.md (its --arch, --ema, --solver, --sample-steps and "
+               "--score-samples unless given), beside Part 2's model (--compare-with, default RUNS/flow_time)");
+  app.add_option("--arch", f.arch, "UNet: assignment (Part 2's), every-level (time at every level) or residual "
+                                   "(ResBlocks, attention at 7x7); the last two time-only on 28x28, D 16 or 32")
+      ->check(CLI::IsMember({"assignment", "every-level", "residual"}))
+      ->capture_default_str();
+  app.add_option("--score-samples", f.score_samples, "score the final model on this many samples (0: none)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   app.add_option("--per-digit", f.per_digit, "samples of each digit (class-conditioned)")->check(CLI::Range(1, 100))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (f.better && f.classes) {
+    std::fprintf(stderr, "error: --better is D12, a time-only model: drop --classes.\n");
+    return 1;
+  }
   if (f.no_scheduler && !f.classes) {
     std::fprintf(stderr, "error: --no-scheduler is the D11 variant of the class-conditioned run: add --classes.\n");
     return 1;
   }
   if (app.get_option("--name")->count() == 0)
-    f.train.name = !f.classes ? "flow_time" : f.no_scheduler ? "flow_class_noscheduler" : "flow_class";
+    f.train.name = f.better ? "flow_better" : !f.classes ? "flow_time" : f.no_scheduler ? "flow_class_noscheduler" : "flow_class";
   if (f.classifier.empty()) f.classifier = default_classifier_for(f.train.data, f.train.runs).string();
-  if (f.compare_with.empty()) f.compare_with = (fs::path(f.train.runs) / "flow_class").string();
+  if (f.compare_with.empty()) f.compare_with = (fs::path(f.train.runs) / (f.better ? "flow_time" : "flow_class")).string();
+  if (f.better) {  // D12's recipe (docs/part3.md has the measurements behind it)
+    auto unset = [&](const char* flag) { return app.get_option(flag)->count() == 0; };
+    if (unset("--arch")) f.arch = better_recipe.arch;
+    if (unset("--ema")) f.ema = better_recipe.ema;
+    if (unset("--solver")) f.solver = better_recipe.solver;
+    if (unset("--sample-steps")) f.sample_steps = better_recipe.sample_steps;
+    if (unset("--score-samples")) f.score_samples = 500;
+  }
   if (f.no_scheduler) {
     if (app.get_option("--lr")->count() == 0) f.train.lr = 3e-3;
     if (app.get_option("--ema")->count() == 0) f.ema = 0.999;
