@@ -7,6 +7,7 @@
 #include <map>
 #include <unetflow/flow/flow_matching.hpp>
 
+#include "colour_training.hpp"
 #include "test_util.hpp"
 
 using namespace unetflow;
@@ -143,24 +144,7 @@ TEST_CASE("a 3x32x32 class-conditioned UNet (CIFAR-sized) trains: the flow-match
   auto m = std::make_unique<Colour>();
   Rng rng(4);
   reset_parameters(*m, rng);
-  Adam<cpu> adam(*m, {.lr = 1e-2});
-  FlowMatchingTask<Colour> task;
-  // Images: a colour per class (channel k lit for classes with bit k set), over the whole image.
-  Tensor<Colour::In, cpu> x(16);
-  std::vector<std::uint8_t> labels(16);
-  double first = 0, last = 0;
-  for (int step = 0; step < 30; ++step) {
-    for (int s = 0; s < 16; ++s) {
-      labels[std::size_t(s)] = std::uint8_t(rng.below(8));
-      for (int k = 0; k < 3; ++k)
-        cpu::fill(x.view().sample(s) + k * 1024, 1024, (labels[std::size_t(s)] >> k & 1) ? 0.9f : 0.1f);
-    }
-    adam.zero_grad();
-    const double loss = task.step(*m, x.view(), labels.data(), rng);
-    adam.step();
-    if (step < 3) first += loss / 3;  // the means of the first and the last three steps
-    if (step >= 27) last += loss / 3;
-  }
+  const auto [first, last] = test_util::train_on_flat_colours(*m, rng);
   INFO("loss " << first << " -> " << last);
   CHECK(last < 0.8 * first);  // the loss has a floor well above 0 (x1 - x0 is not predictable from xt alone)
   FlowSampler<Colour> sampler;

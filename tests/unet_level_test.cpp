@@ -12,6 +12,8 @@
 #include <unetflow/testing/gradcheck.hpp>
 #include <unetflow/unetflow.hpp>
 
+#include "colour_training.hpp"
+
 using namespace unetflow;
 
 namespace {
@@ -141,23 +143,7 @@ TEST_CASE("a 3-level class-conditioned residual UNet with attention at 8x8 train
   auto m = std::make_unique<Net>();
   Rng rng(5);
   reset_parameters(*m, rng);
-  Adam<cpu> adam(*m, {.lr = 1e-2});
-  FlowMatchingTask<Net> task;
-  Tensor<Net::In, cpu> x(16);
-  std::vector<std::uint8_t> labels(16);
-  double first = 0, last = 0;
-  for (int step = 0; step < 30; ++step) {
-    for (int s = 0; s < 16; ++s) {
-      labels[std::size_t(s)] = std::uint8_t(rng.below(8));
-      for (int k = 0; k < 3; ++k)
-        cpu::fill(x.view().sample(s) + k * 1024, 1024, (labels[std::size_t(s)] >> k & 1) ? 0.9f : 0.1f);
-    }
-    adam.zero_grad();
-    const double loss = task.step(*m, x.view(), labels.data(), rng);
-    adam.step();
-    if (step < 3) first += loss / 3;
-    if (step >= 27) last += loss / 3;
-  }
+  const auto [first, last] = test_util::train_on_flat_colours(*m, rng);
   INFO("loss " << first << " -> " << last);
   CHECK(last < 0.8 * first);
   FlowSampler<Net> sampler;
