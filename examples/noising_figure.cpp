@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   return guarded([&] {
     using In = Shape<1, 28, 28>;
     const auto test = load_mnist(data, Split::test);
+    check_images_fit<In>(test, "the test set");
+    require_images(test, count, "the test set", "rows --digits asks for");
     const std::vector<double> sigmas{0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0};
     const int cols = int(sigmas.size());
     const auto digits = gather(test, first_indices(count));

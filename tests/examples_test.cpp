@@ -295,6 +295,19 @@ TEST_CASE("bad input stops the examples with one sentence") {
   r = run(std::string(TRAIN_DENOISER) + " --data " + (d / "cut").string() + " --runs " + (d / "runs2").string() + tiny);
   CHECK(r.status == 1);
   CHECK(r.output.find("error: " + (d / "cut" / "train-images-idx3-ubyte").string() + " is truncated") != std::string::npos);
+
+  // A test set with fewer images than a program needs stops it where the set is opened.
+  synthetic::write_mnist_like(d / "few", "train", 64);
+  synthetic::write_mnist_like(d / "few", "t10k", 3);
+  r = run(std::string(TRAIN_DENOISER) + " --data " + (d / "few").string() + " --runs " + (d / "runs_few").string() + tiny);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("holds 3 images, fewer than the 8 the figures show") != std::string::npos);
+  r = run(std::string(NOISING_FIGURE) + " --digits 5 --data " + (d / "few").string() + " --runs " + (d / "runs_few").string());
+  CHECK(r.status == 1);
+  CHECK(r.output.find("holds 3 images, fewer than the 5 rows --digits asks for") != std::string::npos);
+  r = run(std::string(TRAIN_CLASSIFIER) + " --data " + (d / "few").string() + " --runs " + (d / "runs_few").string() + " --epochs 1 --quiet");
+  CHECK(r.status == 1);
+  CHECK(r.output.find("holds 3 images, fewer than the 4") != std::string::npos);
 }
 
 TEST_CASE("flags: not-a-number and infinite values, and run names that leave --runs, are refused") {

@@ -13,6 +13,7 @@ namespace examples {
 template <class In, class B>
 Scorer<In, B>::Scorer(const fs::path& classifier, const ImageSet& test) : model_(std::make_unique<Model>()) {
   check_images_fit<In>(test, "the test set");
+  require_images(test, 2, "the test set", "a Frechet reference needs");
   if (!fs::exists(classifier))
     throw Error("no classifier at " + classifier.string() + ": train one on " + test.source +
                 " with train_classifier --data " + test.source + ".");
@@ -82,6 +83,7 @@ template <class In, class B>
 int train_classifier_for(const TrainFlags& flags, const ImageSet& train, const ImageSet& test) {
   using Model = Classifier<In, B>;
   check_images_fit<In>(test, "the test set");
+  require_images(test, 4, "the test set", "the classifier's evaluation needs (two halves of at least 2)");
   for (const auto* set : {&train, &test})
     for (int i = 0; i < set->n; ++i)
       if (set->labels[std::size_t(i)] >= 10)

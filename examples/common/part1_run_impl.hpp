@@ -15,6 +15,8 @@ int run_part1(const Part1Flags& f) {
   const auto train = load_mnist(flags.data, Split::train);
   const auto test = load_mnist(flags.data, Split::test);
   check_images_fit<In>(test, "the test set");
+  constexpr int shown = 8;  // test digits in the figures
+  require_images(test, shown, "the test set", "the figures show");
 
   auto model = std::make_unique<Model>();
   Rng init(flags.seed, 2);
@@ -30,7 +32,6 @@ int run_part1(const Part1Flags& f) {
                        {"pure_noise", f.pure_noise}, {"steps_per_epoch", trainer.steps_per_epoch()},
                        {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()}, {"data", flags.data}};
 
-  constexpr int shown = 8;
   const auto digits = gather(test, first_indices(shown));
   std::vector<std::string> digit_labels;
   for (int i = 0; i < shown; ++i) digit_labels.push_back("digit " + std::to_string(test.labels[std::size_t(i)]));

@@ -35,6 +35,13 @@ void check_images_fit(const ImageSet& set, const std::string& what) {
                 std::to_string(set.n * set.sample_size()) + " values and " + std::to_string(set.n) + " labels.");
 }
 
+// The set must hold at least `needed` images; `what` names the set, `why` the use (for the message).
+inline void require_images(const ImageSet& set, int needed, const std::string& what, const std::string& why) {
+  if (set.n < needed)
+    throw Error(what + (set.source.empty() ? "" : " (" + set.source + ")") + " holds " + std::to_string(set.n) +
+                " images, fewer than the " + std::to_string(needed) + " " + why + ".");
+}
+
 enum class Split { train, test };
 
 inline std::filesystem::path find_idx(const std::filesystem::path& dir, const std::string& stem) {
