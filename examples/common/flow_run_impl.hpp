@@ -114,7 +114,7 @@ void write_d12_comparison(const Part2Flags& f, RunSummary& summary, const std::s
   for (int r = 0; r < rows; ++r) row_labels.push_back(r < rows / 2 ? "Part 2" : "D12");
   write_labelled_grid(summary.file("d12_comparison_" + tag + ".png", tag + ": Part 2's time-only model (" + f.compare_with +
                                                                           ", top) and this one (bottom), same starting noise"),
-                      tag + ": Part 2's TimeUNet (top) vs " + model_name + " (bottom), same noise", grid.data(), rows, 10,
+                      "Epoch " + tag.substr(5) + ": Part 2's TimeUNet (top) vs " + model_name + " (bottom), same noise", grid.data(), rows, 10,
                       In::H, In::W, row_labels, {}, "", "", In::C);
 }
 
