@@ -134,9 +134,9 @@ int train_classifier_for(const TrainFlags& flags, const ImageSet& train, const I
   summary["real_digits_40_scores"] = real40.json();
   summary["training"] = {{"epoch_seconds", trainer.progress().epoch_seconds.values}, {"final_loss", trainer.losses().back()}};
   summary.write();
-  std::printf("classifier test accuracy %.2f%% (%d of %d); real test digits score: %s\n", 100.0 * correct / test.n, correct,
+  std::printf("classifier test accuracy %.2f%% (%d of %d); real test images score: %s\n", 100.0 * correct / test.n, correct,
               test.n, real.line().c_str());
-  std::printf("40 real test digits (4 of each), the reference for a sample grid: %s\n", real40.line().c_str());
+  std::printf("40 real test images (4 of each class), the reference for a sample grid: %s\n", real40.line().c_str());
   std::printf("written to %s\n", out.c_str());
   return 0;
 }
