@@ -1,11 +1,17 @@
 // Image grids: grey and colour (channel-major RGB) tiles land in the PNG where they should, read back with stb_image;
-// a folder of images with a sub-folder per class reads as a data set.
+// a folder of images with a sub-folder per class reads as a data set; every writer fails whole on a full disk.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
 #include <unetflow/data/image_folder.hpp>
 #include <unetflow/io/figures.hpp>
+#include <unetflow/io/npy.hpp>
+#include <unetflow/io/safetensors.hpp>
+#include <utility>
 #include <vector>
 
 #include "test_util.hpp"
@@ -78,4 +84,56 @@ TEST_CASE("a folder of images, one sub-folder per class: labels by folder name, 
   CHECK(test_util::error_of([&] { load_image_folder(dir / "set"); }).find("notes.txt is not an image") != std::string::npos);
   CHECK(test_util::error_of([&] { load_image_folder(dir / "nothing"); }).find("is not a folder") != std::string::npos);
   fs::remove_all(dir);
+}
+
+namespace {
+// Makes PATH's temporary a link to /dev/full, so that the next write of PATH fails as on a full disk.
+bool fill_disk_for(const std::filesystem::path& path) {
+  if (!std::filesystem::exists("/dev/full")) return false;
+  std::filesystem::remove(temporary_for(path));
+  std::filesystem::create_symlink("/dev/full", temporary_for(path));
+  return true;
+}
+std::string contents(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
+TEST_CASE("a write that fails (full disk) names the file and why, and leaves the previous file whole") {
+  const auto dir = test_util::temp_dir("full_disk");
+  if (!std::filesystem::exists("/dev/full")) {
+    MESSAGE("skipped: no /dev/full on this machine");
+    return;
+  }
+  const std::vector<double> losses{0.9, 0.5, 0.3};
+  const std::vector<float> tiles(2 * 4 * 4, 0.5f), values{1, 2, 3, 4};
+  // Each writer, once to make a good file, then again onto a "full disk".
+  const std::vector<std::pair<std::string, std::function<void(const std::filesystem::path&)>>> writers{
+      {"loss.csv", [&](const auto& p) { write_loss_csv(p, losses); }},
+      {"grid.png", [&](const auto& p) { write_image_grid_png(p, tiles.data(), 1, 2, 1, 4, 4); }},
+      {"values.npy", [&](const auto& p) { write_npy(p, values.data(), {2, 2}); }},
+      {"weights.safetensors", [&](const auto& p) {
+         safetensors::File f;
+         f.tensors["w"] = {safetensors::DType::F32, {4}, std::vector<char>(16, 1)};
+         safetensors::write(p, f);
+       }},
+      {"loss.png", [&](const auto& p) { write_loss_chart(p, dir / "loss.csv", "loss", 1); }},
+  };
+  for (const auto& [name, write] : writers) {
+    CAPTURE(name);
+    const auto path = dir / name;
+    write(path);
+    const std::string good = contents(path);
+    REQUIRE(!good.empty());
+    REQUIRE(fill_disk_for(path));
+    const std::string error = test_util::error_of([&] { write(path); });
+    if (name == "loss.png")  // gnuplot writes it: its failure is reported, not its errno
+      CHECK(error.find("gnuplot could not draw " + path.string()) != std::string::npos);
+    else
+      CHECK(error.find("cannot write " + path.string() + ": No space left on device") != std::string::npos);
+    CHECK(contents(path) == good);  // the previous file, whole
+    CHECK(!std::filesystem::exists(temporary_for(path)));
+    CHECK(!std::filesystem::is_symlink(temporary_for(path)));
+  }
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "run_summary.hpp"
 #include <unetflow/io/safetensors.hpp>
@@ -102,8 +104,13 @@ int train_classifier_for(const TrainFlags& flags, const ImageSet& train, const I
   }
   RunSummary summary(flags.run_dir());
   const auto out = summary.file("classifier.safetensors", "the classifier's weights (score, train_flow --classifier)");
-  std::filesystem::copy_file(flags.run_dir() / ("model-epoch" + std::to_string(flags.epochs) + ".safetensors"), out,
-                             std::filesystem::copy_options::overwrite_existing);
+  {  // a copy of the last epoch's weights file, written as every file is (atomically, checked)
+    const auto last = flags.run_dir() / ("model-epoch" + std::to_string(flags.epochs) + ".safetensors");
+    std::ifstream in(last, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw Error("cannot read " + last.string() + ".");
+    write_atomically(out, bytes);
+  }
   set_training(*model, false);
   const auto logits = map_batches<typename Model::In, B>(test.images.data(), test.n, 500, [&](View<typename Model::In, const float> x) { return model->forward(x); });
   int correct = 0;

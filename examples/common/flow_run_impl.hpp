@@ -332,15 +332,21 @@ int train_flow_run(const Part2Flags& f, const ImageSet& train) {
       return run_flow<FlowModel<In, D, Classes, B>, In, Classes, B>(f, train, flow_model_name<In, D, Classes>());
     });
   if constexpr (!Classes && std::is_same_v<In, Shape<1, 28, 28>>) {
-    auto narrow = [&](auto&& body) {
-      if (f.train.hidden == 16) return body.template operator()<16>();
-      if (f.train.hidden == 32) return body.template operator()<32>();
-      throw Error("--arch " + f.arch + ": --hidden " + std::to_string(f.train.hidden) + " is not built in (16 or 32).");
-    };
     const std::string width = ",D=" + std::to_string(f.train.hidden) + ">";
-    if (f.arch == "every-level")
-      return narrow([&]<int D>() { return run_flow<EveryLevelTimeUNet<D, B>, In, false, B>(f, train, "EveryLevelTimeUNet<1,28,28" + width); });
-    return narrow([&]<int D>() { return run_flow<ResidualTimeUNet<D, B>, In, false, B>(f, train, "ResidualTimeUNet<1,28,28,attention=7x7" + width); });
+    auto unsupported = [&](const char* widths) {
+      return Error("--arch " + f.arch + ": --hidden " + std::to_string(f.train.hidden) + " is not built in (" + widths + ").");
+    };
+    if (f.arch == "every-level") {  // D12's model: the quick preset's width and the full one's (Part 2's D = 64)
+      auto run = [&]<int D>() { return run_flow<EveryLevelTimeUNet<D, B>, In, false, B>(f, train, "EveryLevelTimeUNet<1,28,28" + width); };
+      if (f.train.hidden == 16) return run.template operator()<16>();
+      if (f.train.hidden == 32) return run.template operator()<32>();
+      if (f.train.hidden == 64) return run.template operator()<64>();
+      throw unsupported("16, 32 or 64");
+    }
+    auto run = [&]<int D>() { return run_flow<ResidualTimeUNet<D, B>, In, false, B>(f, train, "ResidualTimeUNet<1,28,28,attention=7x7" + width); };
+    if (f.train.hidden == 16) return run.template operator()<16>();
+    if (f.train.hidden == 32) return run.template operator()<32>();
+    throw unsupported("16 or 32");
   }
   throw Error("--arch " + f.arch + " is built for time-only models of 1x28x28 images (D12); " + train.source + " holds " +
               train.shape_text() + (Classes ? " images and --classes asks for a class-conditioned model." : " images."));

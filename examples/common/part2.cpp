@@ -41,7 +41,7 @@ int part2_main(int argc, char** argv) {
                "D12: the better time-only model of docs/part3.md (its --arch, --ema, --solver, --sample-steps and "
                "--score-samples unless given), beside Part 2's model (--compare-with, default RUNS/flow_time)");
   app.add_option("--arch", f.arch, "UNet: assignment (Part 2's), every-level (time at every level) or residual "
-                                   "(ResBlocks, attention at 7x7); the last two time-only on 28x28, D 16 or 32")
+                                   "(ResBlocks, attention at 7x7); the last two time-only on 28x28, D 16-64 and 16-32")
       ->check(CLI::IsMember({"assignment", "every-level", "residual"}))
       ->capture_default_str();
   app.add_option("--score-samples", f.score_samples, "score the final model on this many samples (0: none)")

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unetflow/io/atomic_file.hpp>
 
 namespace examples {
 
@@ -28,11 +29,7 @@ class RunSummary {
     return dir_ / name;
   }
   std::filesystem::path path() const { return dir_ / "summary.json"; }
-  void write() const {
-    const auto tmp = path().string() + ".tmp";
-    std::ofstream(tmp) << json_.dump(2) << "\n";
-    std::filesystem::rename(tmp, path());
-  }
+  void write() const { unetflow::write_atomically(path(), json_.dump(2) + "\n"); }
 
  private:
   std::filesystem::path dir_;

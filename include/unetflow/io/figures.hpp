@@ -1,7 +1,8 @@
 #pragma once
 // Figures for reports: image grids (stb_image_write for the pixels, gnuplot for the title and the row and
 // column labels) and loss curves (gnuplot from a CSV). Every figure's gnuplot script is kept beside its PNG so
-// it can be restyled, and its data too (the caller writes the .npy / .csv that the figure shows).
+// it can be restyled, and its data too (the caller writes the .npy / .csv that the figure shows). Every file is
+// written atomically (atomic_file.hpp): gnuplot draws into PNG.tmp, which replaces the PNG once it is complete.
 // Needs stb_image_write: link the CMake target unetflow::figures (and gnuplot-nox at run time for labelled figures).
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -11,11 +12,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../error.hpp"
+#include "atomic_file.hpp"
 
 namespace unetflow {
 
@@ -42,8 +44,13 @@ inline void write_image_grid_png(const std::filesystem::path& path, const float*
           }
         }
     }
-  if (!stbi_write_png(path.c_str(), W, H, 3, rgb.data(), W * 3))
-    throw Error("cannot write the image " + path.string() + ".");
+  std::string png;
+  auto append = [](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), std::size_t(size));
+  };
+  if (!stbi_write_png_to_func(append, &png, W, H, 3, rgb.data(), W * 3))
+    throw Error("cannot encode the image " + path.string() + ".");
+  write_atomically(path, png);
 }
 
 // The same for grey tiles.
@@ -61,16 +68,32 @@ inline std::string gnuplot_quote(const std::string& s) {
   return r + "\"";
 }
 
-inline void run_gnuplot(const std::filesystem::path& script, const std::filesystem::path& png) {
-  const std::string cmd = "gnuplot " + gnuplot_quote(script.string()) + " 2>&1";
+// The lines that start a figure's script: PNG output of the given size to `out`, which is the PNG's name unless
+// the caller sets it (run_gnuplot draws into the temporary of the PNG).
+inline std::string gnuplot_preamble(const std::filesystem::path& png, int width, int height) {
+  return "set terminal pngcairo size " + std::to_string(width) + "," + std::to_string(height) + " font 'Sans,11'\n" +
+         "if (!exists(\"out\")) out = " + gnuplot_quote(png.string()) + "\nset output out\n";
+}
+
+// Writes the script, runs it with its output in PNG.tmp, and puts the PNG in place once gnuplot has succeeded.
+inline void run_gnuplot(const std::filesystem::path& script, const std::string& text, const std::filesystem::path& png) {
+  write_atomically(script, text);
+  const auto tmp = temporary_for(png);
+  const std::string cmd = "gnuplot -e " + gnuplot_quote("out = " + gnuplot_quote(tmp.string())) + " " +
+                          gnuplot_quote(script.string()) + " 2>&1";
   std::FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) throw Error("cannot start gnuplot for " + png.string() + ".");
   std::string out;
   char buf[256];
   while (std::fgets(buf, sizeof buf, p)) out += buf;
   const int rc = ::pclose(p);
-  if (rc != 0 || !std::filesystem::exists(png))
+  std::error_code ec;
+  if (rc != 0 || std::filesystem::file_size(tmp, ec) == 0 || ec) {
+    std::filesystem::remove(tmp, ec);
     throw Error("gnuplot could not draw " + png.string() + (rc == 127 * 256 ? " (gnuplot is not installed: run scripts/setup.sh)" : ": " + out.substr(0, 300)) + ".");
+  }
+  std::filesystem::rename(tmp, png, ec);
+  if (ec) throw Error("cannot put " + png.string() + " in place: " + ec.message() + ".");
 }
 
 // A labelled image grid: title on top, a label per row (left) and per column (bottom); tiles as above.
@@ -88,10 +111,9 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
   const int th = h * zoom + gap, tw = w * zoom + gap;
   const int H = rows * th + gap, W = cols * tw + gap;
   const auto script = std::filesystem::path(stem.string() + ".gp");
-  std::ofstream gp(script);
+  std::ostringstream gp;
   const int canvas_w = std::max<int>(W + 220, int(title.size()) * 11 + 80);
-  gp << "set terminal pngcairo size " << canvas_w << "," << H + 150 << " font 'Sans,11'\n"
-     << "set output " << gnuplot_quote(png.string()) << "\n"
+  gp << gnuplot_preamble(png, canvas_w, H + 150)
      << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
      << "unset key\nset border 0\nset size ratio -1\nset tics scale 0\n"
      << "set xrange [0:" << W << "]\nset yrange [0:" << H << "]\n";
@@ -113,8 +135,7 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
     gp << ")\n";
   }
   gp << "plot " << gnuplot_quote(tiles_png.string()) << " binary filetype=png with rgbimage\n";
-  gp.close();
-  run_gnuplot(script, png);
+  run_gnuplot(script, gp.str(), png);
 }
 
 // A loss curve from a CSV written by write_loss_csv: raw values and the moving average, log y axis, and dashed
@@ -123,9 +144,8 @@ inline void write_loss_chart(const std::filesystem::path& png, const std::filesy
                              int window, const std::vector<double>& epoch_boundaries = {}) {
   auto script = png;
   script.replace_extension(".gp");
-  std::ofstream gp(script);
-  gp << "set terminal pngcairo size 900,500 font 'Sans,11'\n"
-     << "set output " << gnuplot_quote(png.string()) << "\n"
+  std::ostringstream gp;
+  gp << gnuplot_preamble(png, 900, 500)
      << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
      << "set datafile separator ','\nset key top right\nset grid\nset logscale y\n"
      << "set xlabel 'training step'\nset ylabel 'MSE loss (log scale)'\n";
@@ -134,14 +154,12 @@ inline void write_loss_chart(const std::filesystem::path& png, const std::filesy
        << ", graph 1 nohead dt 2 lc rgb '#999999'\n";
   gp << "plot " << gnuplot_quote(csv.string()) << " using 1:2 every ::1 with lines lc rgb '#9ecae1' title 'loss per step', "
      << gnuplot_quote(csv.string()) << " using 1:3 every ::1 with lines lw 2 lc rgb '#08519c' title 'moving average (" << window << " steps)'\n";
-  gp.close();
-  run_gnuplot(script, png);
+  run_gnuplot(script, gp.str(), png);
 }
 
 // Writes step,loss,moving_average to csv; the trailing window is 1/25 of the run (1 to 50 steps). Returns it.
 inline int write_loss_csv(const std::filesystem::path& csv, const std::vector<double>& losses) {
-  std::ofstream f(csv);
-  if (!f) throw Error("cannot write " + csv.string() + ".");
+  std::ostringstream f;
   const std::size_t window = std::clamp<std::size_t>(losses.size() / 25, 1, 50);
   f << "step,loss,moving_average_" << window << "\n";
   f.precision(9);
@@ -151,6 +169,7 @@ inline int write_loss_csv(const std::filesystem::path& csv, const std::vector<do
     if (i >= window) sum -= losses[i - window];
     f << i + 1 << ',' << losses[i] << ',' << sum / double(std::min(i + 1, window)) << '\n';
   }
+  write_atomically(csv, f.str());
   return int(window);
 }
 

@@ -8,13 +8,15 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "atomic_file.hpp"
+
 namespace unetflow {
 
 template <class T>
 void write_npy(const std::filesystem::path& path, const T* data, const std::vector<std::size_t>& shape) {
   std::size_t size = 1;
   for (auto d : shape) size *= d;
-  xt::dump_npy(path.string(), xt::adapt(data, size, xt::no_ownership(), shape));
+  write_atomically(path, xt::dump_npy(xt::adapt(data, size, xt::no_ownership(), shape)));
 }
 
 template <class T>

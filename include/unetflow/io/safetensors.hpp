@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "atomic_file.hpp"
 
 namespace unetflow::safetensors {
 
@@ -102,19 +103,12 @@ inline void write(const std::filesystem::path& path, const File& f) {
   text.append((8 - text.size() % 8) % 8, ' ');
   const std::uint64_t len = text.size();
 
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  std::FILE* out = std::fopen(tmp.c_str(), "wb");
-  if (!out) throw Error("cannot write " + tmp.string() + ": " + std::strerror(errno) + ".");
-  bool ok = std::fwrite(&len, 8, 1, out) == 1 && std::fwrite(text.data(), 1, text.size(), out) == text.size();
-  for (auto& [name, t] : f.tensors)
-    ok = ok && (t.bytes.empty() || std::fwrite(t.bytes.data(), 1, t.bytes.size(), out) == t.bytes.size());
-  ok = ok && std::fflush(out) == 0 && ::fsync(::fileno(out)) == 0;
-  ok = (std::fclose(out) == 0) && ok;
-  if (!ok) {
-    std::filesystem::remove(tmp);
-    throw Error("writing " + tmp.string() + " failed (disk full?); " + path.string() + " was left as it was.");
-  }
-  std::filesystem::rename(tmp, path);
+  write_atomically(path, [&](std::FILE* out) {
+    bool ok = std::fwrite(&len, 8, 1, out) == 1 && std::fwrite(text.data(), 1, text.size(), out) == text.size();
+    for (auto& [name, t] : f.tensors)
+      ok = ok && (t.bytes.empty() || std::fwrite(t.bytes.data(), 1, t.bytes.size(), out) == t.bytes.size());
+    return ok;
+  });
 }
 
 inline File read(const std::filesystem::path& path) {
