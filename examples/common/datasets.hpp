@@ -93,7 +93,13 @@ inline std::string fingerprint(const ImageSet& set) {
 // runs/classifier for the default MNIST folder, runs/classifier_<folder name> for any other.
 inline fs::path default_classifier_for(const std::string& data, const std::string& runs = "runs") {
   const auto name = folder_name(data);
-  const bool mnist = fs::path(data).lexically_normal() == fs::path(TrainFlags{}.data).lexically_normal();
+  auto resolved = [](const fs::path& p) {  // as `realpath -m` (scripts/classifier.sh), without a trailing separator
+    std::error_code ec;
+    auto r = fs::weakly_canonical(fs::absolute(p), ec);
+    if (ec) r = fs::absolute(p).lexically_normal();
+    return r.has_filename() ? r : r.parent_path();
+  };
+  const bool mnist = resolved(data) == resolved(TrainFlags{}.data);
   const std::string run = mnist || name.empty() ? "classifier" : "classifier_" + name;
   return fs::path(runs) / run / "classifier.safetensors";
 }
