@@ -6,7 +6,9 @@
 // Needs stb_image_write: link the CMake target unetflow::figures (and gnuplot-nox at run time for labelled figures).
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <fcntl.h>
 #include <stb/stb_image_write.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -91,6 +93,10 @@ inline void run_gnuplot(const std::filesystem::path& script, const std::string& 
   if (rc != 0 || std::filesystem::file_size(tmp, ec) == 0 || ec) {
     std::filesystem::remove(tmp, ec);
     throw Error("gnuplot could not draw " + png.string() + (rc == 127 * 256 ? " (gnuplot is not installed: run scripts/setup.sh)" : ": " + out.substr(0, 300)) + ".");
+  }
+  if (const int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {  // on disk before it replaces the previous PNG
+    ::fsync(fd);
+    ::close(fd);
   }
   std::filesystem::rename(tmp, png, ec);
   if (ec) throw Error("cannot put " + png.string() + " in place: " + ec.message() + ".");
