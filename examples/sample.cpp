@@ -44,11 +44,8 @@ int main(int argc, char** argv) {
                   "(TimeUNet or ClassTimeUNet on 1x28x28 or 3x32x32 images).");
     const bool classes = m[1].matched;
     const int hidden = std::stoi(m[3]);
-    ImageSet shape;  // the model's image shape, for the dispatch
-    shape.channels = m[2] == "1,28,28" ? 1 : 3;
-    shape.height = shape.width = m[2] == "1,28,28" ? 28 : 32;
-    shape.source = f.checkpoint;
-    return with_image_shape(shape, [&]<class In>() {
+    const int side = m[2] == "1,28,28" ? 28 : 32;  // the model's image shape, for the dispatch
+    return with_image_shape(side == 28 ? 1 : 3, side, side, f.checkpoint, [&]<class In>() {
       return with_backend(f.device, [&]<class B>() {
         return classes ? sample_run<In, true, B>(f, hidden) : sample_run<In, false, B>(f, hidden);
       });

@@ -167,3 +167,16 @@ TEST_CASE("a model whose input differs from the set's images is refused: 3 chann
   CHECK(error_of([&] { check_images_fit<Shape<1, 28, 28>>(broken, "the training set"); }).find("is inconsistent") != std::string::npos);
   fs::remove_all(dir);
 }
+
+TEST_CASE("a set with fewer images than asked for, or a class beyond those a model takes, is refused in one sentence") {
+  const auto dir = temp_dir("counts");
+  synthetic::write_mnist_like(dir, "t10k", 8);  // labels 0..7
+  const auto set = load_mnist(dir, Split::test);
+  CHECK_NOTHROW(require_images(set, 8, "the test set", "the figures show"));
+  CHECK(error_of([&] { require_images(set, 9, "the test set", "the figures show"); })
+            .find("the test set (" + set.source + ") holds 8 images, fewer than the 9 the figures show.") != std::string::npos);
+  CHECK_NOTHROW(require_classes(set, 8, "these models"));
+  CHECK(error_of([&] { require_classes(set, 7, "these models"); })
+            .find("has a class 7 (image 7); these models take at most 7 classes, 0-6.") != std::string::npos);
+  fs::remove_all(dir);
+}

@@ -86,11 +86,7 @@ int train_classifier_for(const TrainFlags& flags, const ImageSet& train, const I
   using Model = Classifier<In, B>;
   check_images_fit<In>(test, "the test set");
   require_images(test, 4, "the test set", "the classifier's evaluation needs (two halves of at least 2)");
-  for (const auto* set : {&train, &test})
-    for (int i = 0; i < set->n; ++i)
-      if (set->labels[std::size_t(i)] >= 10)
-        throw Error(set->source + " has a class " + std::to_string(int(set->labels[std::size_t(i)])) + " (image " +
-                    std::to_string(i) + "); the classifier takes at most 10 classes, 0-9.");
+  for (const auto* set : {&train, &test}) require_classes(*set, 10, "the programs' classifiers");
   auto model = std::make_unique<Model>();
   Rng init(flags.seed, 2);
   reset_parameters(*model, init);

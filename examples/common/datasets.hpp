@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 #include <unetflow/data/cifar.hpp>
 #include <unetflow/data/image_folder.hpp>
@@ -70,11 +72,13 @@ inline ImageSet open_data(const fs::path& dir, Split split) {
   return load_image_folder(dir / (split == Split::train ? "train" : "test"));
 }
 
-// The name of class k for figure labels: the set's own ("airplane"), else "digit k" for MNIST-shaped sets.
-inline std::string class_label(const ImageSet& set, int k) {
+// The name of class k for figure labels: its name where the data set names its classes ("airplane"), else
+// "digit k" for images of shape 1x28x28 and "class k" for others.
+template <class S>
+std::string class_label(const std::vector<std::string>& names, int k) {
   if (k < 0) return "no class";
-  if (std::size_t(k) < set.class_names.size()) return set.class_names[std::size_t(k)];
-  return (set.channels == 1 && set.height == 28 ? "digit " : "class ") + std::to_string(k);
+  if (std::size_t(k) < names.size()) return names[std::size_t(k)];
+  return (std::is_same_v<S, Shape<1, 28, 28>> ? "digit " : "class ") + std::to_string(k);
 }
 
 // A data set's identity for classifiers: FNV-1a (64 bits) over its images quantised to bytes and its labels, with
@@ -104,13 +108,19 @@ inline fs::path default_classifier_for(const std::string& data, const std::strin
   return fs::path(runs) / run / "classifier.safetensors";
 }
 
-// Calls f.template operator()<S>() with the model input shape of the set's images.
+// Calls f.template operator()<S>() with the model input shape for images of channels x height x width; `source`
+// names where they come from, for the message.
+template <class F>
+decltype(auto) with_image_shape(int channels, int height, int width, const std::string& source, F&& f) {
+  if (channels == 1 && height == 28 && width == 28) return f.template operator()<Shape<1, 28, 28>>();
+  if (channels == 3 && height == 32 && width == 32) return f.template operator()<Shape<3, 32, 32>>();
+  throw Error(source + " holds " + std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width) +
+              " images; the programs are built for 1x28x28 (MNIST) and 3x32x32 (CIFAR-10) images (a model of another " +
+              "size is one type in your own program: docs/library.md).");
+}
 template <class F>
 decltype(auto) with_image_shape(const ImageSet& set, F&& f) {
-  if (set.channels == 1 && set.height == 28 && set.width == 28) return f.template operator()<Shape<1, 28, 28>>();
-  if (set.channels == 3 && set.height == 32 && set.width == 32) return f.template operator()<Shape<3, 32, 32>>();
-  throw Error(set.source + " holds " + set.shape_text() + " images; the programs are built for 1x28x28 (MNIST) and " +
-              "3x32x32 (CIFAR-10) images (a model of another size is one type in your own program: docs/library.md).");
+  return with_image_shape(set.channels, set.height, set.width, set.source, std::forward<F>(f));
 }
 
 // "1,28,28" for model names in checkpoints.

@@ -2,6 +2,7 @@
 // The definitions behind flow_run.hpp, included only by the instance files.
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,24 +24,33 @@ inline std::string solver_phrase(int steps, Solver solver) {
   return s;
 }
 
+// The samples another run wrote (npy), to put beside this run's `ours`; nothing, with a note saying why, when that
+// run has no such file or its samples do not match ours in number.
+inline std::optional<std::vector<float>> samples_beside(const fs::path& npy, const std::vector<float>& ours,
+                                                        const std::string& figure, const std::string& how_to_make) {
+  if (!fs::exists(npy)) {
+    std::fprintf(stderr, "note: no %s (%s), so no %s\n", npy.c_str(), how_to_make.c_str(), figure.c_str());
+    return std::nullopt;
+  }
+  auto theirs = read_npy<float>(npy);
+  if (theirs.size() != ours.size()) {
+    std::fprintf(stderr, "note: %s holds %zu values, this run's samples %zu, so no %s\n", npy.c_str(), theirs.size(),
+                 ours.size(), figure.c_str());
+    return std::nullopt;
+  }
+  return theirs;
+}
+
 // D11: the final samples of this run (no scheduler) beside those of the scheduled run in f.compare_with, drawn
 // from the same starting noise (same seed), with both runs' scores. Skipped with a note when that run is absent.
 template <class In, class Scorer>
 void write_d11_comparison(const Part2Flags& f, const ImageSet& set, RunSummary& summary, const std::vector<float>& ours,
                           Scorer* scorer) {
   const std::string tag = "epoch" + std::to_string(f.train.epochs);
-  const fs::path theirs_npy = fs::path(f.compare_with) / ("d10_samples_" + tag + ".npy");
-  if (!fs::exists(theirs_npy)) {
-    std::fprintf(stderr, "note: no %s (run train_flow --classes with the same settings first), so no side-by-side D11 figure\n",
-                 theirs_npy.c_str());
-    return;
-  }
-  const auto theirs = read_npy<float>(theirs_npy);
-  if (theirs.size() != ours.size()) {
-    std::fprintf(stderr, "note: %s holds %zu values, this run's samples %zu, so no side-by-side D11 figure\n",
-                 theirs_npy.c_str(), theirs.size(), ours.size());
-    return;
-  }
+  const auto found = samples_beside(fs::path(f.compare_with) / ("d10_samples_" + tag + ".npy"), ours,
+                                    "side-by-side D11 figure", "run train_flow --classes with the same settings first");
+  if (!found) return;
+  const auto& theirs = *found;
   const int k = f.per_digit;
   constexpr std::ptrdiff_t image = In::size;
   std::vector<float> grid;
@@ -48,7 +58,7 @@ void write_d11_comparison(const Part2Flags& f, const ImageSet& set, RunSummary& 
     for (const auto* set : {&theirs, &ours})
       grid.insert(grid.end(), set->begin() + std::ptrdiff_t(digit) * k * image, set->begin() + std::ptrdiff_t(digit + 1) * k * image);
   std::vector<std::string> rows, cols;
-  for (int digit = 0; digit < 10; ++digit) rows.push_back(class_label(set, digit));
+  for (int digit = 0; digit < 10; ++digit) rows.push_back(class_label<In>(set.class_names, digit));
   for (const char* side : {"schedule ", "none "})
     for (int i = 0; i < k; ++i) cols.push_back(side + std::to_string(i + 1));
   write_labelled_grid(summary.file("d11_comparison.png", "epoch " + std::to_string(f.train.epochs) + ": with ExponentialLR (" + f.compare_with +
@@ -95,19 +105,10 @@ using ResidualTimeUNet = ResUNet<1, 28, 28, D, Widths<1, 2>, TimeConditioned, 7,
 template <class In>
 void write_d12_comparison(const Part2Flags& f, RunSummary& summary, const std::string& tag, const std::vector<float>& ours,
                           const std::string& model_name) {
-  const fs::path theirs_npy = fs::path(f.compare_with) / ("d8_samples_" + tag + ".npy");
-  if (!fs::exists(theirs_npy)) {
-    std::fprintf(stderr, "note: no %s (run train_flow with the same settings first), so no side-by-side D12 figure for %s\n",
-                 theirs_npy.c_str(), tag.c_str());
-    return;
-  }
-  const auto theirs = read_npy<float>(theirs_npy);
-  if (theirs.size() != ours.size()) {
-    std::fprintf(stderr, "note: %s holds %zu values, this run's samples %zu, so no D12 figure for %s\n", theirs_npy.c_str(),
-                 theirs.size(), ours.size(), tag.c_str());
-    return;
-  }
-  std::vector<float> grid(theirs);
+  const auto theirs = samples_beside(fs::path(f.compare_with) / ("d8_samples_" + tag + ".npy"), ours,
+                                     "side-by-side D12 figure for " + tag, "run train_flow with the same settings first");
+  if (!theirs) return;
+  std::vector<float> grid(*theirs);
   grid.insert(grid.end(), ours.begin(), ours.end());
   const int rows = int(grid.size() / In::size) / 10;
   std::vector<std::string> row_labels;
@@ -153,11 +154,7 @@ void score_final_samples(const Part2Flags& f, Scorer& scorer, Trainer& trainer, 
 template <class Model, class In, bool Classes, class B>
 int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& model_name) {
   const TrainFlags& flags = f.train;
-  if constexpr (Classes)
-    for (int i = 0; i < train.n; ++i)
-      if (train.labels[std::size_t(i)] >= 10)
-        throw Error(train.source + " has a class " + std::to_string(int(train.labels[std::size_t(i)])) +
-                    " (image " + std::to_string(i) + "); the class-conditioned programs take at most 10 classes, 0-9.");
+  if constexpr (Classes) require_classes(train, 10, "the class-conditioned programs");
 
   auto model = std::make_unique<Model>();
   Rng init(flags.seed, 2);
@@ -213,7 +210,7 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
       labels.assign(wanted.begin(), wanted.end());
       rows = 10;
       cols = f.per_digit;
-      for (int digit = 0; digit < 10; ++digit) row_labels.push_back(class_label(train, digit));
+      for (int digit = 0; digit < 10; ++digit) row_labels.push_back(class_label<In>(train.class_names, digit));
       for (int k = 0; k < cols; ++k) col_labels.push_back("sample " + std::to_string(k + 1));
     } else {
       rows = 4;
@@ -294,11 +291,7 @@ int sample_with(const SampleFlags& f) {
     labels.assign(wanted.begin(), wanted.end());
     cols = std::min<int>(10, int(wanted.size()));
     rows = (int(wanted.size()) + cols - 1) / cols;
-    ImageSet names;  // only the labels: the checkpoint's class names, else "digit k" / "class k"
-    names.channels = In::C;
-    names.height = In::H;
-    names.class_names = f.class_names;
-    for (int c = 0; c < cols; ++c) col_labels.push_back(class_label(names, wanted[std::size_t(c)]));
+    for (int c = 0; c < cols; ++c) col_labels.push_back(class_label<In>(f.class_names, wanted[std::size_t(c)]));
   } else {
     if (!f.digits.empty()) throw Error(f.checkpoint + " holds a time-only model (" + f.model_name + "): it cannot be asked for digits.");
     auto v = sampler.sample(*model, f.n, f.steps, rng);

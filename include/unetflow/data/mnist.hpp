@@ -42,6 +42,15 @@ inline void require_images(const ImageSet& set, int needed, const std::string& w
                 " images, fewer than the " + std::to_string(needed) + " " + why + ".");
 }
 
+// Every label of the set must be below `classes`; `why` names what takes that many (for the message).
+inline void require_classes(const ImageSet& set, int classes, const std::string& why) {
+  for (int i = 0; i < set.n; ++i)
+    if (set.labels[std::size_t(i)] >= classes)
+      throw Error(set.source + " has a class " + std::to_string(int(set.labels[std::size_t(i)])) + " (image " +
+                  std::to_string(i) + "); " + why + " take at most " + std::to_string(classes) + " classes, 0-" +
+                  std::to_string(classes - 1) + ".");
+}
+
 enum class Split { train, test };
 
 inline std::filesystem::path find_idx(const std::filesystem::path& dir, const std::string& stem) {
