@@ -9,6 +9,9 @@
 
 namespace examples {
 
+// The commit of the sources this program was built from ("<hash>-modified" with uncommitted changes).
+const char* build_commit();
+
 class RunSummary {
  public:
   explicit RunSummary(std::filesystem::path dir) : dir_(std::move(dir)) {
@@ -29,7 +32,11 @@ class RunSummary {
     return dir_ / name;
   }
   std::filesystem::path path() const { return dir_ / "summary.json"; }
-  void write() const { unetflow::write_atomically(path(), json_.dump(2) + "\n"); }
+  // Every write records the commit of the program that wrote it (a resumed run: the last one).
+  void write() {
+    json_["commit"] = build_commit();
+    unetflow::write_atomically(path(), json_.dump(2) + "\n");
+  }
 
  private:
   std::filesystem::path dir_;
