@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package unetflow needs that is missing. Safe to run twice.
-#   scripts/setup.sh            build + test dependencies
+#   scripts/setup.sh            build + test dependencies (Chromium and puppeteer-core for the website's browser test)
 #   scripts/setup.sh --torch    also PyTorch + OpenBLAS (fixture generation, interop and speed comparisons)
 set -euo pipefail
 source "$(dirname "$0")/quietly.sh"
@@ -12,7 +12,15 @@ packages=(
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
   gnuplot-nox libomp-dev
   dataset-fashion-mnist
+  libkainjow-mustache-dev chromium fonts-dejavu-core
+  clang libclang-rt-14-dev
 )
+# Node.js for the browser test: Debian's, unless the machine already has one (NodeSource's conflicts with Debian's npm).
+if ! command -v node > /dev/null; then
+  packages+=(nodejs npm)
+elif ! command -v npm > /dev/null; then
+  packages+=(npm)
+fi
 if [[ "${1:-}" == "--torch" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0 libopenblas0-pthread)
 fi
@@ -23,10 +31,23 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  quietly "setup: apt-get update" $sudo_cmd apt-get update -qq
+  quietly "setup: installing ${missing[*]}" $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-sudo_cmd=""
-[[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
-export DEBIAN_FRONTEND=noninteractive
-quietly "setup: apt-get update" $sudo_cmd apt-get update -qq
-quietly "setup: installing ${missing[*]}" $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# puppeteer-core (the version package-lock.json pins) drives Debian's Chromium in the website's browser test; without
+# it that test is skipped, with a message.
+browser_test="$(dirname "$0")/../tests/browser"
+if [[ ! -d "$browser_test/node_modules/puppeteer-core" ]]; then
+  printf 'setup: npm ci (puppeteer-core for tests/browser) ... '
+  if log=$(npm ci --prefix "$browser_test" --no-audit --no-fund 2>&1); then
+    echo done
+  else
+    echo "failed, so the browser test will be skipped:"
+    echo "$log" | tail -5
+  fi
+fi

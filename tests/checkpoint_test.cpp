@@ -142,6 +142,42 @@ TEST_CASE("bad checkpoints are refused with one sentence, and the model is left 
     auto msg = test_util::error_of([&] { a.load(dir / "text.safetensors"); });
     CHECK(msg.find("text.safetensors") != std::string::npos);
   }
+  SUBCASE("a hostile header: huge or negative shapes, entries of the wrong type, tensors sharing bytes") {
+    // A file of one 8-byte header length, the header text (padded) and `data` bytes of data.
+    auto file = [&](const std::string& name, std::string header, std::size_t data) {
+      header.append((8 - header.size() % 8) % 8, ' ');
+      const std::uint64_t len = header.size();
+      std::ofstream out(dir / name, std::ios::binary);
+      out.write(reinterpret_cast<const char*>(&len), 8);
+      out << header << std::string(data, '\0');
+      return dir / name;
+    };
+    struct Case {
+      const char* name;
+      std::string header;
+      const char* message;
+    };
+    for (const Case& c : {
+             Case{"huge.safetensors", R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 16]}})",
+                  "tensor 'a' has the shape [4294967296, 4294967296], which no file can hold"},
+             Case{"negative.safetensors", R"({"a": {"dtype": "F32", "shape": [-2305843009213693952, -2], "data_offsets": [0, 16]}})",
+                  "which no file can hold"},
+             Case{"shape_text.safetensors", R"({"a": {"dtype": "F32", "shape": "four", "data_offsets": [0, 16]}})",
+                  "its header has an entry of the wrong type"},
+             Case{"no_offsets.safetensors", R"({"a": {"dtype": "F32", "shape": [4]}})", "its header has an entry of the wrong type"},
+             Case{"metadata.safetensors", R"({"__metadata__": {"model": 3}})", "its header has an entry of the wrong type"},
+             Case{"array.safetensors", R"([1, 2, 3])", "its header is not a JSON object"},
+             Case{"overlap.safetensors",
+                  R"({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})",
+                  "two tensors share bytes 8 to 16 of the data"},
+         }) {
+      const auto path = file(c.name, c.header, 16);
+      const auto msg = test_util::error_of([&] { (void)safetensors::read(path); });
+      INFO(c.name, ": ", msg);
+      CHECK(msg.find(c.message) != std::string::npos);
+      CHECK(msg.find(path.string()) != std::string::npos);
+    }
+  }
   CHECK(flat_state(*a.model) == before);
   fs::remove_all(dir);
 }

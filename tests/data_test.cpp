@@ -40,22 +40,26 @@ TEST_CASE("IDX files: good raw and gzip files read, damaged ones are named and e
     auto bytes = synthetic::idx_bytes({2, 28, 28}, pixels);
     bytes.resize(bytes.size() - 10);
     synthetic::write(dir / "cut", bytes);
-    CHECK(error_of([&] { idx::read(dir / "cut", {0, 28, 28}); }).find("cut is truncated: its header promises 1568 values but it holds 1558") != std::string::npos);
+    CHECK(error_of([&] { idx::read(dir / "cut", {idx::any, 28, 28}); }).find("cut is truncated: its header promises 1568 values but it holds 1558") != std::string::npos);
     synthetic::write(dir / "tiny", {0, 0, 8, 3, 0});
-    CHECK(error_of([&] { idx::read(dir / "tiny", {0, 28, 28}); }).find("tiny is truncated: it ends inside its header") != std::string::npos);
+    CHECK(error_of([&] { idx::read(dir / "tiny", {idx::any, 28, 28}); }).find("tiny is truncated: it ends inside its header") != std::string::npos);
   }
   SUBCASE("wrong magic") {
     synthetic::write(dir / "magic", synthetic::idx_bytes({2, 28, 28}, pixels, 0x0D));
-    CHECK(error_of([&] { idx::read(dir / "magic", {0, 28, 28}); }).find("magic number is wrong") != std::string::npos);
+    CHECK(error_of([&] { idx::read(dir / "magic", {idx::any, 28, 28}); }).find("magic number is wrong") != std::string::npos);
   }
   SUBCASE("wrong size") {
     synthetic::write(dir / "size", synthetic::idx_bytes({2, 28, 28}, pixels));
-    CHECK(error_of([&] { idx::read(dir / "size", {0, 32, 32}); }).find("has dimension 1 of size 28 where 32 was expected") != std::string::npos);
-    CHECK(error_of([&] { idx::read(dir / "size", {0}); }).find("has rank 3 where rank 1 was expected") != std::string::npos);
+    CHECK(error_of([&] { idx::read(dir / "size", {idx::any, 32, 32}); }).find("has dimension 1 of size 28 where 32 was expected") != std::string::npos);
+    CHECK(error_of([&] { idx::read(dir / "size", {idx::any}); }).find("has rank 3 where rank 1 was expected") != std::string::npos);
     auto longer = synthetic::idx_bytes({2, 28, 28}, pixels);
     longer.push_back(1);
     synthetic::write(dir / "long", longer);
-    CHECK(error_of([&] { idx::read(dir / "long", {0, 28, 28}); }).find("longer than its header says") != std::string::npos);
+    CHECK(error_of([&] { idx::read(dir / "long", {idx::any, 28, 28}); }).find("longer than its header says") != std::string::npos);
+    // An expected 0 is a size like any other, not a wildcard; dimensions whose product overflows are refused.
+    CHECK(error_of([&] { idx::read(dir / "size", {0, 28, 28}); }).find("has dimension 0 of size 2 where 0 was expected") != std::string::npos);
+    synthetic::write(dir / "overflow", synthetic::idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu}, pixels));
+    CHECK(error_of([&] { idx::read(dir / "overflow", {idx::any, idx::any, idx::any}); }).find("declares dimensions whose product overflows") != std::string::npos);
   }
   SUBCASE("labels that do not match the images") {
     synthetic::write_mnist_like(dir, "train", 30);

@@ -339,3 +339,101 @@ TEST_CASE("--device: a wrong value is refused; cuda where there is none stops wi
     CHECK_MESSAGE(said, r.output);
   }
 }
+
+namespace {
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+void write_text(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+// The values of every attribute `name` (src, href) in an HTML page.
+std::vector<std::string> attribute_values(const std::string& html, const std::string& name) {
+  std::vector<std::string> values;
+  const std::string key = " " + name + "=\"";
+  for (std::size_t at = html.find(key); at != std::string::npos; at = html.find(key, at + 1)) {
+    const auto begin = at + key.size();
+    values.push_back(html.substr(begin, html.find('"', begin) - begin));
+  }
+  return values;
+}
+int count_lines_with(const std::string& text, const std::string& a, const std::string& b) {
+  int n = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const auto line = text.substr(start, end - start);
+    n += line.find(a) != std::string::npos && line.find(b) != std::string::npos;
+    start = end + 1;
+  }
+  return n;
+}
+}  // namespace
+
+TEST_CASE("report: runs with a missing or damaged summary.json are shown missing with one warning each; the site is relative") {
+  const auto d = data_dir();
+  const auto runs = d / "runs_report";
+  fs::remove_all(runs);
+  auto r = run(std::string(NOISING_FIGURE) + " --data " + (d / "data").string() + " --runs " + runs.string());
+  REQUIRE(r.status == 0);
+  write_text(runs / "flow_time" / "summary.json", "{\"files\": {\"d7_loss.png\": ");   // truncated
+  fs::create_directories(runs / "denoiser");                                             // no summary.json
+  write_text(runs / "flow_class" / "summary.json", "[1, 2]");                            // not an object
+  write_text(runs / "pure_noise" / "summary.json",                                       // readable, with bad fields
+             R"({"files": {"../../etc/passwd": "x", "d5_loss.png": "loss"}, "training": {"final_loss": "low"}})");
+
+  r = run(std::string(REPORT) + " --runs " + runs.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(count_lines_with(r.output, "warning: ", "flow_time/summary.json is not valid JSON") == 1);
+  CHECK(count_lines_with(r.output, "flow_time/summary.json", "D7, D8 are shown as missing") == 1);
+  CHECK(count_lines_with(r.output, "warning: ", "denoiser/summary.json does not exist") == 1);
+  CHECK(count_lines_with(r.output, "denoiser/summary.json", "D2, D3, D4, D6 (in part) are shown as missing") == 1);
+  CHECK(count_lines_with(r.output, "warning: ", "flow_class/summary.json is not a JSON object") == 1);
+  CHECK(count_lines_with(r.output, "warning: ", "\"../../etc/passwd\" is not a name inside the run folder") == 1);
+  CHECK(count_lines_with(r.output, "warning: ", "d5_loss.png is listed in summary.json but is not on disk") == 1);
+  CHECK(count_lines_with(r.output, "warning: ", "training.final_loss is not a number") == 1);
+  CHECK(r.output.find("12 of 13 deliverables missing") == std::string::npos);  // D1, D5 and D6 (in part) are there
+  CHECK(r.output.find("10 of 13 deliverables missing") != std::string::npos);
+
+  const auto site = runs / "site";
+  const std::string html = read_text(site / "index.html");
+  for (int k = 1; k <= 13; ++k) CHECK_MESSAGE(html.find("id=\"d" + std::to_string(k) + "\"") != std::string::npos, k);
+  CHECK(html.find("<section id=\"d1\" class=\"deliverable\">") != std::string::npos);
+  CHECK(html.find("<section id=\"d7\" class=\"deliverable is-missing\">") != std::string::npos);
+  CHECK(html.find("<section id=\"d5\" class=\"deliverable\">") != std::string::npos);
+  CHECK(html.find("<code>build/examples/train_flow --data data/mnist --classes --no-scheduler --preset quick</code>") != std::string::npos);
+  // Self-contained and relative: every image and style sheet is inside the site, found again from a copy in another
+  // folder; every link is to an anchor of the page.
+  const auto copy = d / "site_copy";
+  fs::remove_all(copy);
+  fs::copy(site, copy, fs::copy_options::recursive);
+  const auto srcs = attribute_values(html, "src");
+  REQUIRE(srcs.size() == 1);  // D1's figure (D5's loss curve is not on disk)
+  CHECK(srcs[0] == "img/noising/d1_noising.png");
+  for (const auto& src : srcs) CHECK_MESSAGE(fs::is_regular_file(copy / src), src);
+  for (const auto& href : attribute_values(html, "href"))
+    CHECK_MESSAGE((href == "style.css" || (href.size() > 1 && href[0] == '#' && html.find("id=\"" + href.substr(1) + "\"") != std::string::npos)), href);
+  CHECK(fs::is_regular_file(copy / "style.css"));
+
+  // A second build replaces the first whole, and leaves nothing beside it.
+  fs::remove_all(runs / "flow_time");
+  r = run(std::string(REPORT) + " --runs " + runs.string() + " --quiet");
+  CHECK(r.status == 0);
+  CHECK(r.output.find("flow_time") == std::string::npos);
+  CHECK(read_text(site / "index.html").find("runs_report/flow_time/ does not exist (no run yet)") != std::string::npos);
+  for (const auto& entry : fs::directory_iterator(runs)) CHECK(entry.path().filename().string().find("site.") == std::string::npos);
+
+  // Flags and places that cannot work stop with one sentence; the site in place stays as it was.
+  const std::string before = read_text(site / "index.html");
+  r = run(std::string(REPORT) + " --runs " + (d / "no_such_runs").string());
+  CHECK(r.status == 1);
+  CHECK(r.output.find("no_such_runs: no such folder") != std::string::npos);
+  r = run(std::string(REPORT) + " --runs " + runs.string() + " --out /proc/unetflow_site");
+  CHECK(r.status == 1);
+  CHECK(r.output.find("error: cannot") != std::string::npos);
+  CHECK(read_text(site / "index.html") == before);
+}

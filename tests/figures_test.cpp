@@ -137,3 +137,87 @@ TEST_CASE("a write that fails (full disk) names the file and why, and leaves the
     CHECK(!std::filesystem::is_symlink(temporary_for(path)));
   }
 }
+
+namespace {
+std::string bytes_of(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+void put(const std::filesystem::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+// A .npy file with the given version and header text (padded to 16 bytes and ended with a newline) and data bytes.
+std::string npy_file(int major, std::string header, const std::string& data) {
+  const std::size_t preamble = major == 1 ? 10 : 12;
+  while ((preamble + header.size() + 1) % 16) header += ' ';
+  header += '\n';
+  std::string s = std::string("\x93NUMPY", 6) + char(major) + '\0';
+  const std::size_t n = header.size();
+  for (std::size_t k = 0; k < preamble - 8; ++k) s += char((n >> (8 * k)) & 0xff);
+  return s + header + data;
+}
+// The message of the Error that reading `p` as T throws ("" when it reads).
+template <class T>
+std::string npy_error(const std::filesystem::path& p) {
+  try {
+    (void)read_npy_array<T>(p);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE(".npy reading: what write_npy writes reads back, and every damaged or foreign file is refused naming it") {
+  const auto dir = test_util::temp_dir("npy");
+  const std::vector<float> values{1.5f, -2.0f, 3.25f, 0.0f, 7.0f, -8.5f};
+  write_npy(dir / "f.npy", values.data(), {2, 3});
+  const auto a = read_npy_array<float>(dir / "f.npy");
+  CHECK(a.shape == std::vector<std::size_t>{2, 3});
+  CHECK(a.data == values);
+  const std::vector<std::int64_t> labels{3, 1, 4};
+  write_npy(dir / "i.npy", labels.data(), {3});
+  CHECK(read_npy<std::int64_t>(dir / "i.npy") == labels);
+
+  // Versions 2 and 3 (4-byte header length) and a 0-d array read as well.
+  std::string four(reinterpret_cast<const char*>(values.data()), 16);
+  put(dir / "v2.npy", npy_file(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", four));
+  CHECK(read_npy_array<float>(dir / "v2.npy").data == std::vector<float>(values.begin(), values.begin() + 4));
+  put(dir / "scalar.npy", npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", four.substr(0, 4)));
+  CHECK(read_npy_array<float>(dir / "scalar.npy").data == std::vector<float>{1.5f});
+
+  const std::string good = bytes_of(dir / "f.npy");
+  REQUIRE(good.size() > 10);
+  std::string no_newline = good;  // the header's last byte, the newline, made something else
+  no_newline[10 + std::size_t((unsigned char)good[8] | (unsigned char)good[9] << 8) - 1] = 'x';
+  struct Case {
+    const char* name;
+    std::string bytes;
+    const char* message;
+  };
+  const std::vector<Case> cases{
+      {"cut.npy", good.substr(0, good.size() - 4), "needs 24 bytes of data, the file holds 20 (cut short)"},
+      {"extra.npy", good + "abcd", "(extra bytes at its end)"},
+      {"empty.npy", "", "is not a .npy file"},
+      {"text.npy", "hello, this is not numpy", "is not a .npy file"},
+      {"huge_header.npy", std::string("\x93NUMPY\x02\x00\xff\xff\xff\x7f", 12), "declares a .npy header of 2147483647 bytes but holds only 12 bytes"},
+      {"empty_header.npy", std::string("\x93NUMPY\x01\x00\x00\x00", 10), "has an empty .npy header"},
+      {"version9.npy", std::string("\x93NUMPY\x09\x00\x10\x00", 10) + std::string(16, ' '), "version 9"},
+      {"no_newline.npy", no_newline, "not a dictionary ending in a newline"},
+      {"double.npy", npy_file(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", four), "holds values of type '<f8', not the <f4 expected"},
+      {"fortran.npy", npy_file(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (4,), }", four), "Fortran order"},
+      {"overflow.npy", npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776, 1099511627776), }", four),
+       "overflows"},
+      {"negative.npy", npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-4,), }", four), "is not a tuple of non-negative integers"},
+      {"no_shape.npy", npy_file(1, "{'descr': '<f4', 'fortran_order': False, }", four), "has no 'shape' entry"},
+      {"open_shape.npy", npy_file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, ", ""), "'shape' entry is not closed"},
+  };
+  for (const auto& c : cases) {
+    const auto p = dir / c.name;
+    put(p, c.bytes);
+    const auto message = npy_error<float>(p);
+    INFO(c.name, ": ", message);
+    CHECK(message.find(c.message) != std::string::npos);
+    CHECK(message.find(p.string()) != std::string::npos);
+  }
+  CHECK(npy_error<std::int64_t>(dir / "f.npy").find("holds values of type '<f4', not the <i8 expected") != std::string::npos);
+  CHECK(npy_error<float>(dir / "absent.npy").find("cannot read") != std::string::npos);
+}

@@ -3,8 +3,10 @@
 // good checkpoint as it was; a run directory with a checkpoint is not overwritten without --resume.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <unetflow/unetflow.hpp>
 
@@ -166,5 +168,94 @@ TEST_CASE("a run directory with a checkpoint is continued only on request") {
     msg = e.what();
   }
   CHECK(msg.find("cannot resume") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+namespace {
+std::string file_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+// Rewrites one 64-bit integer entry of a checkpoint (its first element), as a damaged or hostile file would hold it.
+void set_counter(const fs::path& checkpoint, const std::string& name, std::int64_t value) {
+  auto file = safetensors::read(checkpoint);
+  auto& bytes = file.tensors.at(name).bytes;
+  REQUIRE(bytes.size() >= sizeof value);
+  std::memcpy(bytes.data(), &value, sizeof value);
+  safetensors::write(checkpoint, file);
+}
+}  // namespace
+
+TEST_CASE("a run stopped between an epoch's checkpoint and its outputs completes them on resume; stray temporaries go") {
+  const auto set = tiny_set();
+  const auto dir = temp_dir("outputs");
+  const Metadata meta{{"model", "Tiny"}};
+  std::vector<int> first_calls, resumed_calls;
+  Run run(1);
+  DenoiseTask<Tiny> task(0.5, false);
+  Trainer<Tiny, DenoiseTask<Tiny>>(*run.model, task, set, options(dir, 2), meta).run([&](int e) { first_calls.push_back(e); });
+  CHECK(first_calls == std::vector<int>{1, 2});
+  const std::string weights2 = file_bytes(dir / "model-epoch2.safetensors"), checkpoint = file_bytes(dir / "checkpoint.safetensors");
+  // As if killed after epoch 2's checkpoint: its weights file and the figures after it are missing, a temporary remains.
+  fs::remove(dir / "model-epoch2.safetensors");
+  std::ofstream(dir / "summary.json.tmp") << "{\"cut";
+
+  Run other(2);
+  DenoiseTask<Tiny> task2(0.5, false);
+  Trainer<Tiny, DenoiseTask<Tiny>> resumed(*other.model, task2, set, options(dir, 2, true), meta);
+  CHECK(resumed.run([&](int e) { resumed_calls.push_back(e); }) == Trainer<Tiny, DenoiseTask<Tiny>>::Outcome::finished);
+  CHECK(resumed_calls == std::vector<int>{2});  // epoch 2's outputs, once; no training
+  CHECK(file_bytes(dir / "model-epoch2.safetensors") == weights2);
+  CHECK(file_bytes(dir / "checkpoint.safetensors") == checkpoint);
+  CHECK_FALSE(fs::exists(dir / "summary.json.tmp"));
+  CHECK(weights(*other.model) == weights(*run.model));
+
+  // With every output in place, a resume of the finished run does nothing again.
+  resumed_calls.clear();
+  Run third(3);
+  Trainer<Tiny, DenoiseTask<Tiny>>(*third.model, task2, set, options(dir, 2, true), meta).run([&](int e) { resumed_calls.push_back(e); });
+  CHECK(resumed_calls.empty());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("resume refuses a checkpoint whose counters are out of range, naming the file and the field") {
+  const auto set = tiny_set();
+  const auto dir = temp_dir("counters");
+  const Metadata meta{{"model", "Tiny"}};
+  Run run(1);
+  DenoiseTask<Tiny> task(0.5, false);
+  StoppingTask stopper(4);  // a checkpoint in the middle of epoch 2
+  Trainer<Tiny, StoppingTask>(*run.model, stopper, set, options(dir, 2), meta).run();
+  const auto path = dir / "checkpoint.safetensors";
+  const std::string good = file_bytes(path);
+  auto resume_error = [&] {
+    Run other(2);
+    try {
+      Trainer<Tiny, DenoiseTask<Tiny>>(*other.model, task, set, options(dir, 3, true), meta).run();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  struct Case {
+    const char* name;
+    std::int64_t value;
+    const char* message;
+  };
+  for (const Case& c : {Case{"progress.batch", -100000, "'progress.batch' is -100000, but a count cannot be negative"},
+                        Case{"progress.epoch", -3, "'progress.epoch' is -3, but a count cannot be negative"},
+                        Case{"progress.epoch", std::int64_t(1) << 62, "progress.epoch is 4611686018427387904 but progress.epoch_seconds holds 1 epoch times"},
+                        Case{"progress.step", 1000, "progress.step is 1000 but progress.losses holds 4 losses"},
+                        Case{"progress.batch", 7, "stopped at batch 7 of an epoch, but this run has 3 batches per epoch"},
+                        Case{"optim.step", -1, "'optim.step' is -1, but a count cannot be negative"},
+                        Case{"sched.last_epoch", -2, "'sched.last_epoch' is -2, but a count cannot be negative"}}) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << good;
+    set_counter(path, c.name, c.value);
+    const auto message = resume_error();
+    INFO(c.name, " = ", c.value, ": ", message);
+    CHECK(message.find(c.message) != std::string::npos);
+    CHECK(message.find(path.string()) != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "model-epoch-2.safetensors"));
+  }
   fs::remove_all(dir);
 }

@@ -3,6 +3,7 @@
 #include "scoring.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -157,12 +158,18 @@ int score_for(const ScoreFlags& f, const ImageSet& test) {
   if (x.empty() || x.size() % In::size)
     throw Error(f.samples + " holds " + std::to_string(x.size()) + " values, not a whole number of " + test.shape_text() +
                 " images (the shape of " + test.source + ").");
+  if (const auto bad = std::find_if(x.begin(), x.end(), [](float v) { return !std::isfinite(v); }); bad != x.end())
+    throw Error(f.samples + " holds a value that is not a finite number (" + std::to_string(*bad) + " at index " +
+                std::to_string(bad - x.begin()) + ").");
   const int n = int(x.size() / In::size);
   std::vector<std::int64_t> y;
   if (!f.labels.empty()) {
     y = read_npy<std::int64_t>(f.labels);
     if (int(y.size()) != n)
       throw Error(f.labels + " holds " + std::to_string(y.size()) + " labels for " + std::to_string(n) + " samples.");
+    if (const auto bad = std::find_if(y.begin(), y.end(), [](std::int64_t c) { return c < 0 || c > 9; }); bad != y.end())
+      throw Error(f.labels + " holds the label " + std::to_string(*bad) + " at index " + std::to_string(bad - y.begin()) +
+                  ", not a class 0-9.");
   }
   Scorer<In, B> scorer(f.classifier.empty() ? default_classifier_for(f.data) : fs::path(f.classifier), test);
   const auto s = scorer.score(x.data(), n, y.empty() ? nullptr : y.data());

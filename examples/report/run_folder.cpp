@@ -62,7 +62,7 @@ const nlohmann::json* Run::find(std::initializer_list<const char*> path) const {
 std::string Run::where(std::initializer_list<const char*> path) const {
   std::string s;
   for (const char* key : path) append(s, ".", key);
-  return (dir_ / "summary.json").string() + ": " + s;
+  return (shown_ / "summary.json").string() + ": " + s;
 }
 
 std::optional<double> Run::number(std::initializer_list<const char*> path) const {
@@ -111,11 +111,11 @@ std::optional<fs::path> Run::image(const std::string& name) const {
   const auto path = dir_ / name;
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
-    warnings_.push_back(path.string() + " is listed in summary.json but is not on disk; left out.");
+    warnings_.push_back((shown_ / name).string() + " is listed in summary.json but is not on disk; left out.");
     return std::nullopt;
   }
   if (!is_png(path)) {
-    warnings_.push_back(path.string() + " is not a PNG image; left out.");
+    warnings_.push_back((shown_ / name).string() + " is not a PNG image; left out.");
     return std::nullopt;
   }
   return path;
@@ -130,21 +130,21 @@ RunFolder::RunFolder(const fs::path& runs, const fs::path& skip) : path_(runs) {
   std::sort(dirs.begin(), dirs.end());
   for (const auto& dir : dirs) {
     const std::string name = dir.filename().string();
-    const auto path = dir / "summary.json";
+    const auto path = dir / "summary.json", shown_summary = shown() / name / "summary.json";
     if (!fs::exists(path, ec)) {  // a warning only where a deliverable needs this run (sections.cpp)
-      absent_[name] = path.string() + " does not exist";
+      absent_[name] = shown_summary.string() + " does not exist";
       continue;
     }
     nlohmann::json summary;
     if (auto problem = read_summary(path, summary); !problem.empty()) {
-      problems_[name] = path.string() + " " + problem;
+      problems_[name] = shown_summary.string() + " " + problem;
       continue;
     }
-    Run run(name, dir, std::move(summary));
+    Run run(name, dir, shown() / name, std::move(summary));
     if (const auto* files = run.find({"files"}))
       for (const auto& [file, what] : files->items()) {
         if (!plain_file_name(file)) {
-          run.warnings_.push_back(path.string() + ": the listed file \"" + file + "\" is not a name inside the run folder; left out.");
+          run.warnings_.push_back(shown_summary.string() + ": the listed file \"" + file + "\" is not a name inside the run folder; left out.");
           continue;
         }
         run.files_[file] = what.is_string() ? what.get<std::string>() : "";

@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 
 class Run {
  public:
-  Run(std::string name, fs::path dir, nlohmann::json summary) : name_(std::move(name)), dir_(std::move(dir)), summary_(std::move(summary)) {}
+  Run(std::string name, fs::path dir, fs::path shown, nlohmann::json summary)
+      : name_(std::move(name)), dir_(std::move(dir)), shown_(std::move(shown)), summary_(std::move(summary)) {}
 
   const std::string& name() const { return name_; }
   const fs::path& dir() const { return dir_; }
@@ -45,6 +46,7 @@ class Run {
 
   std::string name_;
   fs::path dir_;
+  fs::path shown_;  // how messages and the site name it: <runs folder's name>/<run>, never an absolute path
   nlohmann::json summary_;
   std::map<std::string, std::string> files_;
   mutable std::vector<std::string> warnings_;
@@ -60,6 +62,8 @@ class RunFolder {
   std::string problem(const std::string& name) const;
   const std::map<std::string, Run>& runs() const { return runs_; }
   const fs::path& path() const { return path_; }
+  // The folder as messages and the site name it (its own name: "runs"), so the site holds no absolute path.
+  fs::path shown() const { return path_.filename().empty() ? path_.parent_path().filename() : path_.filename(); }
   // The runs whose summary.json does not read: name -> the problem (a sentence without its full stop).
   const std::map<std::string, std::string>& damaged() const { return problems_; }
   // Every field warning so far, one sentence each, in folder order.

@@ -69,6 +69,7 @@ class Builder {
            {"tables", json::array()},  {"answer", json::array()}, {"runs", json::array()}, {"missing", json::array()},
            {"notes", json::array()}};
     int present = 0;
+    std::vector<std::string> unreadable;
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const auto& name = runs[i];
       if (folder_.find(name)) {
@@ -78,10 +79,11 @@ class Builder {
         continue;
       }
       std::string why = folder_.problem(name);
-      if (!why.empty()) affected_[name].push_back(id);
-      else why = (folder_.path() / name).string() + "/ does not exist (no run yet)";
+      if (!why.empty()) unreadable.push_back(name);
+      else why = (folder_.shown() / name).string() + "/ does not exist (no run yet)";
       s["missing"].push_back({{"why", why}, {"command", commands[std::min(i, commands.size() - 1)]}});
     }
+    for (const auto& name : unreadable) affected_[name].push_back(present > 0 ? id + " (in part)" : id);
     s["present"] = present > 0;
     s["complete"] = present == int(runs.size());
     return s;
@@ -125,7 +127,7 @@ class Builder {
   const RunFolder& folder_;
   SiteContent& out_;
   std::set<std::string> used_, copied_;
-  std::map<std::string, std::vector<std::string>> affected_;  // unreadable run -> the deliverables it leaves missing
+  std::map<std::string, std::vector<std::string>> affected_;  // unreadable run -> the deliverables it leaves missing (or in part)
 };
 
 std::string model_phrase(const Run& r) {
@@ -346,11 +348,14 @@ json loss_section(Builder& b, const std::string& id, const std::string& title, c
 void sample_figures(Builder& b, json& s, const Run& r, const std::string& prefix, const std::string& what) {
   for (int e : listed_epochs(r, prefix, ".png"))
     b.figure(s, r, prefix + std::to_string(e) + ".png",
-             what + " after " + of_epochs(r, e) + " (" + flow_sampling_phrase(r) + "; the same starting noise at every epoch).");
+             what + " after " + of_epochs(r, e) + " (" + flow_sampling_phrase(r) + data_phrase(r) + "; the same starting noise at every epoch).");
 }
 
-json scoring_note() {
-  return {{"p", "Scores: a small classifier trained on the same data set (runs/classifier) classifies the samples. "
+json scoring_note(const Builder& b) {
+  std::string accuracy;
+  if (const auto* c = b.run("classifier"))
+    if (const auto a = c->number({"test_accuracy"})) accuracy = ", " + percent(*a) + " accurate on the test set";
+  return {{"p", "Scores: a small classifier trained on the same data set (runs/classifier" + accuracy + ") classifies the samples. "
                 "\"As asked\" is the share classified as the class requested; \"confident\" the share it assigns to some "
                 "class with probability ≥ 0.9; \"class spread\" the entropy of the predicted classes over log 10 (1: all "
                 "classes equally often); the Fréchet distance compares the classifier's features of the samples and of the test "
@@ -362,7 +367,7 @@ json d8(Builder& b) {
   if (const auto* r = b.run("flow_time")) {
     sample_figures(b, s, *r, "d8_samples_epoch", "40 samples of the time-conditioned UNet");
     s["tables"].push_back(scores_table(*r, false));
-    s["notes"].push_back(scoring_note());
+    s["notes"].push_back(scoring_note(b));
   }
   return s;
 }
@@ -373,7 +378,7 @@ json d10(Builder& b) {
     const auto gamma = r->number({"config", "cfg_gamma"});
     sample_figures(b, s, *r, "d10_samples_epoch", "Four samples of each digit 0–9 (rows), CFG γ = " + or_dash(gamma, [](double x) { return fixed(x, 1); }) + ",");
     s["tables"].push_back(scores_table(*r, true));
-    s["notes"].push_back(scoring_note());
+    s["notes"].push_back(scoring_note(b));
   }
   return s;
 }
@@ -583,7 +588,7 @@ SiteContent build_site_content(const RunFolder& folder) {
   json warnings = json::array();
   for (const auto& w : out.warnings) warnings.push_back({{"text", w}});
   out.view = {{"generated", today()},
-              {"runs_folder", folder.path().filename().string()},
+              {"runs_folder", folder.shown().string()},
               {"presets", joined(presets)},
               {"devices", joined(devices)},
               {"commits", joined(commits)},

@@ -61,8 +61,7 @@ inline std::filesystem::path find_idx(const std::filesystem::path& dir, const st
 
 inline ImageSet load_mnist(const std::filesystem::path& dir, Split split) {
   const std::string prefix = split == Split::train ? "train" : "t10k";
-  const auto images = idx::read(find_idx(dir, prefix + "-images-idx3-ubyte"), {0, 0, 0});
-  // (0 in the expected dimensions means "any": an empty set would accept any label count, so it stops here)
+  const auto images = idx::read(find_idx(dir, prefix + "-images-idx3-ubyte"), {idx::any, idx::any, idx::any});
   if (images.dims[0] == 0 || images.dims[1] == 0 || images.dims[2] == 0)
     throw Error(find_idx(dir, prefix + "-images-idx3-ubyte").string() + " holds no images (" +
                 std::to_string(images.dims[0]) + " of " + std::to_string(images.dims[1]) + "x" +

@@ -80,6 +80,11 @@ void check_part(const safetensors::File& file, const std::string& path, const Pa
       throw Error("checkpoint " + path + ": tensor '" + name + "' has dtype " + safetensors::dtype_name(t->dtype) + " but " + safetensors::dtype_name(dtype_of_entry<E>()) + " is expected.");
     if (is_record_v<E> ? t->shape.size() != 1 : t->shape != dims_of(e))
       throw Error("checkpoint " + path + ": tensor '" + name + "' has shape " + safetensors::shape_string(t->shape) + " but the model expects " + safetensors::shape_string(dims_of(e)) + ".");
+    if constexpr (std::is_same_v<E, Counter>) {  // every counter counts something: steps, epochs, batches, updates
+      std::int64_t value;
+      std::memcpy(&value, t->bytes.data(), sizeof value);
+      if (value < 0) throw Error("checkpoint " + path + ": '" + name + "' is " + std::to_string(value) + ", but a count cannot be negative.");
+    }
     seen.insert(name);
   });
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,11 @@ inline std::uint32_t big_endian(const std::uint8_t* p) {
   return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
 }
 
-// `expected_dims`: 0 entries accept any value; the rank must match.
-inline Array read(const std::filesystem::path& path, const std::vector<std::uint32_t>& expected_dims) {
+// An expected dimension that accepts any size (a real 0 must match a 0).
+inline constexpr std::nullopt_t any = std::nullopt;
+
+// `expected_dims`: the rank must match, and each dimension that is not `any`.
+inline Array read(const std::filesystem::path& path, const std::vector<std::optional<std::uint32_t>>& expected_dims) {
   const auto bytes = read_bytes(path);
   const std::string p = path.string();
   if (bytes.size() < 4) throw Error(p + " is not an IDX file: it is " + std::to_string(bytes.size()) + " bytes long.");
@@ -55,9 +59,10 @@ inline Array read(const std::filesystem::path& path, const std::vector<std::uint
   std::uint64_t count = 1;
   for (std::size_t i = 0; i < rank; ++i) {
     a.dims.push_back(big_endian(&bytes[4 + 4 * i]));
-    if (expected_dims[i] && a.dims[i] != expected_dims[i])
-      throw Error(p + " has dimension " + std::to_string(i) + " of size " + std::to_string(a.dims[i]) + " where " + std::to_string(expected_dims[i]) + " was expected.");
-    count *= a.dims[i];
+    if (expected_dims[i] && a.dims[i] != *expected_dims[i])
+      throw Error(p + " has dimension " + std::to_string(i) + " of size " + std::to_string(a.dims[i]) + " where " + std::to_string(*expected_dims[i]) + " was expected.");
+    if (__builtin_mul_overflow(count, std::uint64_t(a.dims[i]), &count))
+      throw Error(p + " declares dimensions whose product overflows: the file is damaged.");
   }
   const std::uint64_t have = bytes.size() - 4 - 4 * rank;
   if (have < count) throw Error(p + " is truncated: its header promises " + std::to_string(count) + " values but it holds " + std::to_string(have) + ".");

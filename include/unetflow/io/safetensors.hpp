@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -130,30 +131,51 @@ inline File read(const std::filesystem::path& path) {
   } catch (const std::exception& e) {
     throw Error(p + " is not a safetensors file: its header is not valid JSON (" + e.what() + ").");
   }
+  if (!header.is_object()) throw Error(p + " is not a safetensors file: its header is not a JSON object.");
   const std::uint64_t data_start = 8 + len, data_size = size - data_start;
   File f;
-  for (auto& [name, v] : header.items()) {
-    if (name == "__metadata__") {
-      for (auto& [k, s] : v.items()) f.metadata[k] = s.get<std::string>();
-      continue;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> extents;  // [begin, end) of every tensor's data
+  try {
+    for (auto& [name, v] : header.items()) {
+      if (name == "__metadata__") {
+        for (auto& [k, s] : v.items()) f.metadata[k] = s.get<std::string>();
+        continue;
+      }
+      TensorData t;
+      const std::string d = v.at("dtype").get<std::string>();
+      if (d == "F32") t.dtype = DType::F32;
+      else if (d == "F64") t.dtype = DType::F64;
+      else if (d == "I64") t.dtype = DType::I64;
+      else throw Error(p + ": tensor '" + name + "' has dtype " + d + ", which unetflow does not read (F32, F64, I64).");
+      t.shape = v.at("shape").get<std::vector<std::int64_t>>();
+      // The shape's byte count, checked: no negative dimension, no product past what a file can hold.
+      std::uint64_t bytes = dtype_size(t.dtype);
+      for (auto dim : t.shape)
+        if (dim < 0 || __builtin_mul_overflow(bytes, std::uint64_t(dim), &bytes))
+          throw Error(p + ": tensor '" + name + "' has the shape " + shape_string(t.shape) + ", which no file can hold.");
+      const auto off = v.at("data_offsets").get<std::vector<std::uint64_t>>();
+      if (off.size() != 2 || off[1] < off[0] || off[1] - off[0] != bytes)
+        throw Error(p + ": tensor '" + name + "' has data offsets that do not match its shape and dtype.");
+      if (off[1] > data_size)
+        throw Error(p + " is truncated: tensor '" + name + "' ends at byte " + std::to_string(off[1]) + " of the data but the file holds " + std::to_string(data_size) + ".");
+      extents.emplace_back(off[0], off[1]);
+      t.bytes.resize(off[1] - off[0]);
+      in.seekg(std::streamoff(data_start + off[0]));
+      in.read(t.bytes.data(), std::streamsize(t.bytes.size()));
+      if (!in) throw Error("reading tensor '" + name + "' from " + p + " failed.");
+      f.tensors[name] = std::move(t);
     }
-    TensorData t;
-    const std::string d = v.at("dtype").get<std::string>();
-    if (d == "F32") t.dtype = DType::F32;
-    else if (d == "F64") t.dtype = DType::F64;
-    else if (d == "I64") t.dtype = DType::I64;
-    else throw Error(p + ": tensor '" + name + "' has dtype " + d + ", which unetflow does not read (F32, F64, I64).");
-    t.shape = v.at("shape").get<std::vector<std::int64_t>>();
-    const auto off = v.at("data_offsets").get<std::vector<std::uint64_t>>();
-    if (off.size() != 2 || off[1] < off[0] || off[1] - off[0] != std::uint64_t(t.numel()) * dtype_size(t.dtype))
-      throw Error(p + ": tensor '" + name + "' has data offsets that do not match its shape and dtype.");
-    if (off[1] > data_size)
-      throw Error(p + " is truncated: tensor '" + name + "' ends at byte " + std::to_string(off[1]) + " of the data but the file holds " + std::to_string(data_size) + ".");
-    t.bytes.resize(off[1] - off[0]);
-    in.seekg(std::streamoff(data_start + off[0]));
-    in.read(t.bytes.data(), std::streamsize(t.bytes.size()));
-    if (!in) throw Error("reading tensor '" + name + "' from " + p + " failed.");
-    f.tensors[name] = std::move(t);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(p + " is not a safetensors file of unetflow's kind: its header has an entry of the wrong type (" + e.what() + ").");
+  }
+  std::sort(extents.begin(), extents.end());
+  std::uint64_t covered = 0;  // the end of the data the tensors so far (by begin) take
+  for (const auto& [begin, end] : extents) {
+    if (begin == end) continue;
+    if (begin < covered)
+      throw Error(p + ": two tensors share bytes " + std::to_string(begin) + " to " + std::to_string(std::min(end, covered)) +
+                  " of the data; the file is damaged.");
+    covered = end;
   }
   return f;
 }

@@ -261,7 +261,7 @@ class UNetLevel {
     } else {
       inner_forward(d, ctx, slot);
     }
-    if constexpr (requires { up.forward(cat, y); }) {
+    if constexpr (requires(decltype(cat) c) { up.forward(c, y); }) {  // (not `cat` itself: clang 14 refuses a binding there)
       up.forward(cat, y);
     } else {
       auto u = up.forward(View<Cat, const T>(cat));

@@ -3,7 +3,8 @@
 // per epoch, a progress line, and a checkpoint at the end of every epoch holding everything a resumed run
 // needs to continue bit for bit (model, optimiser, schedule, the noise stream, loader position, loss log).
 //   - run_dir/checkpoint.safetensors is the newest full state (replaced atomically);
-//     run_dir/model-epoch<k>.safetensors the weights after epoch k (PyTorch state_dict names).
+//     run_dir/model-epoch<k>.safetensors the weights after epoch k (PyTorch state_dict names), written after the
+//     epoch's other outputs (on_epoch_end): a run stopped between the checkpoint and it completes them on resume.
 //   - Ctrl-C finishes the current step, writes a checkpoint and returns Outcome::interrupted.
 //   - A loss that is not finite stops the run with an Error before any optimiser step or checkpoint write.
 //   - A run directory that already holds a checkpoint is continued only when resume is asked for.
@@ -135,6 +136,11 @@ class Trainer {
     } else if (std::filesystem::exists(checkpoint_path())) {
       throw Error(options_.run_dir.string() + " already holds a checkpoint: continue it with --resume, or give the run another name.");
     }
+    remove_stray_temporaries();
+    // A run stopped after an epoch's checkpoint but before that epoch's outputs were all written (its weights file
+    // is written last) completes them first: the checkpoint holds exactly the state they come from.
+    if (progress_.batch.value == 0 && progress_.epoch.value > 0 && !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
+      finish_epoch(progress_.epoch.value, on_epoch_end);
     detail::stop_flag() = false;
     auto previous = std::signal(SIGINT, detail::on_sigint);
     struct Restore {
@@ -176,8 +182,7 @@ class Trainer {
       progress_.batch.value = 0;
       schedule_.step();
       save();
-      save_weights(options_.run_dir / ("model-epoch" + std::to_string(epoch + 1) + ".safetensors"));
-      on_epoch_end(int(epoch + 1));
+      finish_epoch(epoch + 1, on_epoch_end);
     }
     set_training(model_, true);
     return Outcome::finished;
@@ -198,6 +203,21 @@ class Trainer {
   void with_parts(F&& f) {
     if (ema_) f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_), part("ema.", *ema_));
     else f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_));
+  }
+  std::filesystem::path epoch_weights_path(std::int64_t epoch) const {
+    return options_.run_dir / ("model-epoch" + std::to_string(epoch) + ".safetensors");
+  }
+  // The outputs of a completed epoch: the caller's (figures, scores), then the epoch's weights, which mark them done.
+  template <class OnEpochEnd>
+  void finish_epoch(std::int64_t epoch, OnEpochEnd& on_epoch_end) {
+    on_epoch_end(int(epoch));
+    save_weights(epoch_weights_path(epoch));
+  }
+  // Temporaries of write_atomically (<file>.tmp) that a killed run left in the run folder.
+  void remove_stray_temporaries() {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(options_.run_dir, ec))
+      if (entry.is_regular_file(ec) && entry.path().extension() == ".tmp") std::filesystem::remove(entry.path(), ec);
   }
   void save() {
     progress_.noise_rng = save_rng(noise_);
@@ -226,6 +246,12 @@ class Trainer {
     restore_rng(noise_, progress_.noise_rng, checkpoint_path().string());
     if (progress_.batch.value > steps_per_epoch())
       throw Error(checkpoint_path().string() + " stopped at batch " + std::to_string(progress_.batch.value) + " of an epoch, but this run has " + std::to_string(steps_per_epoch()) + " batches per epoch: resume with the same batch size and preset.");
+    // The counters must agree with the records that grow with them (one loss per step, one time per epoch): a file
+    // whose counters were changed would otherwise send the loader and the epoch loop out of range.
+    if (std::size_t(progress_.step.value) != progress_.losses.values.size())
+      throw Error("checkpoint " + checkpoint_path().string() + ": progress.step is " + std::to_string(progress_.step.value) + " but progress.losses holds " + std::to_string(progress_.losses.values.size()) + " losses; the file is damaged.");
+    if (std::size_t(progress_.epoch.value) != progress_.epoch_seconds.values.size())
+      throw Error("checkpoint " + checkpoint_path().string() + ": progress.epoch is " + std::to_string(progress_.epoch.value) + " but progress.epoch_seconds holds " + std::to_string(progress_.epoch_seconds.values.size()) + " epoch times; the file is damaged.");
   }
 
   Model& model_;

@@ -4,9 +4,13 @@
 // Eigen's AVX-512 code is inlined into ours: the headers' `__Y = __Y` idiom for an undefined vector, a false
 // positive. The warnings are attributed to the intrinsic headers' lines, so they are silenced where those are
 // first included, here: every unetflow header that uses Eigen includes this one first.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <Eigen/Core>
 #include <unsupported/Eigen/SpecialFunctions>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
