@@ -2,11 +2,13 @@
 // (a wrong flag, a truncated data file) stops with one sentence.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unetflow/io/npy.hpp>
 #include <utility>
 #include <vector>
 
@@ -175,6 +177,19 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
           (d / "other").string());
   CHECK(r.status == 1);
   CHECK(r.output.find("was trained on another data set") != std::string::npos);
+  // Samples that are not finite numbers and labels that are not classes are refused, naming the file.
+  std::vector<float> samples(4 * 784, 0.5f);
+  samples[100] = std::nanf("");
+  unetflow::write_npy(d / "nan.npy", samples.data(), {4, 1, 28, 28});
+  r = run(std::string(SCORE) + " " + (d / "nan.npy").string() + " --classifier " + classifier.string() + " --data " + (d / "data").string());
+  CHECK(r.status == 1);
+  CHECK(r.output.find("nan.npy holds a value that is not a finite number (nan at index 100)") != std::string::npos);
+  const std::vector<std::int64_t> labels{1, 2, 12, 3};
+  unetflow::write_npy(d / "labels12.npy", labels.data(), {4});
+  r = run(std::string(SCORE) + " " + (out / "samples.npy").string() + " --labels " + (d / "labels12.npy").string() +
+          " --classifier " + classifier.string() + " --data " + (d / "data").string());
+  CHECK(r.status == 1);
+  CHECK(r.output.find("labels12.npy holds the label 12 at index 2, neither a class 0-9 nor -1") != std::string::npos);
 }
 
 namespace {
@@ -415,8 +430,10 @@ TEST_CASE("report: runs with a missing or damaged summary.json are shown missing
   REQUIRE(srcs.size() == 1);  // D1's figure (D5's loss curve is not on disk)
   CHECK(srcs[0] == "img/noising/d1_noising.png");
   for (const auto& src : srcs) CHECK_MESSAGE(fs::is_regular_file(copy / src), src);
-  for (const auto& href : attribute_values(html, "href"))
-    CHECK_MESSAGE((href == "style.css" || (href.size() > 1 && href[0] == '#' && html.find("id=\"" + href.substr(1) + "\"") != std::string::npos)), href);
+  for (const auto& href : attribute_values(html, "href")) {  // the style sheet, a figure at full size, or an anchor
+    const bool anchor = href.size() > 1 && href[0] == '#' && html.find("id=\"" + href.substr(1) + "\"") != std::string::npos;
+    CHECK_MESSAGE((anchor || href == "style.css" || (href.rfind("img/", 0) == 0 && fs::is_regular_file(copy / href))), href);
+  }
   CHECK(fs::is_regular_file(copy / "style.css"));
 
   // A second build replaces the first whole, and leaves nothing beside it.

@@ -167,9 +167,10 @@ int score_for(const ScoreFlags& f, const ImageSet& test) {
     y = read_npy<std::int64_t>(f.labels);
     if (int(y.size()) != n)
       throw Error(f.labels + " holds " + std::to_string(y.size()) + " labels for " + std::to_string(n) + " samples.");
-    if (const auto bad = std::find_if(y.begin(), y.end(), [](std::int64_t c) { return c < 0 || c > 9; }); bad != y.end())
+    // sample writes -1 for a sample drawn without a class: it counts as not what was asked.
+    if (const auto bad = std::find_if(y.begin(), y.end(), [](std::int64_t c) { return c < -1 || c > 9; }); bad != y.end())
       throw Error(f.labels + " holds the label " + std::to_string(*bad) + " at index " + std::to_string(bad - y.begin()) +
-                  ", not a class 0-9.");
+                  ", neither a class 0-9 nor -1 (no class).");
   }
   Scorer<In, B> scorer(f.classifier.empty() ? default_classifier_for(f.data) : fs::path(f.classifier), test);
   const auto s = scorer.score(x.data(), n, y.empty() ? nullptr : y.data());

@@ -22,6 +22,13 @@ inline std::string significant(double x) {
   return buf;
 }
 
+// A setting as it was given: up to six significant digits, no trailing zeros (0.999, 0.9999, 3e-05).
+inline std::string plain(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
 inline std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
 
 inline std::string duration(double seconds) {

@@ -195,7 +195,7 @@ std::string flow_sampling_phrase(const Run& r) {
   const auto steps = r.number({"config", "sample_steps"});
   const auto solver = r.text({"config", "solver"}).value_or("euler");
   std::string s = steps ? count(*steps) + " " + (solver == "euler" ? "Euler" : solver) + " steps" : solver + " solver";
-  if (const auto ema = r.number({"config", "ema_decay"}); ema && *ema > 0) s += ", EMA weights (decay " + fixed(*ema, 3) + ")";
+  if (const auto ema = r.number({"config", "ema_decay"}); ema && *ema > 0) s += ", EMA weights (decay " + plain(*ema) + ")";
   return s;
 }
 
@@ -232,7 +232,7 @@ json d2(Builder& b) {
     b.figure(s, *r, "d2_loss.png",
              "Training loss (MSE) of every step and its moving average: " + model_phrase(*r) + ", σ = " +
                  or_dash(r->number({"config", "sigma"}), [](double x) { return fixed(x, 2); }) + ", batch " +
-                 or_dash(r->number({"config", "batch"}), count) + ", Adam lr " + or_dash(r->number({"config", "lr"}), significant) + ".");
+                 or_dash(r->number({"config", "batch"}), count) + ", Adam lr " + or_dash(r->number({"config", "lr"}), plain) + ".");
     s["tables"].push_back(training_table(*r));
   }
   return s;
@@ -338,7 +338,7 @@ json loss_section(Builder& b, const std::string& id, const std::string& title, c
   if (const auto* r = b.run(run)) {
     b.figure(s, *r, file,
              "Training loss of every step and its moving average (" + what + "): " + model_phrase(*r) + ", batch " +
-                 or_dash(r->number({"config", "batch"}), count) + ", Adam lr " + or_dash(r->number({"config", "lr"}), significant) +
+                 or_dash(r->number({"config", "batch"}), count) + ", Adam lr " + or_dash(r->number({"config", "lr"}), plain) +
                  ", " + r->text({"config", "schedule"}).value_or("schedule —") + "; dashed lines mark the epochs.");
     s["tables"].push_back(training_table(*r));
   }
@@ -393,7 +393,7 @@ json d11(Builder& b) {
                ": the scheduled run (runs/flow_class, left columns) beside this run without a scheduler (right), from the same "
                "starting noise, four samples of each digit.");
   b.figure(s, *r, "d11_loss.png", "Training loss without a scheduler: " + model_phrase(*r) + ", constant lr " +
-                                      or_dash(r->number({"config", "lr"}), significant) + ".");
+                                      or_dash(r->number({"config", "lr"}), plain) + ".");
   if (!r->lists("d11_comparison.png")) sample_figures(b, s, *r, "d11_samples_epoch", "Four samples of each digit 0–9 (rows)");
   json t = table("Both runs at the last epoch, same noise", {"run", "as asked", "confident", "Fréchet distance"});
   for (const char* side : {"with_scheduler", "without_scheduler"}) {
@@ -409,10 +409,10 @@ json d11(Builder& b) {
   s["answer_title"] = "What compensates for the scheduler";
   s["answer"].push_back({{"p", "ExponentialLR shrinks Adam's step tenfold over the run: large steps early to make progress, small steps "
                                "late so that the weights settle instead of jittering around a minimum with the noise of each batch. "
-                               "Without it, two things take over that job: a constant learning rate of " + or_dash(lr, significant) +
+                               "Without it, two things take over that job: a constant learning rate of " + or_dash(lr, plain) +
                                ", about the geometric mean of the schedule's range (fast at the start, not so large that late training "
                                "keeps bouncing), and sampling from an exponential moving average of the weights (decay " +
-                               or_dash(ema, [](double x) { return fixed(x, 4); }) +
+                               or_dash(ema, plain) +
                                "). Averaging the last thousand or so iterates cancels the batch-to-batch jitter the way a decayed "
                                "step would, without knowing the run's length in advance."}});
   const auto with_acc = r->number({"comparison", "with_scheduler", "accuracy"});
