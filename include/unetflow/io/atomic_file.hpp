@@ -5,8 +5,11 @@
 // removes the temporary and throws unetflow::Error.
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -18,12 +21,38 @@
 
 namespace unetflow {
 
+namespace detail {
+// Crash testing (tests/crash/crash_test.sh): with UNETFLOW_CRASH_AT=N in the environment the process kills itself
+// with SIGKILL, as kill -9 or a power cut would, at its N-th write once the temporary is complete but before the
+// rename; with UNETFLOW_CRASH_AT=N:renamed just after the rename. Unset, each write costs a test of a cached flag.
+inline void crash_point(long write_number, bool renamed) {
+  static const auto plan = [] {
+    struct Plan {
+      long write = 0;
+      bool renamed = false;
+    } p;
+    if (const char* v = std::getenv("UNETFLOW_CRASH_AT")) {
+      char* end = nullptr;
+      p.write = std::strtol(v, &end, 10);
+      p.renamed = end && std::string_view(end) == ":renamed";
+    }
+    return p;
+  }();
+  if (plan.write > 0 && write_number == plan.write && renamed == plan.renamed) std::raise(SIGKILL);
+}
+inline long next_write_number() {
+  static std::atomic<long> writes{0};
+  return ++writes;
+}
+}  // namespace detail
+
 inline std::filesystem::path temporary_for(const std::filesystem::path& path) { return path.string() + ".tmp"; }
 
 // write(std::FILE*) writes the content and returns false when a write failed.
 template <class Write>
   requires std::is_invocable_r_v<bool, Write&, std::FILE*>
 void write_atomically(const std::filesystem::path& path, Write&& write) {
+  const long number = detail::next_write_number();
   const auto tmp = temporary_for(path);
   std::FILE* out = std::fopen(tmp.c_str(), "wb");
   if (!out) throw Error("cannot write " + path.string() + ": " + std::strerror(errno) + ".");
@@ -44,12 +73,14 @@ void write_atomically(const std::filesystem::path& path, Write&& write) {
     throw Error("cannot write " + path.string() + ": " + (error ? std::strerror(error) : "a write failed") +
                 "; the previous file, if any, is unchanged.");
   }
+  detail::crash_point(number, false);
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp, ignored);
     throw Error("cannot put " + path.string() + " in place: " + ec.message() + ".");
   }
+  detail::crash_point(number, true);
 }
 
 inline void write_atomically(const std::filesystem::path& path, std::string_view bytes) {
