@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
     for (const auto& w : content.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     if (!quiet) {
       const int missing = content.view["missing_count"].get<int>();
-      std::printf("site: %s (%zu figures, %.1f MB; %d of 13 deliverables missing)\n", (site / "index.html").c_str(),
-                  content.images.size(), double(bytes) / 1e6, missing);
+      std::printf("site: %s (%zu figures, %.1f MB; %d of %zu deliverables missing)\n", (site / "index.html").c_str(),
+                  content.images.size(), double(bytes) / 1e6, missing, content.view["toc"].size());
     }
     return 0;
   } catch (const std::exception& e) {

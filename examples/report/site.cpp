@@ -88,11 +88,15 @@ std::uintmax_t write_site(const SiteContent& content, const std::filesystem::pat
     unetflow::write_atomically(partial / "style.css", std::string(site_template::style));
     unetflow::write_atomically(partial / "index.html", html);
     bytes += html.size() + site_template::style.size();
-    // Swap: the old site steps aside, the new one takes its name, then the old one goes.
+    // Swap: the old site steps aside, the new one takes its name (or the old one comes back), then the old one goes.
     const fs::path previous = out.string() + ".previous-" + pid;
     const bool had_site = fs::exists(out);
     if (had_site) fs::rename(out, previous);
-    fs::rename(partial, out);
+    fs::rename(partial, out, ec);
+    if (ec) {
+      if (had_site) fs::rename(previous, out);
+      throw fs::filesystem_error("cannot rename", partial, out, ec);
+    }
     if (had_site) fs::remove_all(previous, ec);
   } catch (const fs::filesystem_error& e) {
     fs::remove_all(partial, ec);
