@@ -61,12 +61,14 @@ std::vector<float> weights(Tiny& m) {
   return out;
 }
 
-// The task of Part 1 that asks the loop to stop (as Ctrl-C does) after a given number of steps.
+// The task of Part 1 that asks the loop to stop (as Ctrl-C does) after a given number of steps of `trained` (the
+// trainer's memory measurement also runs it, on a throwaway model: those steps do not count).
 struct StoppingTask : DenoiseTask<Tiny> {
   int stop_after, steps = 0;
-  explicit StoppingTask(int n) : DenoiseTask<Tiny>(0.5, false), stop_after(n) {}
+  const Tiny* trained;
+  StoppingTask(int n, const Tiny* model) : DenoiseTask<Tiny>(0.5, false), stop_after(n), trained(model) {}
   double step(Tiny& m, View<Tiny::In, const float> x, const std::uint8_t* l, Rng& r) {
-    if (++steps == stop_after) Trainer<Tiny, StoppingTask>::request_stop();
+    if (&m == trained && ++steps == stop_after) Trainer<Tiny, StoppingTask>::request_stop();
     return DenoiseTask<Tiny>::step(m, x, l, r);
   }
 };
@@ -107,13 +109,13 @@ TEST_CASE("resume is bit-identical to an uninterrupted run") {
   }
   SUBCASE("stopped mid-epoch (as by Ctrl-C), then resumed") {
     Run first(1);
-    StoppingTask stopper(4);  // stops after the first step of epoch 2
+    StoppingTask stopper(4, first.model.get());  // stops after the first step of epoch 2
     Trainer<Tiny, StoppingTask> t1(*first.model, stopper, set, options(stop_dir, 2), meta);
     CHECK(t1.run() == Trainer<Tiny, StoppingTask>::Outcome::interrupted);
     CHECK(t1.progress().epoch.value == 1);
     CHECK(t1.progress().batch.value == 1);
     Run second(3);
-    StoppingTask never(-1);
+    StoppingTask never(-1, second.model.get());
     Trainer<Tiny, StoppingTask> t2(*second.model, never, set, options(stop_dir, 2, true), meta);
     CHECK(t2.run() == Trainer<Tiny, StoppingTask>::Outcome::finished);
     CHECK(weights(*second.model) == weights(*straight.model));
@@ -224,7 +226,7 @@ TEST_CASE("resume refuses a checkpoint whose counters are out of range, naming t
   const Metadata meta{{"model", "Tiny"}};
   Run run(1);
   DenoiseTask<Tiny> task(0.5, false);
-  StoppingTask stopper(4);  // a checkpoint in the middle of epoch 2
+  StoppingTask stopper(4, run.model.get());  // a checkpoint in the middle of epoch 2
   Trainer<Tiny, StoppingTask>(*run.model, stopper, set, options(dir, 2), meta).run();
   const auto path = dir / "checkpoint.safetensors";
   const std::string good = file_bytes(path);
@@ -258,4 +260,45 @@ TEST_CASE("resume refuses a checkpoint whose counters are out of range, naming t
     CHECK_FALSE(fs::exists(dir / "model-epoch-2.safetensors"));
   }
   fs::remove_all(dir);
+}
+
+TEST_CASE("the memory of a training step is measured before a run, and a batch that cannot fit is refused") {
+  const auto set = tiny_set();
+  DenoiseTask<Tiny> task(0.5, false);
+  // The estimate against a real step at batch 16 of a fresh model, measured with the same allocation count.
+  const double before = double(cpu::allocated_bytes());
+  const StepMemory m = measure_step_memory<Tiny>(task);
+  auto model = std::make_unique<Tiny>();
+  Adam<cpu> adam(*model);
+  Tensor<Tiny::In, cpu> x(16);
+  Rng fill(3);
+  fill_uniform(x, fill);
+  const std::vector<std::uint8_t> labels(16, 0);
+  Rng rng(4);
+  const double baseline = double(cpu::allocated_bytes());
+  cpu::reset_peak();
+  task.step(*model, View<Tiny::In, const float>(x), labels.data(), rng);
+  adam.step();
+  const double measured = double(cpu::peak_allocated_bytes()) - baseline, estimated = m.at(16) - before;
+  INFO("step at batch 16: measured ", measured, " bytes, estimated ", estimated, " (", m.per_sample_bytes, " per sample)");
+  CHECK(m.per_sample_bytes > 0);
+  CHECK(estimated > 0.8 * measured);
+  CHECK(estimated < 1.3 * measured);
+
+  // A limit below what batch 16 needs: refused in one sentence before any file is written.
+  const auto dir = temp_dir("memory");
+  auto o = options(dir, 1);
+  o.memory_limit_bytes = m.at(4);
+  Run run(1);
+  std::string message;
+  try {
+    Trainer<Tiny, DenoiseTask<Tiny>>(*run.model, task, set, o, {});
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  CHECK(message.find("a training step at batch 16 needs about") != std::string::npos);
+  CHECK(message.find("use a batch of at most") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir));
+  o.memory_limit_bytes = 2 * m.at(16) + 1e6;  // room enough
+  CHECK_NOTHROW(Trainer<Tiny, DenoiseTask<Tiny>>(*run.model, task, set, o, {}));
 }

@@ -25,6 +25,7 @@
 #include "../optim/adam.hpp"
 #include "../optim/ema.hpp"
 #include "../optim/exponential_lr.hpp"
+#include "memory_estimate.hpp"
 #include "progress.hpp"
 
 namespace unetflow {
@@ -40,6 +41,10 @@ struct TrainOptions {
   std::filesystem::path run_dir = "runs/default";
   bool resume = false;
   bool progress = true;
+  // A batch whose training step would need more memory than this many bytes is refused before training
+  // (train/memory_estimate.hpp: two steps of the task on a throwaway model, which the task sees as steps of
+  // another model); 0: 90 % of what the machine has available; negative: no check.
+  double memory_limit_bytes = 0;
 };
 
 // Where a run stands; checkpointed under "progress.".
@@ -101,10 +106,15 @@ class Trainer {
       : model_(model), task_(task), options_(std::move(options)), metadata_(std::move(metadata)),
         loader_(train, options_.batch, options_.seed), adam_(model, {.lr = options_.lr}),
         schedule_(adam_, options_.lr_gamma), noise_(options_.seed, 1),
-        host_images_(std::size_t(options_.batch) * In::size), images_(options_.batch),
         labels_(std::size_t(options_.batch)) {
     if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
     check_images_fit<In>(train, "the training set");
+    if constexpr (CountsAllocations<B>)
+      if (options_.memory_limit_bytes >= 0)  // the batch buffers below: a host copy and the backend's
+        check_step_fits(measure_step_memory<Model>(task_), options_.batch, train.n, 2.0 * In::size * sizeof(T),
+                        options_.memory_limit_bytes);
+    host_images_.resize(std::size_t(options_.batch) * In::size);
+    images_.resize(options_.batch);
   }
 
   std::filesystem::path checkpoint_path() const { return options_.run_dir / "checkpoint.safetensors"; }

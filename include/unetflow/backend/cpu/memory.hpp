@@ -1,10 +1,13 @@
 #pragma once
 // The CPU policy's memory room: aligned host allocations, transfers that are copies, per-thread scratch, and a
 // Graph that simply runs the step.
+#include <malloc.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -16,6 +19,24 @@
 
 namespace unetflow::cpu_impl {
 
+// The bytes the CPU policy holds now and at most since the last reset_peak(), over every scalar type: what
+// train/memory_estimate.hpp measures a training step with.
+struct AllocationCount {
+  static std::atomic<std::int64_t>& live() {
+    static std::atomic<std::int64_t> bytes{0};
+    return bytes;
+  }
+  static std::atomic<std::int64_t>& peak() {
+    static std::atomic<std::int64_t> bytes{0};
+    return bytes;
+  }
+  static void add(std::int64_t bytes) {
+    const std::int64_t now = live() += bytes;
+    for (std::int64_t seen = peak().load(); now > seen && !peak().compare_exchange_weak(seen, now);) {
+    }
+  }
+};
+
 template <class T>
 struct Memory {
   using scalar = T;
@@ -24,10 +45,17 @@ struct Memory {
     std::size_t bytes = (std::size_t(n) * sizeof(U) + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, bytes ? bytes : 64);
     if (!p) throw std::bad_alloc();
+    AllocationCount::add(std::int64_t(::malloc_usable_size(p)));
     return static_cast<U*>(p);
   }
   template <class U>
-  static void deallocate(U* p) { std::free(p); }
+  static void deallocate(U* p) {
+    if (p) AllocationCount::add(-std::int64_t(::malloc_usable_size(p)));
+    std::free(p);
+  }
+  static std::int64_t allocated_bytes() { return AllocationCount::live(); }
+  static std::int64_t peak_allocated_bytes() { return AllocationCount::peak(); }
+  static void reset_peak() { AllocationCount::peak() = AllocationCount::live().load(); }
   static void fill(T* p, std::ptrdiff_t n, T v);
   static void copy(const T* src, T* dst, std::ptrdiff_t n);
   static void to_host(const T* src, T* dst, std::ptrdiff_t n) { copy(src, dst, n); }
