@@ -147,14 +147,26 @@ inline File read(const std::filesystem::path& path) {
       else if (d == "F64") t.dtype = DType::F64;
       else if (d == "I64") t.dtype = DType::I64;
       else throw Error(p + ": tensor '" + name + "' has dtype " + d + ", which unetflow does not read (F32, F64, I64).");
-      t.shape = v.at("shape").get<std::vector<std::int64_t>>();
+      // Whole numbers only: a JSON float converted to an integer type is undefined when out of range.
+      auto integers = [&p](const nlohmann::json& entry, const std::string& tensor, const char* key) {  // (clang 14: no bindings in lambdas)
+        const auto& list = entry.at(key);
+        if (!list.is_array() || !std::all_of(list.begin(), list.end(), [](const nlohmann::json& e) {
+              return e.is_number_integer() && (!e.is_number_unsigned() || e.get<std::uint64_t>() <= std::uint64_t(INT64_MAX));
+            }))
+          throw Error(p + ": tensor '" + tensor + "' has a \"" + key + "\" entry that is not a list of whole numbers in range.");
+        return list.get<std::vector<std::int64_t>>();
+      };
+      t.shape = integers(v, name, "shape");
       // The shape's byte count, checked: no negative dimension, no product past what a file can hold.
       std::uint64_t bytes = dtype_size(t.dtype);
       for (auto dim : t.shape)
         if (dim < 0 || __builtin_mul_overflow(bytes, std::uint64_t(dim), &bytes))
           throw Error(p + ": tensor '" + name + "' has the shape " + shape_string(t.shape) + ", which no file can hold.");
-      const auto off = v.at("data_offsets").get<std::vector<std::uint64_t>>();
-      if (off.size() != 2 || off[1] < off[0] || off[1] - off[0] != bytes)
+      const auto signed_offsets = integers(v, name, "data_offsets");
+      if (signed_offsets.size() != 2 || signed_offsets[0] < 0 || signed_offsets[1] < 0)
+        throw Error(p + ": tensor '" + name + "' has data offsets that do not match its shape and dtype.");
+      const std::vector<std::uint64_t> off{std::uint64_t(signed_offsets[0]), std::uint64_t(signed_offsets[1])};
+      if (off[1] < off[0] || off[1] - off[0] != bytes)
         throw Error(p + ": tensor '" + name + "' has data offsets that do not match its shape and dtype.");
       if (off[1] > data_size)
         throw Error(p + " is truncated: tensor '" + name + "' ends at byte " + std::to_string(off[1]) + " of the data but the file holds " + std::to_string(data_size) + ".");
