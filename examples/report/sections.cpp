@@ -86,7 +86,6 @@ class Builder {
     }
     for (const auto& name : unreadable) affected_[name].push_back(present > 0 ? id + " (in part)" : id);
     s["present"] = present > 0;
-    s["complete"] = present == int(runs.size());
     return s;
   }
 
@@ -163,17 +162,15 @@ json scores_table(const Run& r, bool conditioned) {
   if (conditioned) header.push_back("as asked");
   for (const char* h : {"confident", "class spread", "Fréchet distance"}) header.push_back(h);
   json t = table("Samples and their scores (" + r.name() + ")", header);
-  auto add = [&](const std::string& what, const json& scores, std::optional<double> n, std::optional<double> seconds) {
-    auto num = [&](const char* key) -> std::optional<double> {
-      return scores.is_object() && scores.contains(key) && scores[key].is_number() ? std::optional<double>(scores[key].get<double>()) : std::nullopt;
-    };
-    if (!n) n = num("samples");
+  // One row; `score(key)` reads that row's score (an epoch's, or the final model's).
+  auto add = [&](const std::string& what, auto score, std::optional<double> n, std::optional<double> seconds) {
+    if (!n) n = score("samples");
     std::vector<std::string> row{what, or_dash(n, count), or_dash(seconds, duration),
                                  n && seconds && *seconds > 0 ? fixed(*n / *seconds, 1) : "—"};
-    if (conditioned) row.push_back(or_dash(num("accuracy"), percent));
-    row.push_back(or_dash(num("confident_share"), percent));
-    row.push_back(or_dash(num("class_spread"), [](double x) { return fixed(x, 3); }));
-    row.push_back(or_dash(num("frechet_distance"), [](double x) { return fixed(x, 1); }));
+    if (conditioned) row.push_back(or_dash(score("accuracy"), percent));
+    row.push_back(or_dash(score("confident_share"), percent));
+    row.push_back(or_dash(score("class_spread"), [](double x) { return fixed(x, 3); }));
+    row.push_back(or_dash(score("frechet_distance"), [](double x) { return fixed(x, 1); }));
     add_row(t, row);
   };
   std::vector<std::pair<int, std::string>> tags;
@@ -181,14 +178,14 @@ json scores_table(const Run& r, bool conditioned) {
     for (const auto& [tag, v] : sampling->items())
       if (epoch_of(tag) >= 0) tags.emplace_back(epoch_of(tag), tag);
   std::sort(tags.begin(), tags.end());
-  const auto* scores = r.object({"scores"});
   for (const auto& [epoch, tag] : tags) {
-    const json none;
-    add("epoch " + std::to_string(epoch), scores && scores->contains(tag) ? (*scores)[tag] : none,
-        r.number({"sampling", tag.c_str(), "samples"}), r.number({"sampling", tag.c_str(), "seconds"}));
+    const char* k = tag.c_str();
+    add("epoch " + std::to_string(epoch), [&](const char* key) { return r.number({"scores", k, key}); },
+        r.number({"sampling", k, "samples"}), r.number({"sampling", k, "seconds"}));
   }
-  if (const auto* final_scores = r.object({"final_scores"}))
-    add("final model", *final_scores, std::nullopt, r.number({"final_scores", "sampling_seconds"}));
+  if (r.object({"final_scores"}))
+    add("final model", [&](const char* key) { return r.number({"final_scores", key}); }, std::nullopt,
+        r.number({"final_scores", "sampling_seconds"}));
   return t;
 }
 
@@ -294,8 +291,7 @@ json d5(Builder& b) {
     s["answer"].push_back({{"p", "Measured here: the outputs lie at a mean squared distance of " + significant(*to_mean) +
                                      " per pixel from the mean training digit, against " + significant(*test_to_mean) +
                                      " for real test digits, and differ from their own average by only " + significant(*spread) +
-                                     ": every output is nearly the same image, and the closer it is to the mean digit the longer "
-                                     "the model trained."}});
+                                     ": every output is nearly the same image."}});
   return s;
 }
 
@@ -434,12 +430,12 @@ json d12(Builder& b) {
   const auto* r = b.run("flow_better");
   if (!r) return s;
   const auto epochs = listed_epochs(*r, "d12_comparison_epoch", ".png");
-  for (int e : epochs)
-    if (e == epochs.back())
-      b.figure(s, *r, "d12_comparison_epoch" + std::to_string(e) + ".png",
-               "After " + of_epochs(*r, e) + ", from the same starting noise: Part 2's time-conditioned UNet (top rows) and the "
-               "better model (bottom rows, " + flow_sampling_phrase(*r) + ").");
-  if (epochs.empty()) sample_figures(b, s, *r, "d12_samples_epoch", "40 samples of the better time-only model");
+  if (!epochs.empty())
+    b.figure(s, *r, "d12_comparison_epoch" + std::to_string(epochs.back()) + ".png",
+             "After " + of_epochs(*r, epochs.back()) + ", from the same starting noise: Part 2's time-conditioned UNet (top "
+             "rows) and the better model (bottom rows, " + flow_sampling_phrase(*r) + ").");
+  else
+    sample_figures(b, s, *r, "d12_samples_epoch", "40 samples of the better time-only model");
   b.figure(s, *r, "d12_loss.png", "Training loss of the better model: " + model_phrase(*r) + ".");
   const auto* reference = b.run("flow_time");
   json t = table("Final models, scored on their own samples", {"model", "samples", "confident", "class spread", "Fréchet distance"});
@@ -462,7 +458,8 @@ json d12(Builder& b) {
                  "with the same data, batches and learning-rate schedule, samples from an exponential moving average of its weights "
                  "and integrates with the midpoint rule (" + flow_sampling_phrase(*r) + "). One change at a time, measured on 500 "
                  "samples each (docs/part3.md), conditioning every level on the time did as much as twice the training; the moving "
-                 "average and the midpoint solver add a little each; a wider UNet did worse at this budget."}});
+                 "average and the midpoint solver did not help the assignment's model alone but add a little on top of it; a "
+                 "wider UNet did worse at this budget."}});
   const auto fd = r->number({"final_scores", "frechet_distance"});
   const auto confident = r->number({"final_scores", "confident_share"});
   if (reference && fd && confident) {
@@ -516,16 +513,17 @@ json run_cards(const RunFolder& folder, const std::set<std::string>& used) {
     if (const auto d = r.text({"deliverables"})) c["deliverables"] = *d;
     if (const auto* config = r.object({"config"}))
       for (const auto& [key, value] : config->items()) {
-        std::string v = value.is_string() ? value.get<std::string>() : value.dump();
-        if (value.is_array()) {
-          v.clear();
-          for (const auto& e : value) append(v, ", ", e.is_string() ? e.get<std::string>() : e.dump());
-        }
+        auto text = [](const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); };
+        std::string v;
+        if (value.is_array())
+          for (const auto& e : value) append(v, ", ", text(e));
+        else
+          v = text(value);
         c["rows"].push_back({{"key", key}, {"value", v}});
       }
     if (const auto device = r.text({"device"})) c["rows"].push_back({{"key", "device"}, {"value", *device}});
     if (const auto accuracy = r.number({"test_accuracy"})) c["rows"].push_back({{"key", "test accuracy"}, {"value", percent(*accuracy)}});
-    c["rows"].push_back({{"key", "commit"}, {"value", r.text({"commit"}).value_or(r.text({"config", "commit"}).value_or("not recorded"))}});
+    c["rows"].push_back({{"key", "commit"}, {"value", r.text({"commit"}).value_or("not recorded")}});
     cards.push_back(c);
   };
   for (const auto& [name, r] : folder.runs())

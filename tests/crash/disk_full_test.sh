@@ -2,11 +2,12 @@
 # Disk-full test: a short train_flow run writes its run folder onto small tmpfs mounts, sized to fill up at
 # different writes. Each time the run must stop with one sentence naming the file and "No space left on device",
 # leave no temporary and no cut file (every file there is the complete previous or new one), and, copied to a
-# disk with room and resumed, end with weights byte-identical to an uninterrupted run.
+# disk with room and finished, end with weights byte-identical to an uninterrupted run (common.sh).
 #   disk_full_test.sh EXAMPLES_DIR SYNTHETIC_MNIST WORK_DIR
 # Exit status 77 (CTest: skipped) where tmpfs cannot be mounted (not root, or a container that forbids it).
 set -euo pipefail
 bin=$1 synthetic=$2 work=$3
+source "$(dirname "$0")/common.sh"
 if [[ -d $work ]]; then umount "$work"/disk_* 2> /dev/null || true; fi
 rm -rf "$work"
 mkdir -p "$work/probe"
@@ -15,10 +16,7 @@ if ! mount -t tmpfs -o size=64k tmpfs "$work/probe" 2> /dev/null; then
   exit 77
 fi
 umount "$work/probe"
-"$synthetic" "$work/mnist" 96 24
-flags=(--data "$work/mnist" --hidden 16 --epochs 3 --batch 32 --steps-per-epoch 2 --sample-steps 2 --threads 2 --quiet)
-"$bin/train_flow" "${flags[@]}" --runs "$work/reference" > "$work/reference.log" 2>&1 || { cat "$work/reference.log"; exit 1; }
-reference=$work/reference/flow_time
+make_reference
 
 # The reference run ends with about 3.6 MB in its folder and needs about 4.3 MB while it replaces a checkpoint;
 # these sizes fill up at a checkpoint, an .npy, a PNG, an epoch's weights and later checkpoints.
@@ -51,16 +49,6 @@ for kb in ${UNETFLOW_DISK_SIZES:-700 1600 1700 2000 3000 3700}; do
   cp -r "$dir" "$resumed/"
   umount "$disk"
   trap - EXIT
-  resume=()
-  [[ -f $resumed/flow_time/checkpoint.safetensors ]] && resume=(--resume)
-  if ! "$bin/train_flow" "${flags[@]}" --runs "$resumed" "${resume[@]}" > "$resumed.log" 2>&1; then
-    cat "$resumed.log"
-    echo "FAIL: ${kb} KB: the run did not finish on a disk with room"
-    exit 1
-  fi
-  for e in 1 2 3; do
-    cmp -s "$reference/model-epoch$e.safetensors" "$resumed/flow_time/model-epoch$e.safetensors" ||
-      { echo "FAIL: ${kb} KB: model-epoch$e.safetensors differs from the uninterrupted run's after the resume"; exit 1; }
-  done
+  finish_and_compare "$resumed" "${kb} KB, copied to a disk with room"
   echo "${kb} KB: $(grep -o "cannot [a-z]* [^ :]*" "$disk.log" | head -1 | sed "s|$work/||"); resumed elsewhere, weights equal"
 done
