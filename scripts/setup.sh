@@ -14,6 +14,7 @@ packages=(
   dataset-fashion-mnist
   libkainjow-mustache-dev chromium fonts-dejavu-core
   clang libclang-rt-14-dev
+  libopenmpi-dev openmpi-bin
 )
 # Node.js for the browser test: Debian's, unless the machine already has one (NodeSource's conflicts with Debian's npm).
 if ! command -v node > /dev/null; then

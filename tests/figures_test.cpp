@@ -120,7 +120,9 @@ TEST_CASE("a write that fails (full disk) names the file and why, and leaves the
        }},
       {"loss.png", [&](const auto& p) { write_loss_chart(p, dir / "loss.csv", "loss", 1); }},
   };
-  for (const auto& [name, write] : writers) {
+  for (const auto& writer : writers) {
+    const std::string& name = writer.first;  // (not bound: clang 14 refuses bindings inside lambdas and CAPTURE)
+    const auto& write = writer.second;
     CAPTURE(name);
     const auto path = dir / name;
     write(path);

@@ -111,7 +111,9 @@ TEST_CASE("each ODE solver's error falls with its order when the steps double") 
     Solver solver;
     double ratio;
   } expected[] = {{Solver::euler, 2}, {Solver::midpoint, 4}, {Solver::heun, 4}, {Solver::rk4, 16}};
-  for (const auto& [solver, ratio] : expected) {
+  for (const auto& row : expected) {
+    const Solver solver = row.solver;
+    const double ratio = row.ratio;
     const double coarse = error(solver, 16), fine = error(solver, 32);
     INFO(solver_name(solver) << ": error " << coarse << " at 16 steps, " << fine << " at 32");
     CHECK(coarse / fine == doctest::Approx(ratio).epsilon(0.1));
@@ -144,7 +146,8 @@ TEST_CASE("a 3x32x32 class-conditioned UNet (CIFAR-sized) trains: the flow-match
   auto m = std::make_unique<Colour>();
   Rng rng(4);
   reset_parameters(*m, rng);
-  const auto [first, last] = test_util::train_on_flat_colours(*m, rng);
+  const auto losses = test_util::train_on_flat_colours(*m, rng);
+  const double first = losses.first, last = losses.second;
   INFO("loss " << first << " -> " << last);
   CHECK(last < 0.8 * first);  // the loss has a floor well above 0 (x1 - x0 is not predictable from xt alone)
   FlowSampler<Colour> sampler;

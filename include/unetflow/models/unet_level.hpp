@@ -261,7 +261,8 @@ class UNetLevel {
     } else {
       inner_forward(d, ctx, slot);
     }
-    if constexpr (requires(decltype(cat) c) { up.forward(c, y); }) {  // (not `cat` itself: clang 14 refuses a binding there)
+    using CatView = decltype(cat);  // clang 14 refuses a structured binding named inside a requires-expression
+    if constexpr (requires(CatView c) { up.forward(c, y); }) {
       up.forward(cat, y);
     } else {
       auto u = up.forward(View<Cat, const T>(cat));

@@ -17,7 +17,27 @@
 #include "../../tensor.hpp"
 #include "../common.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNETFLOW_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNETFLOW_ADDRESS_SANITIZER 1
+#endif
+#endif
+
 namespace unetflow::cpu_impl {
+
+// Whole cache lines, except under AddressSanitizer: there the exact size, so that a read or write past the last
+// element is reported instead of landing in the padding (posix_memalign: aligned_alloc wants whole lines).
+inline void* aligned_bytes(std::size_t bytes) {
+#ifdef UNETFLOW_ADDRESS_SANITIZER
+  void* p = nullptr;
+  return ::posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : nullptr;
+#else
+  bytes = (bytes + 63) / 64 * 64;
+  return std::aligned_alloc(64, bytes ? bytes : 64);
+#endif
+}
 
 // The bytes the CPU policy holds now and at most since the last reset_peak(), over every scalar type: what
 // train/memory_estimate.hpp measures a training step with.
@@ -42,8 +62,7 @@ struct Memory {
   using scalar = T;
   template <class U>
   static U* allocate(std::ptrdiff_t n) {
-    std::size_t bytes = (std::size_t(n) * sizeof(U) + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, bytes ? bytes : 64);
+    void* p = aligned_bytes(std::size_t(n) * sizeof(U));
     if (!p) throw std::bad_alloc();
     AllocationCount::add(std::int64_t(::malloc_usable_size(p)));
     return static_cast<U*>(p);
