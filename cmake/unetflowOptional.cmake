@@ -2,6 +2,7 @@
 # found (in the build tree and in an installed package alike):
 #   unetflow::npy      <unetflow/io/npy.hpp>      xtensor (Debian: xtensor-dev)
 #   unetflow::figures  <unetflow/io/figures.hpp>  stb_image_write (Debian: libstb-dev); gnuplot-nox at run time
+#   unetflow::mpi      <unetflow/dist/mpi.hpp>    an MPI library (Debian: libopenmpi-dev; mpirun: openmpi-bin)
 if(NOT TARGET unetflow::npy)
   find_package(xtensor QUIET)
   if(TARGET xtensor)
@@ -15,5 +16,13 @@ if(NOT TARGET unetflow::figures)
     add_library(unetflow::figures INTERFACE IMPORTED)
     set_target_properties(unetflow::figures PROPERTIES INTERFACE_LINK_LIBRARIES unetflow::unetflow
                                                        INTERFACE_INCLUDE_DIRECTORIES "${UNETFLOW_STB_INCLUDE}")
+  endif()
+endif()
+if(NOT TARGET unetflow::mpi)
+  set(MPI_CXX_SKIP_MPICXX TRUE)  # MPI's C interface only (the C++ bindings are deprecated)
+  find_package(MPI QUIET COMPONENTS CXX)
+  if(TARGET MPI::MPI_CXX)
+    add_library(unetflow::mpi INTERFACE IMPORTED)
+    set_target_properties(unetflow::mpi PROPERTIES INTERFACE_LINK_LIBRARIES "unetflow::unetflow;MPI::MPI_CXX")
   endif()
 endif()

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend/cpu.hpp"
+#include "dist/comm.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
 
@@ -50,6 +51,23 @@ void draw_uniform(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging, d
   staging.resize(std::size_t(n));
   rng.fill_uniform(staging.data(), n, lo, hi);
   B::from_host(staging.data(), dst, n);
+}
+
+// n rows of `row` values for a shard of a global batch (dist/comm.hpp): the whole batch's rows are drawn, as one
+// process would draw them, and the shard's rows [offset, offset + n) are moved.
+template <class B, class T>
+void draw_normal_rows(Rng& rng, T* dst, int n, std::ptrdiff_t row, Shard shard, std::vector<T>& staging) {
+  const std::ptrdiff_t total = std::ptrdiff_t(shard.total_or(n)) * row;
+  staging.resize(std::size_t(total));
+  rng.fill_normal(staging.data(), total, 0, 1);
+  B::from_host(staging.data() + std::ptrdiff_t(shard.offset) * row, dst, std::ptrdiff_t(n) * row);
+}
+template <class B, class T>
+void draw_uniform_rows(Rng& rng, T* dst, int n, std::ptrdiff_t row, Shard shard, std::vector<T>& staging) {
+  const std::ptrdiff_t total = std::ptrdiff_t(shard.total_or(n)) * row;
+  staging.resize(std::size_t(total));
+  rng.fill_uniform(staging.data(), total, 0, 1);
+  B::from_host(staging.data() + std::ptrdiff_t(shard.offset) * row, dst, std::ptrdiff_t(n) * row);
 }
 
 // A tensor's values drawn from rng on the host (the same numbers whatever the backend).

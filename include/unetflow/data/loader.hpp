@@ -30,13 +30,20 @@ class ShuffledLoader {
     return p;
   }
 
+  // The size of batch `index` (the last one of an epoch may be smaller).
+  int batch_rows(int index) const { return std::min(batch_, set_.n - index * batch_); }
+
   // Copies batch `index` of `epoch` into images (n samples of C x H x W floats) and labels; returns its size.
   int fill(std::int64_t epoch, int index, float* images, std::uint8_t* labels) {
+    return fill(epoch, index, images, labels, 0, batch_rows(index));
+  }
+  // Only rows [first, first + rows) of that batch (one process's part of it in data-parallel training).
+  int fill(std::int64_t epoch, int index, float* images, std::uint8_t* labels, int first, int rows) {
     if (epoch != cached_epoch_) {
       order_ = order(epoch);
       cached_epoch_ = epoch;
     }
-    const int begin = index * batch_, n = std::min(batch_, set_.n - begin);
+    const int begin = index * batch_ + first, n = std::min(rows, batch_rows(index) - first);
     const std::ptrdiff_t plane = set_.sample_size();
     for (int i = 0; i < n; ++i) {
       const int s = order_[begin + i];

@@ -71,17 +71,21 @@ class FlowMatchingTask {
 
   explicit FlowMatchingTask(double p_uncond_ = 0.1) : p_uncond(p_uncond_) {}
 
-  double step(Model& m, View<In, const T> x1, const std::uint8_t* labels, Rng& rng) {
+  // shard: x1 and labels are rows of a larger batch (data-parallel training): the random numbers are drawn for
+  // the whole batch, so the rows get what one process training on the whole batch would give them.
+  double step(Model& m, View<In, const T> x1, const std::uint8_t* labels, Rng& rng, Shard shard = {}) {
     const int n = x1.n;
     auto x0 = x0_.resize(n);
     auto t = t_.resize(n);
-    draw_normal<B>(rng, x0.data, x0.numel(), staging_);
-    draw_uniform<B>(rng, t.data, n, staging_);
+    draw_normal_rows<B>(rng, x0.data, n, In::size, shard, staging_);
+    draw_uniform_rows<B>(rng, t.data, n, 1, shard, staging_);
     auto c = c_.resize(n);
     if constexpr (Model::classes > 0) {
       staging_.assign(std::size_t(c.numel()), T(0));
-      for (int s = 0; s < n; ++s)
-        if (!rng.bernoulli(p_uncond)) staging_[std::size_t(s) * Model::classes + labels[s]] = T(1);
+      for (int s = -shard.offset; s < shard.total_or(n) - shard.offset; ++s) {
+        const bool dropped = rng.bernoulli(p_uncond);
+        if (s >= 0 && s < n && !dropped) staging_[std::size_t(s) * Model::classes + labels[s]] = T(1);
+      }
       B::from_host(staging_.data(), c.data, c.numel());
     }
     return loss_(m, x1, View<In, const T>(x0), View<Vec<1>, const T>(t), View<typename Model::ClassIn, const T>(c));

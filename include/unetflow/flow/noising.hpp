@@ -34,11 +34,12 @@ class DenoiseTask {
 
   // One objective evaluation on a clean batch: forward, loss, backward (parameter gradients accumulate).
   // The noise is drawn on the host; the rest is one recorded step (replayed on a device backend).
-  double step(Model& model, View<In, const T> x, const std::uint8_t* /*labels*/, Rng& rng) {
+  // shard: x is rows of a larger batch (data-parallel training; see FlowMatchingTask::step).
+  double step(Model& model, View<In, const T> x, const std::uint8_t* /*labels*/, Rng& rng, Shard shard = {}) {
     const int n = x.n;
     auto z = input_.resize(n);
     auto g = grad_.resize(n);
-    draw_normal<B>(rng, z.data, z.numel(), staging_);
+    draw_normal_rows<B>(rng, z.data, n, In::size, shard, staging_);
     const StepKey key{std::uintptr_t(n), key_of(x.data), std::bit_cast<std::uintptr_t>(sigma), std::uintptr_t(pure_noise)};
     const bool ran = graph_.run(key, [&] {
       if (!pure_noise) B::blend(z.data, x.data, z.numel(), T(sigma), T(1));  // z = x + sigma * eps

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "../blocks/chain.hpp"
+#include "../dist/comm.hpp"
 #include "../blocks/sequential.hpp"
 #include "../layers/gelu.hpp"
 #include "../layers/linear.hpp"
@@ -75,7 +76,7 @@ class ClassificationTask {
  public:
   using B = typename Model::backend;
   using T = typename B::scalar;
-  double step(Model& m, View<typename Model::In, const T> x, const std::uint8_t* labels, Rng&) {
+  double step(Model& m, View<typename Model::In, const T> x, const std::uint8_t* labels, Rng&, Shard = {}) {
     auto logits = m.forward(x);
     auto g = grad_.resize(x.n);
     const double loss = cross_entropy<B>(logits, labels, g);

@@ -9,6 +9,10 @@
 //   - A loss that is not finite stops the run with an Error before any optimiser step or checkpoint write.
 //   - A run directory that already holds a checkpoint is continued only when resume is asked for.
 // Bit-identical resume holds for the same binary and thread count (the reductions' order depends on it).
+// Data-parallel (Comm: dist/comm.hpp, e.g. MpiComm under mpirun): every process starts from rank 0's weights,
+// walks the same permutation and takes its rows of each batch (dist/data_parallel.hpp), the gradients of the whole
+// batch are formed with one all-reduce per step, and only rank 0 writes (checkpoints, epoch files, the progress
+// line, on_epoch_end). Each process reads the checkpoint on resume, whatever the process count it was written with.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -21,6 +25,8 @@
 #include <vector>
 
 #include "../data/loader.hpp"
+#include "../dist/comm.hpp"
+#include "../dist/data_parallel.hpp"
 #include "../io/checkpoint.hpp"
 #include "../optim/adam.hpp"
 #include "../optim/ema.hpp"
@@ -92,9 +98,16 @@ extern "C" inline void on_sigint(int) {
   stop_flag() = true;
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
 }
+// The communicator of a one-process trainer.
+template <class Comm>
+Comm& one_process() {
+  static_assert(std::is_same_v<Comm, NoComm>, "Trainer: give the communicator of a data-parallel run");
+  static NoComm comm;
+  return comm;
+}
 }  // namespace detail
 
-template <class Model, class Task>
+template <class Model, class Task, class Comm = NoComm>
 class Trainer {
  public:
   using In = typename Model::In;
@@ -102,19 +115,25 @@ class Trainer {
   using T = typename B::scalar;
   enum class Outcome { finished, interrupted };
 
-  Trainer(Model& model, Task& task, const ImageSet& train, TrainOptions options, Metadata metadata)
-      : model_(model), task_(task), options_(std::move(options)), metadata_(std::move(metadata)),
+  Trainer(Model& model, Task& task, const ImageSet& train, TrainOptions options, Metadata metadata,
+          Comm& comm = detail::one_process<Comm>())
+      : model_(model), task_(task), options_(std::move(options)), metadata_(std::move(metadata)), comm_(comm),
         loader_(train, options_.batch, options_.seed), adam_(model, {.lr = options_.lr}),
         schedule_(adam_, options_.lr_gamma), noise_(options_.seed, 1),
-        labels_(std::size_t(options_.batch)) {
+        local_batch_((options_.batch + comm.size() - 1) / comm.size()), labels_(std::size_t(local_batch_)) {
     if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
     check_images_fit<In>(train, "the training set");
+    if (comm_.size() > 1) {
+      check_batches_split(train.n);
+      averager_.emplace(model, comm_);
+      averager_->broadcast_state();
+    }
     if constexpr (CountsAllocations<B>)
       if (options_.memory_limit_bytes >= 0)  // the batch buffers below: a host copy and the backend's
-        check_step_fits(measure_step_memory<Model>(task_), options_.batch, train.n, 2.0 * In::size * sizeof(T),
+        check_step_fits(measure_step_memory<Model>(task_), local_batch_, train.n, 2.0 * In::size * sizeof(T),
                         options_.memory_limit_bytes);
-    host_images_.resize(std::size_t(options_.batch) * In::size);
-    images_.resize(options_.batch);
+    host_images_.resize(std::size_t(local_batch_) * In::size);
+    images_.resize(local_batch_);
   }
 
   std::filesystem::path checkpoint_path() const { return options_.run_dir / "checkpoint.safetensors"; }
@@ -134,11 +153,14 @@ class Trainer {
 
   // What Ctrl-C does; also for tests.
   static void request_stop() { detail::stop_flag() = true; }
+  // Seconds spent in the gradient all-reduce so far (0 for one process).
+  double reduce_seconds() const { return averager_ ? averager_->reduce_seconds() : 0.0; }
+  bool writes_outputs() const { return comm_.rank() == 0; }
 
   // Trains up to options.epochs; after each completed epoch (1-based) and its checkpoint calls on_epoch_end.
   template <class OnEpochEnd>
   Outcome run(OnEpochEnd&& on_epoch_end) {
-    std::filesystem::create_directories(options_.run_dir);
+    if (writes_outputs()) std::filesystem::create_directories(options_.run_dir);
     if (options_.resume) {
       if (!std::filesystem::exists(checkpoint_path()))
         throw Error("cannot resume: " + checkpoint_path().string() + " does not exist (start the run without --resume).");
@@ -146,19 +168,26 @@ class Trainer {
     } else if (std::filesystem::exists(checkpoint_path())) {
       throw Error(options_.run_dir.string() + " already holds a checkpoint: continue it with --resume, or give the run another name.");
     }
-    remove_stray_temporaries();
     // A run stopped after an epoch's checkpoint but before that epoch's outputs were all written (its weights file
     // is written last) completes them first: the checkpoint holds exactly the state they come from.
-    if (progress_.batch.value == 0 && progress_.epoch.value > 0 && !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
-      finish_epoch(progress_.epoch.value, on_epoch_end);
+    if (writes_outputs()) {
+      remove_stray_temporaries();
+      if (progress_.batch.value == 0 && progress_.epoch.value > 0 && !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
+        finish_epoch(progress_.epoch.value, on_epoch_end);
+    }
     detail::stop_flag() = false;
+    // Ctrl-C, and SIGTERM (what mpirun sends its processes when it is interrupted), stop after the current step.
     auto previous = std::signal(SIGINT, detail::on_sigint);
+    auto previous_term = std::signal(SIGTERM, detail::on_sigint);
     struct Restore {
-      decltype(previous) handler;
-      ~Restore() { std::signal(SIGINT, handler); }
-    } restore{previous};
+      decltype(previous) handler, term_handler;
+      ~Restore() {
+        std::signal(SIGINT, handler);
+        std::signal(SIGTERM, term_handler);
+      }
+    } restore{previous, previous_term};
 
-    ProgressBar bar(options_.progress);
+    ProgressBar bar(options_.progress && writes_outputs());
     const long steps = steps_per_epoch();
     for (std::int64_t epoch = progress_.epoch.value; epoch < options_.epochs; ++epoch) {
       set_training(model_, true);
@@ -166,10 +195,18 @@ class Trainer {
       double seconds_per_step = 0;
       for (long b = progress_.batch.value; b < steps; ++b) {
         const auto t0 = std::chrono::steady_clock::now();
-        const int n = loader_.fill(epoch, int(b), host_images_.data(), labels_.data());
-        B::from_host(host_images_.data(), images_.data(), std::ptrdiff_t(n) * In::size);
+        const BatchRows rows = rows_of(loader_.batch_rows(int(b)), comm_);
+        const int n = rows.total;
+        loader_.fill(epoch, int(b), host_images_.data(), labels_.data(), rows.offset, rows.n);
+        B::from_host(host_images_.data(), images_.data(), std::ptrdiff_t(rows.n) * In::size);
         adam_.zero_grad();
-        const double loss = task_.step(model_, View<In, const T>{images_.data(), n}, labels_.data(), noise_);
+        double loss = task_.step(model_, View<In, const T>{images_.data(), rows.n}, labels_.data(), noise_, rows.shard());
+        bool stop = detail::stop_flag();
+        if (averager_) {
+          const auto global = averager_->average(double(rows.n) / rows.total, loss, stop);
+          loss = global.loss;
+          stop = global.stop;
+        }
         if (!std::isfinite(loss))
           throw Error("training stopped: the loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(b + 1) + " (learning rate too high?); " + (std::filesystem::exists(checkpoint_path()) ? "the last good checkpoint " + checkpoint_path().string() + " is untouched." : "no checkpoint was written."));
         adam_.step();
@@ -181,8 +218,8 @@ class Trainer {
         seconds_per_step = seconds_per_step == 0 ? dt : 0.9 * seconds_per_step + 0.1 * dt;
         const long remaining = (steps - b - 1) + long(options_.epochs - epoch - 1) * steps;
         bar.update(long(epoch + 1), options_.epochs, b + 1, steps, loss, n / dt, remaining, seconds_per_step);
-        if (detail::stop_flag()) {
-          save();
+        if (stop) {
+          if (writes_outputs()) save();
           return Outcome::interrupted;
         }
       }
@@ -191,8 +228,10 @@ class Trainer {
       progress_.epoch.value = epoch + 1;
       progress_.batch.value = 0;
       schedule_.step();
-      save();
-      finish_epoch(epoch + 1, on_epoch_end);
+      if (writes_outputs()) {
+        save();
+        finish_epoch(epoch + 1, on_epoch_end);
+      }
     }
     set_training(model_, true);
     return Outcome::finished;
@@ -264,15 +303,28 @@ class Trainer {
       throw Error("checkpoint " + checkpoint_path().string() + ": progress.epoch is " + std::to_string(progress_.epoch.value) + " but progress.epoch_seconds holds " + std::to_string(progress_.epoch_seconds.values.size()) + " epoch times; the file is damaged.");
   }
 
+  // Every process must get at least one row of every batch: the batch, and the last (smaller) batch of an epoch,
+  // must hold at least one sample per process.
+  void check_batches_split(int samples) const {
+    const int processes = comm_.size(), last = samples % options_.batch;
+    if (options_.batch < processes)
+      throw Error("the batch (" + std::to_string(options_.batch) + ") must hold at least one sample per process (" + std::to_string(processes) + " processes).");
+    if (last != 0 && last < processes && (options_.steps_per_epoch <= 0 || options_.steps_per_epoch >= loader_.batches_per_epoch()))
+      throw Error("the last batch of an epoch holds " + std::to_string(last) + " samples, fewer than the " + std::to_string(processes) + " processes: choose a batch size for which it holds none or at least one per process.");
+  }
+
   Model& model_;
   Task& task_;
   TrainOptions options_;
   Metadata metadata_;
+  Comm& comm_;
   ShuffledLoader loader_;
   Adam<B> adam_;
   ExponentialLR<Adam<B>> schedule_;
   Rng noise_;
+  int local_batch_;
   std::optional<Ema<B>> ema_;
+  std::optional<GradientAverager<B, Comm>> averager_;
   TrainProgress progress_;
   std::vector<T> host_images_;
   Tensor<In, B> images_;
