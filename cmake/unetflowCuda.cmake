@@ -20,3 +20,13 @@ set_target_properties(unetflow_cuda PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_compile_options(unetflow_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 --extended-lambda -diag-suppress=554>)
 target_compile_definitions(unetflow_cuda PUBLIC UNETFLOW_HAS_CUDA)
 target_link_libraries(unetflow_cuda PUBLIC CUDA::cudart CUDA::cublas)
+
+# unetflow::nccl (<unetflow/dist/nccl.hpp>): NCCL from the CUDA toolkit, bootstrapped over MPI.
+find_library(UNETFLOW_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+find_path(UNETFLOW_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+if(UNETFLOW_NCCL_LIBRARY AND UNETFLOW_NCCL_INCLUDE AND TARGET unetflow::mpi AND NOT TARGET unetflow::nccl)
+  add_library(unetflow::nccl INTERFACE IMPORTED)
+  set_target_properties(unetflow::nccl PROPERTIES
+    INTERFACE_LINK_LIBRARIES "unetflow::cuda;unetflow::mpi;${UNETFLOW_NCCL_LIBRARY};CUDA::cudart"
+    INTERFACE_INCLUDE_DIRECTORIES "${UNETFLOW_NCCL_INCLUDE}")
+endif()

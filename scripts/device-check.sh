@@ -44,5 +44,13 @@ mnist=()
 [ -d data/mnist ] && [ ${#mnist[@]} -eq 0 ] && mnist=(--data data/mnist)
 stage "GPU benchmark against PyTorch" python3 benchmarks/compare_pytorch_cuda.py --bench "$build/benchmarks/bench_cuda" "${mnist[@]}"
 bench=$?
+# NcclComm (docs/distributed.md) needs one GPU per process: checked where there are 2 or more and Open MPI is there.
+gpus=$(nvidia-smi -L 2> /dev/null | wc -l)
+if ((gpus >= 2)) && command -v mpirun > /dev/null; then
+  stage "NCCL build" cmake --build "$build" -j"$(nproc)" --target nccl_check &&
+    stage "NCCL all-reduce on 2 GPUs" mpirun --allow-run-as-root -np 2 "$build/tests/nccl_check"
+else
+  echo "NCCL check not run: $gpus GPU(s) (needs 2) or no mpirun; on such a machine: mpirun -np 2 $build/tests/nccl_check" | tee -a "$result"
+fi
 echo "device check finished: parity exit $parity, benchmark exit $bench; results in $result"
 [ $parity -eq 0 ] && [ $bench -eq 0 ]

@@ -92,13 +92,15 @@ int train_classifier_for(const TrainFlags& flags, const ImageSet& train, const I
   Rng init(flags.seed, 2);
   reset_parameters(*model, init);
   ClassificationTask<Model> task;
-  Trainer<Model, ClassificationTask<Model>> trainer(*model, task, train, train_options(flags, 1.0),
-                                                    {{"model", classifier_name<In>()}, {"data", test.source},
-                                                     {"data_fingerprint", fingerprint(test)}});
+  Trainer<Model, ClassificationTask<Model>, ProcessComm> trainer(
+      *model, task, train, train_options(flags, 1.0),
+      {{"model", classifier_name<In>()}, {"data", test.source}, {"data_fingerprint", fingerprint(test)}},
+      process_comm_for<B>(flags));
   if (trainer.run() == decltype(trainer)::Outcome::interrupted) {
-    std::fprintf(stderr, "interrupted: resume with the same command and --resume\n");
+    if (trainer.writes_outputs()) std::fprintf(stderr, "interrupted: resume with the same command and --resume\n");
     return 130;
   }
+  if (!trainer.writes_outputs()) return 0;
   RunSummary summary(flags.run_dir());
   const auto out = summary.file("classifier.safetensors", "the classifier's weights (score, train_flow --classifier)");
   {  // a copy of the last epoch's weights file, written as every file is (atomically, checked)

@@ -86,6 +86,8 @@ inline void TrainFlags::add_to(CLI::App& app) {
   add_device_flag(app, device);
   app.add_flag("--resume", resume, "continue the run in RUNS/NAME from its newest checkpoint");
   app.add_flag("--quiet", quiet, "no progress line");
+  app.add_flag("--deterministic-reduce", deterministic_reduce,
+               "under mpirun: add the processes' gradients in rank order, so that a run repeats its bits");
 }
 
 // Applies a preset's values to every flag the user left unset.

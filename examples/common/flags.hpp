@@ -49,7 +49,7 @@ struct TrainFlags {
   int epochs = 5, batch = 256, hidden = 128, steps_per_epoch = 0, eval_images = 10000, threads = 0;
   double lr = 1e-4;
   std::uint64_t seed = 0;
-  bool resume = false, quiet = false;
+  bool resume = false, quiet = false, deterministic_reduce = false;
 
   void add_to(CLI::App& app);                                 // cli.hpp
   void apply_preset(CLI::App& app, const TrainFlags& quick);  // cli.hpp
@@ -83,6 +83,8 @@ decltype(auto) with_hidden(int hidden, F&& f) {
   throw Error("--hidden " + std::to_string(hidden) + " is not one of the widths built in: 16, 32, 64, 128.");
 }
 
+void abort_other_processes() noexcept;  // process_comm.hpp
+
 // Runs a program body, turning library errors into one line on stderr and exit status 1.
 template <class F>
 int guarded(F&& body) {
@@ -93,6 +95,7 @@ int guarded(F&& body) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
   }
+  abort_other_processes();  // under mpirun: the other processes would wait for this one forever
   return 1;
 }
 

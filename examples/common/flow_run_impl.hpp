@@ -163,9 +163,10 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   const double lr_gamma = f.no_scheduler ? 1.0 : std::pow(0.1, 1.0 / flags.epochs);
   auto options = train_options(flags, lr_gamma);
   options.ema_decay = f.ema;
-  Trainer<Model, FlowMatchingTask<Model>> trainer(*model, task, train, options,
-                                                  {{"model", model_name}, {"task", "flow_matching"}, {"data", train.source},
-                                                   {"class_names", joined(train.class_names)}});
+  Trainer<Model, FlowMatchingTask<Model>, ProcessComm> trainer(
+      *model, task, train, options,
+      {{"model", model_name}, {"task", "flow_matching"}, {"data", train.source}, {"class_names", joined(train.class_names)}},
+      process_comm_for<B>(flags));
 
   // File names follow the deliverables: D7/D8 time-conditioned, D9/D10 class-conditioned, D11 without schedule,
   // D12 a better time-conditioned model.
@@ -243,11 +244,13 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   };
 
   const auto outcome = trainer.run(on_epoch_end);
+  if (!trainer.writes_outputs()) return outcome == decltype(trainer)::Outcome::interrupted ? 130 : 0;
   const auto& prog = trainer.progress();
   summary["training"] = {{"steps", prog.step.value}, {"epochs_completed", prog.epoch.value},
                          {"epoch_seconds", prog.epoch_seconds.values},
                          {"final_loss", trainer.losses().empty() ? 0.0 : trainer.losses().back()},
-                         {"final_lr", trainer.optimizer().options.lr}};
+                         {"final_lr", trainer.optimizer().options.lr},
+                         {"processes", process_comm(flags).size()}, {"allreduce_seconds", trainer.reduce_seconds()}};
   std::vector<double> boundaries;
   for (std::int64_t e = 1; e < prog.epoch.value; ++e) boundaries.push_back(double(e * trainer.steps_per_epoch()));
   const int window = write_loss_csv(summary.file(loss_id + "_loss.csv", "loss of every step: step, loss, moving average"), trainer.losses());

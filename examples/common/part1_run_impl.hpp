@@ -23,8 +23,9 @@ int run_part1(const Part1Flags& f) {
   reset_parameters(*model, init);
   DenoiseTask<Model> task(f.sigma, f.pure_noise);
   const std::string model_name = "UNet<1,28,28,D=" + std::to_string(D) + ">";
-  Trainer<Model, DenoiseTask<Model>> trainer(*model, task, train, train_options(flags),
-                                             {{"model", model_name}, {"task", f.pure_noise ? "pure_noise" : "denoise"}});
+  Trainer<Model, DenoiseTask<Model>, ProcessComm> trainer(*model, task, train, train_options(flags),
+                                                          {{"model", model_name}, {"task", f.pure_noise ? "pure_noise" : "denoise"}},
+                                                          process_comm_for<B>(flags));
   RunSummary summary(flags.run_dir());
   summary["deliverables"] = f.pure_noise ? "D5, D6" : "D2, D3, D4, D6";
   summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
@@ -73,10 +74,12 @@ int run_part1(const Part1Flags& f) {
   };
 
   const auto outcome = trainer.run(on_epoch_end);
+  if (!trainer.writes_outputs()) return outcome == decltype(trainer)::Outcome::interrupted ? 130 : 0;
   const auto& prog = trainer.progress();
   summary["training"] = {{"steps", prog.step.value}, {"epochs_completed", prog.epoch.value},
                          {"epoch_seconds", prog.epoch_seconds.values},
-                         {"final_loss", trainer.losses().empty() ? 0.0 : trainer.losses().back()}};
+                         {"final_loss", trainer.losses().empty() ? 0.0 : trainer.losses().back()},
+                         {"processes", process_comm(flags).size()}, {"allreduce_seconds", trainer.reduce_seconds()}};
   // D2 / D5: the loss curve of the whole run.
   std::vector<double> boundaries;
   for (std::int64_t e = 1; e < prog.epoch.value; ++e) boundaries.push_back(double(e * trainer.steps_per_epoch()));

@@ -6,6 +6,7 @@
 #include <unetflow/unetflow.hpp>
 
 #include "flags.hpp"
+#include "process_comm.hpp"
 
 namespace examples {
 

@@ -59,6 +59,7 @@ std::string cuda::device_name() {
   return prop.name;
 }
 void cuda::synchronize() { check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize"); }
+void* cuda::native_stream() { return static_cast<void*>(stream()); }
 void cuda::set_tf32(bool allowed) {
   auto& c = context();
   check(cublasSetMathMode(c.blas, allowed ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode");

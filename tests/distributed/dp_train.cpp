@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
       else if (args[i] == "--steps-per-epoch" && i + 1 < args.size()) train.steps_per_epoch = std::stoi(args[++i]);
       else throw Error("dp_train: unknown argument " + args[i] + ".");
     }
-    MpiComm comm(argc, argv, options);
+    MpiComm comm(&argc, &argv, options);
     const ImageSet set = synthetic_set();
     PlainDenoiser model;
     Rng init(comm.rank() + 1);  // different on every rank: the trainer must broadcast rank 0's

@@ -33,6 +33,7 @@ struct cuda {
   static bool available();             // a CUDA device is present and usable
   static std::string device_name();    // e.g. "NVIDIA H200"; throws Error without a device
   static void synchronize();           // waits for the backend's stream
+  static void* native_stream();        // the backend's cudaStream_t (for libraries that take one, such as NCCL)
   static void set_tf32(bool allowed);  // TF32 tensor-core math in cuBLAS (off by default)
   static bool tf32();
 

@@ -24,6 +24,13 @@ concept Communicator = requires(C c, const C cc, float* data, std::ptrdiff_t n) 
   c.abort(1);
 };
 
+// Whether an MPI launcher (Open MPI's mpirun, or a PMI-based one such as Slurm's srun) started this process.
+inline bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
+    if (std::getenv(name)) return true;
+  return false;
+}
+
 struct NoComm {
   int rank() const { return 0; }
   int size() const { return 1; }

@@ -1,11 +1,11 @@
 #pragma once
 // MpiComm: the processes of an `mpirun -np N` job as a communicator (dist/comm.hpp), for host memory (the CPU
 // backend). Link unetflow::mpi (CMake: find_package(MPI)); nothing else in unetflow includes <mpi.h>.
-//   MpiComm comm(argc, argv);                     MPI_Init_thread with MPI_THREAD_FUNNELED: OpenMP threads keep
+//   MpiComm comm(&argc, &argv);                   MPI_Init_thread with MPI_THREAD_FUNNELED: OpenMP threads keep
 //                                                 working inside each process, only the main thread calls MPI
-//   MpiComm comm(argc, argv, {.deterministic = true})   sums in rank order (see below)
-//   MpiComm::launched()                           whether mpirun (or srun) started this process: a program run on
-//                                                 its own can then skip MPI altogether
+//   MpiComm comm(&argc, &argv, {.deterministic = true})   sums in rank order (see below)
+//   MpiComm comm(nullptr, nullptr, {.only_when_launched = true})   MPI only when mpirun (or srun) started the
+//                                                 process (launched_by_mpi()); otherwise one process, no MPI call
 // Reductions. By default all_reduce_sum is MPI_Allreduce: the MPI standard gives every process the same result
 // but does not fix the order in which the processes' values are added, so a run on N > 2 processes may differ in
 // the last bits from another run of the same job (Open MPI picks its algorithm by message size and process
@@ -25,21 +25,24 @@
 namespace unetflow {
 
 struct MpiOptions {
-  bool deterministic = false;  // sums in rank order (see above)
+  bool deterministic = false;       // sums in rank order (see above)
+  bool only_when_launched = false;  // one process without MPI unless a launcher started this one
 };
 
 class MpiComm {
  public:
-  MpiComm(int& argc, char**& argv, MpiOptions options = {}) : options_(options) {
+  MpiComm(int* argc, char*** argv, MpiOptions options = {}) : options_(options) {
+    if (options.only_when_launched && !launched_by_mpi()) return;
     int initialised = 0;
     MPI_Initialized(&initialised);
     if (!initialised) {
       int provided = 0;
-      check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+      check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
       owns_ = true;
       if (provided < MPI_THREAD_FUNNELED)
         throw Error("MPI provides thread level " + std::to_string(provided) + ", below MPI_THREAD_FUNNELED, which OpenMP inside each process needs.");
     }
+    active_ = true;
     check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
@@ -48,13 +51,6 @@ class MpiComm {
   MpiComm& operator=(const MpiComm&) = delete;
   ~MpiComm() {
     if (owns_) MPI_Finalize();
-  }
-
-  // Whether an MPI launcher (Open MPI's mpirun, or a PMI-based one such as Slurm's srun) started this process.
-  static bool launched() {
-    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
-      if (std::getenv(name)) return true;
-    return false;
   }
 
   int rank() const { return rank_; }
@@ -84,9 +80,11 @@ class MpiComm {
     check(MPI_Bcast(data, checked_count(n), type<T>(), 0, MPI_COMM_WORLD), "MPI_Bcast");
   }
   // Waits for every process.
-  void barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+  void barrier() {
+    if (size_ > 1) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+  }
   [[noreturn]] void abort(int status) noexcept {
-    MPI_Abort(MPI_COMM_WORLD, status);
+    if (active_) MPI_Abort(MPI_COMM_WORLD, status);
     std::_Exit(status);
   }
 
@@ -115,7 +113,7 @@ class MpiComm {
   }
 
   MpiOptions options_;
-  bool owns_ = false;
+  bool owns_ = false, active_ = false;
   int rank_ = 0, size_ = 1;
   std::vector<float> gathered_float_;
   std::vector<double> gathered_double_;

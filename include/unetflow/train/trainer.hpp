@@ -124,6 +124,8 @@ class Trainer {
     if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
     check_images_fit<In>(train, "the training set");
     if (comm_.size() > 1) {
+      if (!takes_shard)
+        throw Error("data-parallel training needs a task whose step takes the Shard of the batch it is given (dist/comm.hpp); this one computes whole batches only.");
       check_batches_split(train.n);
       averager_.emplace(model, comm_);
       averager_->broadcast_state();
@@ -200,7 +202,7 @@ class Trainer {
         loader_.fill(epoch, int(b), host_images_.data(), labels_.data(), rows.offset, rows.n);
         B::from_host(host_images_.data(), images_.data(), std::ptrdiff_t(rows.n) * In::size);
         adam_.zero_grad();
-        double loss = task_.step(model_, View<In, const T>{images_.data(), rows.n}, labels_.data(), noise_, rows.shard());
+        double loss = task_step(View<In, const T>{images_.data(), rows.n}, rows.shard());
         bool stop = detail::stop_flag();
         if (averager_) {
           const auto global = averager_->average(double(rows.n) / rows.total, loss, stop);
@@ -301,6 +303,15 @@ class Trainer {
       throw Error("checkpoint " + checkpoint_path().string() + ": progress.step is " + std::to_string(progress_.step.value) + " but progress.losses holds " + std::to_string(progress_.losses.values.size()) + " losses; the file is damaged.");
     if (std::size_t(progress_.epoch.value) != progress_.epoch_seconds.values.size())
       throw Error("checkpoint " + checkpoint_path().string() + ": progress.epoch is " + std::to_string(progress_.epoch.value) + " but progress.epoch_seconds holds " + std::to_string(progress_.epoch_seconds.values.size()) + " epoch times; the file is damaged.");
+  }
+
+  // A task takes part in data-parallel training by taking a Shard; one without runs in one process.
+  static constexpr bool takes_shard = requires(Task& t, Model& m, View<In, const T> x, std::uint8_t* l, Rng& r) {
+    t.step(m, x, l, r, Shard{});
+  };
+  double task_step(View<In, const T> x, Shard shard) {
+    if constexpr (takes_shard) return task_.step(model_, x, labels_.data(), noise_, shard);
+    else return task_.step(model_, x, labels_.data(), noise_);
   }
 
   // Every process must get at least one row of every batch: the batch, and the last (smaller) batch of an epoch,
