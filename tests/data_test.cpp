@@ -126,7 +126,7 @@ void write_cifar(const fs::path& path, int records, int first = 0) {
 }
 }  // namespace
 
-TEST_CASE("CIFAR-10 binary files: channel-major 3x32x32 images and labels; damaged files are named and explained") {
+TEST_CASE("CIFAR-10 binary files: channel-major 3x32x32 images and labels, damaged files are named and explained") {
   const auto dir = temp_dir("cifar");
   for (int i = 1; i <= 5; ++i) write_cifar(dir / ("data_batch_" + std::to_string(i) + ".bin"), 3, i);
   write_cifar(dir / "test_batch.bin", 4);

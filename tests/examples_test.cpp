@@ -341,7 +341,7 @@ TEST_CASE("flags: not-a-number and infinite values, and run names that leave --r
   CHECK(r.output.find("not a finite number") != std::string::npos);
 }
 
-TEST_CASE("--device: a wrong value is refused; cuda where there is none stops with one sentence") {
+TEST_CASE("--device: a wrong value is refused, cuda where there is none stops with one sentence") {
   auto r = run(std::string(TRAIN_DENOISER) + " --device tpu");
   CHECK(r.status != 0);
   CHECK(r.output.find("--device") != std::string::npos);
@@ -388,7 +388,7 @@ int count_lines_with(const std::string& text, const std::string& a, const std::s
 }
 }  // namespace
 
-TEST_CASE("report: runs with a missing or damaged summary.json are shown missing with one warning each; the site is relative") {
+TEST_CASE("report: runs with a missing or damaged summary.json are shown missing with one warning each, the site is relative") {
   const auto d = data_dir();
   const auto runs = d / "runs_report";
   fs::remove_all(runs);

@@ -202,7 +202,7 @@ TEST_CASE("losses refuse batches that differ and labels outside the classes") {
         std::string::npos);
 }
 
-TEST_CASE("FlowSampler gives the model back in the mode it found; eval_mode restores, also on an exception") {
+TEST_CASE("FlowSampler gives the model back in the mode it found, eval_mode restores, also on an exception") {
   auto net = std::make_unique<TimeUNet<1, 28, 28, 4>>();
   Rng rng(1);
   reset_parameters(*net, rng);

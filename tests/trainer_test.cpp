@@ -188,7 +188,7 @@ void set_counter(const fs::path& checkpoint, const std::string& name, std::int64
 }
 }  // namespace
 
-TEST_CASE("a run stopped between an epoch's checkpoint and its outputs completes them on resume; stray temporaries go") {
+TEST_CASE("a run stopped between an epoch's checkpoint and its outputs completes them on resume, stray temporaries go") {
   const auto set = tiny_set();
   const auto dir = temp_dir("outputs");
   const Metadata meta{{"model", "Tiny"}};

@@ -63,7 +63,7 @@ std::set<std::string> names_of(M& m) {
 }
 }  // namespace
 
-TEST_CASE("UNet levels: the assignment's models keep their wiring and names; deeper ones name levels the same way") {
+TEST_CASE("UNet levels: the assignment's models keep their wiring and names, deeper ones name levels the same way") {
   auto assignment = std::make_unique<ClassTimeUNet<1, 28, 28, 4, 10>>();
   const auto names = names_of(*assignment);
   for (const char* name : {"c0.0.0.weight", "d1.1.1.1.running_mean", "d2.0.0.weight", "unflat.0.weight", "u1.0.0.weight",
