@@ -265,8 +265,8 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
     score_final_samples<Model, Classes>(f, *scorer, trainer, summary);
   summary.write();
   if (outcome == decltype(trainer)::Outcome::interrupted) {
-    std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s --resume\n",
-                 trainer.checkpoint_path().c_str(), f.command_line.c_str());
+    std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s%s --resume\n",
+                 trainer.checkpoint_path().c_str(), resume_prefix(process_comm(flags)).c_str(), f.command_line.c_str());
     return 130;
   }
   std::printf("outputs in %s (summary.json lists them)\n", flags.run_dir().c_str());

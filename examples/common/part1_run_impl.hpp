@@ -91,8 +91,8 @@ int run_part1(const Part1Flags& f) {
                    window, boundaries);
   if (outcome == decltype(trainer)::Outcome::interrupted) {
     summary.write();
-    std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s --resume\n",
-                 trainer.checkpoint_path().c_str(), f.command_line.c_str());
+    std::fprintf(stderr, "\ninterrupted: checkpoint written to %s.\nresume with: %s%s --resume\n",
+                 trainer.checkpoint_path().c_str(), resume_prefix(process_comm(flags)).c_str(), f.command_line.c_str());
     return 130;
   }
 

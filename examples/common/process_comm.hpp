@@ -5,6 +5,7 @@
 //                              refuses a run under mpirun that this build cannot share out
 //   abort_other_processes()    after an error on one process: ends the job, so the others do not wait forever
 #include <cstddef>
+#include <string>
 
 #include "flags.hpp"
 
@@ -20,6 +21,10 @@ class ProcessComm {
 };
 
 ProcessComm& process_comm(const TrainFlags& flags);
+// "mpirun -np N " under mpirun (what a resume command starts with), else nothing.
+inline std::string resume_prefix(const ProcessComm& comm) {
+  return comm.size() > 1 ? "mpirun -np " + std::to_string(comm.size()) + " " : "";
+}
 void abort_other_processes() noexcept;
 
 // The communicator for a run on backend B: several processes only where MPI can reach B's memory (the host).

@@ -55,19 +55,20 @@ void draw_uniform(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging, d
 
 // n rows of `row` values for a shard of a global batch (dist/comm.hpp): the whole batch's rows are drawn, as one
 // process would draw them, and the shard's rows [offset, offset + n) are moved.
-template <class B, class T>
-void draw_normal_rows(Rng& rng, T* dst, int n, std::ptrdiff_t row, Shard shard, std::vector<T>& staging) {
+template <class B, class T, class Draw>
+void draw_rows(T* dst, int n, std::ptrdiff_t row, Shard shard, std::vector<T>& staging, Draw&& draw) {
   const std::ptrdiff_t total = std::ptrdiff_t(shard.total_or(n)) * row;
   staging.resize(std::size_t(total));
-  rng.fill_normal(staging.data(), total, 0, 1);
+  draw(staging.data(), total);
   B::from_host(staging.data() + std::ptrdiff_t(shard.offset) * row, dst, std::ptrdiff_t(n) * row);
 }
 template <class B, class T>
+void draw_normal_rows(Rng& rng, T* dst, int n, std::ptrdiff_t row, Shard shard, std::vector<T>& staging) {
+  draw_rows<B>(dst, n, row, shard, staging, [&](T* p, std::ptrdiff_t k) { rng.fill_normal(p, k, 0, 1); });
+}
+template <class B, class T>
 void draw_uniform_rows(Rng& rng, T* dst, int n, std::ptrdiff_t row, Shard shard, std::vector<T>& staging) {
-  const std::ptrdiff_t total = std::ptrdiff_t(shard.total_or(n)) * row;
-  staging.resize(std::size_t(total));
-  rng.fill_uniform(staging.data(), total, 0, 1);
-  B::from_host(staging.data() + std::ptrdiff_t(shard.offset) * row, dst, std::ptrdiff_t(n) * row);
+  draw_rows<B>(dst, n, row, shard, staging, [&](T* p, std::ptrdiff_t k) { rng.fill_uniform(p, k, 0, 1); });
 }
 
 // A tensor's values drawn from rng on the host (the same numbers whatever the backend).

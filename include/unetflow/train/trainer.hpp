@@ -5,7 +5,7 @@
 //   - run_dir/checkpoint.safetensors is the newest full state (replaced atomically);
 //     run_dir/model-epoch<k>.safetensors the weights after epoch k (PyTorch state_dict names), written after the
 //     epoch's other outputs (on_epoch_end): a run stopped between the checkpoint and it completes them on resume.
-//   - Ctrl-C finishes the current step, writes a checkpoint and returns Outcome::interrupted.
+//   - Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and returns Outcome::interrupted.
 //   - A loss that is not finite stops the run with an Error before any optimiser step or checkpoint write.
 //   - A run directory that already holds a checkpoint is continued only when resume is asked for.
 // Bit-identical resume holds for the same binary and thread count (the reductions' order depends on it).
@@ -96,7 +96,8 @@ inline std::atomic<bool>& stop_flag() {
 }
 extern "C" inline void on_sigint(int) {
   stop_flag() = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C (or SIGTERM) ends the program at once
+  std::signal(SIGTERM, SIG_DFL);
 }
 // The communicator of a one-process trainer.
 template <class Comm>
