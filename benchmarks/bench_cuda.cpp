@@ -125,17 +125,25 @@ int main(int argc, char** argv) {
     std::puts("skipped: no CUDA device here");
     return 77;
   }
-  try {
-    std::printf("device: %s\n", cuda::device_name().c_str());
-    step_figures("", steps);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as soon as it is measured, also into a pipe
+  std::printf("device: %s\n", cuda::device_name().c_str());
+  // Each figure on its own: a failure loses that figure only.
+  int failures = 0;
+  auto figure = [&](const char* what, auto&& measure) {
+    try {
+      measure();
+    } catch (const std::exception& e) {
+      std::printf("bench_cuda: %s failed: %s\n", what, e.what());
+      ++failures;
+    }
+  };
+  figure("training steps (FP32)", [&] { step_figures("", steps); });
+  figure("training steps (TF32)", [&] {
     cuda::set_tf32(true);
     step_figures("_tf32", steps);
-    cuda::set_tf32(false);
-    sampling_figure();
-    if (!data.empty()) full_denoiser_run(data);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_cuda: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
+  figure("TF32 off again", [&] { cuda::set_tf32(false); });
+  figure("CFG sampling", [&] { sampling_figure(); });
+  if (!data.empty()) figure("the 5-epoch denoiser run", [&] { full_denoiser_run(data); });
+  return failures == 0 ? 0 : 1;
 }

@@ -98,10 +98,15 @@ def torch_sampling():
 print(f"device: {torch.cuda.get_device_name(0)}, PyTorch {torch.__version__}", flush=True)
 cmd = [a.bench, "--steps", str(a.steps)] + (["--data", a.data] if a.data else [])
 t0 = time.perf_counter()
-proc = subprocess.run(cmd, capture_output=True, text=True)
-print(proc.stdout + proc.stderr, end="", flush=True)
-print(f"(bench_cuda: exit {proc.returncode}, {time.perf_counter() - t0:.0f} s)")
-ours = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+): ([\d.]+) ", proc.stdout, re.M)}
+# Streamed line by line as bench_cuda prints them, so that a timeout keeps what was measured before it.
+proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+lines = []
+for line in proc.stdout:
+    print(line, end="", flush=True)
+    lines.append(line)
+proc.wait()
+print(f"(bench_cuda: exit {proc.returncode}, {time.perf_counter() - t0:.0f} s)", flush=True)
+ours = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+): ([\d.]+) ", "".join(lines), re.M)}
 
 print(f"\n{'configuration':<24}{'PyTorch img/s':>15}{'unetflow img/s':>16}{'ratio':>8}")
 for tf32 in (False, True):

@@ -1,56 +1,94 @@
 #!/usr/bin/env bash
-# On a machine with an NVIDIA GPU: configure and build the CUDA backend, run its parity suite against the CPU
-# backend, and run the GPU benchmark side by side with PyTorch on the same GPU (including the assignment's 5-epoch
-# D=128 denoiser run); everything goes into one file. Needs nvcc, CMake, PyTorch with CUDA, and either the
-# Debian packages of scripts/setup.sh or the folder scripts/prepare-device-deps.sh makes (third_party/device).
-#   scripts/device-check.sh [RESULT_FILE]      (default: $OUT/device-check.txt, else ./device-check.txt)
-# Within 8 minutes on an H200 with 16 cores: build about 2 min, tests and benchmarks about 3.
+# On a machine with an NVIDIA GPU, in two calls made back to back (each fits a 9-minute command; the second reuses
+# the first's build when the machine is still warm, else it builds again):
+#   scripts/device-check.sh parity [RESULT_FILE]   the CUDA runtime and cuBLAS present, configure, build, then the
+#                                                  parity suite against the CPU backend, one test case per process;
+#                                                  a failing case runs again with graphs off, UNETFLOW_CUDA_SYNC=1 and
+#                                                  CUDA_LAUNCH_BLOCKING=1, so that a fault names its kernel
+#   scripts/device-check.sh bench [RESULT_FILE]    the GPU benchmark side by side with PyTorch on the same GPU, the
+#                                                  assignment's 5-epoch D=128 denoiser run last; with 2 or more GPUs
+#                                                  and Open MPI, the NCCL check
+# Every stage has its own time limit and its output goes to the result file (default $OUT/device-check-<call>.txt,
+# else ./device-check-<call>.txt) line by line as it is printed, so a stage cut short keeps what it printed.
+# Needs nvcc, CMake, PyTorch with CUDA (bench), and either the Debian packages of scripts/setup.sh or the folder
+# scripts/prepare-device-deps.sh makes (third_party/device).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-result=${1:-${OUT:-.}/device-check.txt}
+call=${1:-}
+if [[ $call != parity && $call != bench ]]; then
+  echo "usage: scripts/device-check.sh parity|bench [RESULT_FILE]" >&2
+  exit 2
+fi
+result=${2:-${OUT:-.}/device-check-$call.txt}
 mkdir -p "$(dirname "$result")"
 deps=$PWD/third_party/device
 build=build-device
-export PATH=$PATH:/usr/local/cuda/bin
+export PATH=$PATH:/usr/local/cuda/bin PYTHONUNBUFFERED=1
 
 {
-  echo "# unetflow device check, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "# unetflow device check ($call), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
   nvcc --version 2>&1 | tail -1
   cmake --version | head -1
   echo "cores: $(nproc)"
-} > "$result"
+} | tee "$result"
 
-# Runs one stage, appending its output and exit status to the result file.
+# stage NAME SECONDS COMMAND...: runs COMMAND for at most SECONDS, its output streamed into the result file.
 stage() {
-  local name=$1
-  shift
-  echo "== $name" | tee -a "$result"
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name (limit $limit s)" | tee -a "$result"
   local t0=$SECONDS
-  "$@" >> "$result" 2>&1
-  local rc=$?
+  timeout --kill-after=10 "$limit" stdbuf -oL -eL "$@" 2>&1 | tee -a "$result"
+  local rc=${PIPESTATUS[0]}
+  ((rc == 124)) && echo "== $name: TIMED OUT after $limit s" | tee -a "$result"
   echo "== $name: exit $rc after $((SECONDS - t0)) s" | tee -a "$result"
-  return $rc
+  return "$rc"
 }
 
 args=(-DCMAKE_BUILD_TYPE=Release -DUNETFLOW_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DUNETFLOW_BUILD_EXAMPLES=OFF)
 [ -d "$deps/include" ] && args+=(-DUNETFLOW_DEPS="$deps")
-stage configure cmake -S . -B "$build" "${args[@]}" || exit 1
-stage build cmake --build "$build" -j"$(nproc)" --target unetflow_cuda_tests bench_cuda || exit 1
-stage "CUDA parity suite (against the CPU backend)" "$build/tests/unetflow_cuda_tests"
-parity=$?
+build_targets() {
+  stage configure 60 cmake -S . -B "$build" "${args[@]}" || exit 1
+  stage build 240 cmake --build "$build" -j"$(nproc)" --target "$@" || exit 1
+}
+
+if [[ $call == parity ]]; then
+  stage "CUDA runtime and cuBLAS present" 10 bash -c \
+    'ls /usr/local/cuda/lib64/libcudart.so* /usr/local/cuda/lib64/libcublas.so* || ldconfig -p | grep -E "libcudart|libcublas"' ||
+    exit 1
+  build_targets unetflow_cuda_tests
+  tests=$build/tests/unetflow_cuda_tests
+  mapfile -t cases < <("$tests" --list-test-cases --no-intro 2>/dev/null | grep -v -e '^\[doctest\]' -e '^====' -e '^$')
+  echo "${#cases[@]} test cases" | tee -a "$result"
+  failed=0
+  for name in "${cases[@]}"; do
+    pattern=${name//,/?}  # doctest splits -tc at commas; ? matches any one character
+    if ! stage "parity: $name" 120 "$tests" --no-intro -tc="$pattern"; then
+      ((++failed))
+      UNETFLOW_CUDA_GRAPHS=0 UNETFLOW_CUDA_SYNC=1 CUDA_LAUNCH_BLOCKING=1 \
+        stage "again, no graphs, synchronised: $name" 180 "$tests" --no-intro -tc="$pattern"
+    fi
+  done
+  echo "device check (parity) finished: $failed of ${#cases[@]} test cases failed; results in $result" | tee -a "$result"
+  ((failed == 0))
+  exit
+fi
+
+build_targets bench_cuda
 mnist=()
 [ -d "$deps/mnist" ] && mnist=(--data "$deps/mnist")
 [ -d data/mnist ] && [ ${#mnist[@]} -eq 0 ] && mnist=(--data data/mnist)
-stage "GPU benchmark against PyTorch" python3 benchmarks/compare_pytorch_cuda.py --bench "$build/benchmarks/bench_cuda" "${mnist[@]}"
+stage "GPU benchmark against PyTorch (the 5-epoch run last)" 420 \
+  python3 benchmarks/compare_pytorch_cuda.py --bench "$build/benchmarks/bench_cuda" "${mnist[@]}"
 bench=$?
 # NcclComm (docs/distributed.md) needs one GPU per process: checked where there are 2 or more and Open MPI is there.
 gpus=$(nvidia-smi -L 2> /dev/null | wc -l)
 if ((gpus >= 2)) && command -v mpirun > /dev/null; then
-  stage "NCCL build" cmake --build "$build" -j"$(nproc)" --target nccl_check &&
-    stage "NCCL all-reduce on 2 GPUs" mpirun --allow-run-as-root -np 2 "$build/tests/nccl_check"
+  build_targets nccl_check
+  stage "NCCL all-reduce on 2 GPUs" 60 mpirun --allow-run-as-root -np 2 "$build/tests/nccl_check"
 else
   echo "NCCL check not run: $gpus GPU(s) (needs 2) or no mpirun; on such a machine: mpirun -np 2 $build/tests/nccl_check" | tee -a "$result"
 fi
-echo "device check finished: parity exit $parity, benchmark exit $bench; results in $result"
-[ $parity -eq 0 ] && [ $bench -eq 0 ]
+echo "device check (bench) finished: benchmark exit $bench; results in $result" | tee -a "$result"
+((bench == 0))

@@ -136,39 +136,38 @@ void cuda::gemm(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int 
 }
 
 // ---- recorded steps -------------------------------------------------------------------------------------
-bool cuda::Graph::enabled() {
+bool cuda::GraphDevice::enabled() const {
   static const bool on = [] {
     const char* v = std::getenv("UNETFLOW_CUDA_GRAPHS");
     return !(v && std::strcmp(v, "0") == 0);
   }();
   return on;
 }
-void cuda::Graph::begin_capture() {
+void cuda::GraphDevice::begin() {
   check(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
 }
-void cuda::Graph::abort_capture() {
+void cuda::GraphDevice::abort() noexcept {
   cudaGraph_t g = nullptr;
-  cudaStreamEndCapture(stream(), &g);
+  cudaStreamEndCapture(stream(), &g);  // ends a capture the stream may still be in; its error, if any, is the cause
   if (g) cudaGraphDestroy(g);
-  warm_ = false;
+  cudaGetLastError();  // clears a non-sticky error the failed capture left
 }
-void cuda::Graph::end_capture() {
+void cuda::GraphDevice::end() {
   cudaGraph_t g = nullptr;
   check(cudaStreamEndCapture(stream(), &g), "cudaStreamEndCapture");
-  cudaGraphExec_t exec = nullptr;
-  const cudaError_t e = cudaGraphInstantiate(&exec, g, 0);
+  cudaGraphExec_t e = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&e, g, 0);
   cudaGraphDestroy(g);
-  check(e, "cudaGraphInstantiate");
-  exec_ = exec;
+  check(status, "cudaGraphInstantiate");
+  discard();
+  exec = e;
 }
-void cuda::Graph::launch() {
-  check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), stream()), "cudaGraphLaunch");
+void cuda::GraphDevice::launch() {
+  check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), stream()), "cudaGraphLaunch");
 }
-void cuda::Graph::reset() {
-  if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
-  exec_ = nullptr;
-  warm_ = false;
-  key_.clear();
+void cuda::GraphDevice::discard() noexcept {
+  if (exec) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
+  exec = nullptr;
 }
 
 }  // namespace unetflow

@@ -4,6 +4,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <string>
 
 #include <unetflow/backend/cuda.hpp>
@@ -35,7 +36,22 @@ inline unsigned grid_for(std::ptrdiff_t n) {
   const std::ptrdiff_t blocks = (n + block - 1) / block;
   return unsigned(blocks < 1 ? 1 : (blocks > 65535 * 16 ? 65535 * 16 : blocks));
 }
-inline void launched(const char* kernel) { check(cudaGetLastError(), kernel); }
+// UNETFLOW_CUDA_SYNC=1: every launch outside a recording is waited for and checked, so that a fault (an illegal
+// address) is reported by the kernel that made it rather than at some later synchronisation.
+inline bool sync_after_launch() {
+  static const bool on = [] {
+    const char* v = std::getenv("UNETFLOW_CUDA_SYNC");
+    return v && std::string(v) == "1";
+  }();
+  return on;
+}
+inline void launched(const char* kernel) {
+  check(cudaGetLastError(), kernel);
+  if (!sync_after_launch()) return;
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  check(cudaStreamIsCapturing(stream(), &capturing), "cudaStreamIsCapturing");
+  if (capturing == cudaStreamCaptureStatusNone) check(cudaStreamSynchronize(stream()), kernel);
+}
 
 // Grid-stride loop over [0, n).
 #define UNETFLOW_FOR(i, n) \

@@ -77,32 +77,40 @@ __global__ void bn_apply_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdif
 
 // One block per channel. Pass 1 turns g into the gradient of the normalised value (through GELU when fused)
 // and sums it; pass 2 applies the batch-statistics correction. Each thread revisits its own elements.
+// The CPU policy's formulation (cpu/norm.hpp): sums in double, the float mean's error removed by centring
+// (sum of x - m over the batch), and mg, mgx kept in double, since each is subtracted from every element and
+// its rounding comes back N-fold in a bias's gradient before BatchNorm (zero in exact arithmetic).
 __global__ void bn_backward_kernel(const T* x, std::ptrdiff_t xs, T* g, std::ptrdiff_t gs, int n, int plane,
                                    const T* mean, const T* invstd, const T* gamma, const T* beta, T* dgamma,
                                    T* dbeta, bool batch_stats, bool gelu_after) {
   const int c = blockIdx.x;
   const std::ptrdiff_t count = std::ptrdiff_t(n) * plane;
   const T m = mean[c], is = invstd[c], scale = is * gamma[c], shift = beta[c] - m * scale;
-  double sg = 0, sgx = 0;
+  double sg = 0, sgx = 0, sx = 0;
   for (std::ptrdiff_t i = threadIdx.x; i < count; i += blockDim.x) {
     const T xv = x[channel_offset(i, plane, c, xs)];
     T& gv = g[channel_offset(i, plane, c, gs)];
     if (gelu_after) gv *= gelu_grad(xv * scale + shift);
-    sg += gv;
-    sgx += double(gv) * ((xv - m) * is);
+    const T d = xv - m;
+    sg += double(gv);
+    sgx += double(gv) * double(d);
+    sx += double(d);
   }
   sg = block_sum(sg);
   sgx = block_sum(sgx);
+  sx = block_sum(sx);
+  const double centre = batch_stats ? sx / double(count) : 0.0;  // mean is the running mean otherwise
+  sgx = (sgx - centre * sg) * double(is);                         // sum of g * xhat
   if (threadIdx.x == 0) {
     dgamma[c] += T(sgx);
     dbeta[c] += T(sg);
   }
-  const T k = gamma[c] * is;
-  const T mg = batch_stats ? T(sg / double(count)) : T(0), mgx = batch_stats ? T(sgx / double(count)) : T(0);
+  const double k = double(gamma[c]) * double(is), ks = k * double(is);
+  const double mg = batch_stats ? sg / double(count) : 0.0, mgx = batch_stats ? sgx / double(count) : 0.0;
   for (std::ptrdiff_t i = threadIdx.x; i < count; i += blockDim.x) {
     const T xv = x[channel_offset(i, plane, c, xs)];
     T& gv = g[channel_offset(i, plane, c, gs)];
-    gv = k * (gv - mg - (xv - m) * is * mgx);
+    gv = T(k * (double(gv) - mg) - ks * (double(xv - m) - centre) * mgx);
   }
 }
 

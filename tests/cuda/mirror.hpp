@@ -41,7 +41,9 @@ template <class S>
 struct Input {
   Tensor<S, cpu> c;
   Tensor<S, cuda> g;
-  Input(int n, Rng& rng, double lo = -1, double hi = 1) : c(n), g(n) {
+  Input(int n, Rng& rng, double lo = -1, double hi = 1) : c(n), g(n) { draw(rng, lo, hi); }
+  // New values in the same memory (a recorded step keeps its addresses).
+  void draw(Rng& rng, double lo = -1, double hi = 1) {
     std::vector<float> v(std::size_t(c.numel()));
     rng.fill_uniform(v.data(), std::ptrdiff_t(v.size()), lo, hi);
     cpu::from_host(v.data(), c.data(), c.numel());

@@ -116,9 +116,10 @@ void check_training_steps(int steps) {
   Rng data(11, 2), noise_c(11, 3), noise_g(11, 3);
   constexpr int n = 16;
   std::vector<std::uint8_t> labels(n);
+  Input<In> x1(n, data, 0, 1);  // allocated once: an allocation between steps would make every step eager
   for (int step = 0; step < steps; ++step) {
     CAPTURE(step);
-    Input<In> x1(n, data, 0, 1);
+    if (step > 0) x1.draw(data, 0, 1);
     for (auto& l : labels) l = std::uint8_t(data.below(10));
     ac.zero_grad();
     ag.zero_grad();
@@ -129,6 +130,15 @@ void check_training_steps(int steps) {
     mirror::expect_same_state(*mc, *mg, "UNet step " + std::to_string(step));
     ac.step();
     ag.step();
+  }
+  // Step 1 ran eagerly, step 2 was recorded, the others replayed the recording (nothing allocates in between).
+  const auto& graph = tg.graph().statistics();
+  INFO("graph: " << graph.eager << " eager, " << graph.recorded << " recorded, " << graph.replayed << " replayed, "
+                 << graph.failed << " failed recordings");
+  CHECK(graph.failed == 0);
+  if (std::getenv("UNETFLOW_CUDA_GRAPHS") == nullptr && steps >= 2) {
+    CHECK(graph.recorded == 1);
+    CHECK(graph.replayed == steps - 2);
   }
   // Parameters after the last Adam step (a zero-in-exact-arithmetic gradient moves by up to lr either way).
   std::map<std::string, std::vector<float>> after;
@@ -255,4 +265,30 @@ TEST_CASE("with TF32 allowed, a UNet step stays within 1e-2 of the CPU backend")
   cuda::set_tf32(true);
   check_training_steps(1);
   cuda::set_tf32(false);
+}
+
+TEST_CASE("a recorded step records again after a device allocation, instead of replaying stale pointers") {
+  using ModelG = AssignmentUNet<cuda>;
+  using In = typename ModelG::In;
+  auto mg = std::make_unique<ModelG>();
+  Rng init(5, 1), data(5, 2), noise(5, 3);
+  reset_parameters(*mg, init);
+  FlowMatchingTask<ModelG> task(0.1);
+  Tensor<In, cuda> x(8);
+  fill_uniform(x, data, 0.0, 1.0);
+  std::vector<std::uint8_t> labels(8, 3);
+  const auto& graph = task.graph().statistics();
+  task.step(*mg, x.view(), labels.data(), noise);  // eager
+  task.step(*mg, x.view(), labels.data(), noise);  // recorded
+  task.step(*mg, x.view(), labels.data(), noise);  // replayed
+  Tensor<In, cuda> elsewhere(64);                  // an allocation: buffers may have moved
+  const double loss = task.step(*mg, x.view(), labels.data(), noise);
+  CHECK(std::isfinite(loss));
+  if (std::getenv("UNETFLOW_CUDA_GRAPHS") == nullptr) {
+    CHECK(graph.replayed == 1);
+    CHECK(graph.eager == 2);
+    CHECK(graph.recorded == 1);
+  }
+  CHECK(graph.failed == 0);
+  cuda::synchronize();
 }

@@ -80,13 +80,18 @@ template <class B>
 concept has_activation_scratch = requires(int depth, std::ptrdiff_t n) {
   { B::activation_scratch(depth, n) } -> std::same_as<T<B>*>;
 };
-// Graph: g.run(key, f) runs f, or replays a recording of it when key (input addresses, batch size) and every
-// allocation are unchanged; it returns whether f's host code ran (if not, the caller redoes its host effects).
+// Graph: g.run(key, f[, undo]) runs f, or replays a recording of it when key (input addresses, batch size) and
+// every allocation are unchanged; it returns how many times f's host code ran: 0 (replayed: the caller redoes its
+// host effects), 1, or 2 when a recording failed and f then ran eagerly (undo() ran between the two; see
+// backend/recorded_step.hpp).
 struct NoStep {
   void operator()() const {}
 };
 template <class B>
-concept has_graph = requires(typename B::Graph g, StepKey key) { { g.run(key, NoStep{}) } -> std::convertible_to<bool>; };
+concept has_graph = requires(typename B::Graph g, StepKey key) {
+  { g.run(key, NoStep{}) } -> std::convertible_to<int>;
+  { g.run(key, NoStep{}, NoStep{}) } -> std::convertible_to<int>;
+};
 
 // ---- GEMM -------------------------------------------------------------------------------------------------
 // gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C, row-major, op(X)

@@ -13,11 +13,13 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../tensor.hpp"
 #include "backend.hpp"
 #include "common.hpp"
+#include "recorded_step.hpp"
 
 namespace unetflow {
 
@@ -110,54 +112,32 @@ struct cuda {
                           double eps, double weight_decay, long step);
 
   // ---- recorded steps -----------------------------------------------------------------------------------
+  // CUDA Graphs under the rule of backend/recorded_step.hpp (eager, record, replay; a failed recording falls
+  // back to eager runs). UNETFLOW_CUDA_GRAPHS=0 turns recording off.
+  struct GraphDevice {
+    std::uint64_t generation() const { return cuda::generation(); }
+    bool enabled() const;
+    void begin();
+    void end();
+    void abort() noexcept;
+    void launch();
+    void discard() noexcept;
+    void* exec = nullptr;  // cudaGraphExec_t
+  };
   class Graph {
    public:
-    Graph() = default;
-    Graph(const Graph&) = delete;
-    Graph& operator=(const Graph&) = delete;
-    ~Graph() { reset(); }
-
-    // Runs f (first call, or after its key or any device allocation changed), records it (second call),
-    // replays the recording (later calls). Returns whether f's host code ran.
     template <class F>
-    bool run(StepKey key, F&& f) {
-      const bool same = std::equal(key.begin(), key.end(), key_.begin(), key_.end()) && generation_ == generation();
-      if (same && exec_) {
-        launch();
-        return false;
-      }
-      if (same && warm_) {
-        begin_capture();
-        try {
-          f();
-        } catch (...) {
-          abort_capture();
-          throw;
-        }
-        end_capture();
-        generation_ = generation();
-        launch();
-        return true;
-      }
-      reset();
-      key_.assign(key.begin(), key.end());
-      f();
-      generation_ = generation();
-      warm_ = enabled();
-      return true;
+    int run(StepKey key, F&& f) {
+      return step_.run(key, std::forward<F>(f));
     }
+    template <class F, class Undo>
+    int run(StepKey key, F&& f, Undo&& undo) {
+      return step_.run(key, std::forward<F>(f), std::forward<Undo>(undo));
+    }
+    const RecordedStepStatistics& statistics() const { return step_.statistics(); }
 
    private:
-    static bool enabled();
-    void begin_capture();
-    void abort_capture();
-    void end_capture();
-    void launch();
-    void reset();
-    std::vector<std::uintptr_t> key_;
-    std::uint64_t generation_ = 0;
-    bool warm_ = false;
-    void* exec_ = nullptr;  // cudaGraphExec_t
+    RecordedStep<GraphDevice> step_;
   };
 };
 

@@ -44,15 +44,18 @@ class FlowMatchingLoss {
                     View<typename Model::ClassIn, const T> c = {}) {
     const int n = x1.n;
     auto xt = xt_.resize(n), target = target_.resize(n), grad = grad_.resize(n);
-    const bool ran = graph_.run({std::uintptr_t(n), key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data)}, [&] {
+    const auto counters = batch_counters(m);
+    const StepKey key{std::uintptr_t(n), key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data), key_of(&m)};
+    const int ran = graph_.run(key, [&] {
       B::interpolate(x0.rows(), x1.rows(), t.data, xt.rows(), target.rows(), n, In::size);
       auto y = velocity(m, View<In, const T>(xt), t, c);
       loss_(y, View<In, const T>(target), grad);
       m.backward(grad);
-    });
-    if (!ran) count_replayed_batch(m);
+    }, [&] { restore_batch_counters(m, counters); });
+    if (ran == 0) count_replayed_batch(m);
     return loss_.value();
   }
+  const typename B::Graph& graph() const { return graph_; }  // its statistics, on a recording backend
 
  private:
   Tensor<In, B> xt_, target_, grad_;
@@ -90,6 +93,7 @@ class FlowMatchingTask {
     }
     return loss_(m, x1, View<In, const T>(x0), View<Vec<1>, const T>(t), View<typename Model::ClassIn, const T>(c));
   }
+  const typename B::Graph& graph() const { return loss_.graph(); }
 
  private:
   FlowMatchingLoss<Model> loss_;

@@ -139,15 +139,32 @@ void reset_parameters(M& m, Rng& rng) {
     if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) e.reset(rng);
   });
 }
-// What a replayed (recorded) training step leaves undone on the host: the batch-norm layers' batch counters.
-template <class M>
-void count_replayed_batch(M& m) {
+// f(counter) for each batch-norm layer's batch counter (num_batches_tracked): the host state of a training step.
+template <class M, class F>
+void for_each_batch_counter(M& m, F&& f) {
   const std::string counter = "num_batches_tracked";
   m.visit("", [&](const std::string& name, auto& e) {
     if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>)
       if (name.size() >= counter.size() && name.compare(name.size() - counter.size(), counter.size(), counter) == 0)
-        ++e.value;
+        f(e);
   });
+}
+// What a replayed (recorded) training step leaves undone on the host: the batch counters move on by one.
+template <class M>
+void count_replayed_batch(M& m) {
+  for_each_batch_counter(m, [](Counter& c) { ++c.value; });
+}
+// The counters before a step, and back to them (after a failed recording ran the step's host code).
+template <class M>
+std::vector<std::int64_t> batch_counters(M& m) {
+  std::vector<std::int64_t> values;
+  for_each_batch_counter(m, [&](Counter& c) { values.push_back(c.value); });
+  return values;
+}
+template <class M>
+void restore_batch_counters(M& m, const std::vector<std::int64_t>& values) {
+  std::size_t i = 0;
+  for_each_batch_counter(m, [&](Counter& c) { c.value = values.at(i++); });
 }
 template <class M>
 std::int64_t parameter_count(M& m) {

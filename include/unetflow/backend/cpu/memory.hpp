@@ -83,12 +83,17 @@ struct Memory {
   static void synchronize() {}
 
   // A step the caller runs many times with the same shapes; a device backend records and replays it, here it
-  // simply runs. run() returns whether f's host code ran (false when a recording was replayed instead).
+  // simply runs. run() returns how many times f's host code ran (backend.hpp): always once here.
   struct Graph {
     template <class F>
-    bool run(StepKey, F&& f) {
+    int run(StepKey, F&& f) {
       f();
-      return true;
+      return 1;
+    }
+    template <class F, class Undo>
+    int run(StepKey, F&& f, Undo&&) {
+      f();
+      return 1;
     }
   };
 
