@@ -5,7 +5,8 @@
 #   - the two processes together are given every sample exactly once per epoch;
 #   - deterministic mode repeats its bits, on 2 and on 3 processes;
 #   - killed (SIGKILL) in the middle of epoch 2, the run resumes on 2 processes to the uninterrupted run's bits,
-#     and on 1 process to its weights within 1e-6.
+#     and on 1 process to its weights within 1e-6;
+#   - BatchNorm is per process (a denoiser with BatchNorm: rank 0's statistics are those of its own rows).
 #   dp_test.sh MPIEXEC DP_TRAIN WORK_DIR
 set -euo pipefail
 mpiexec=$1 dp_train=$2 work=$3
@@ -70,4 +71,17 @@ run 2 killed 3 --resume > resumed2.log
 same two killed 0
 run 1 killed_then_one 3 --resume > resumed1.log
 same one killed_then_one 1e-6
+# BatchNorm is per process: after one step, rank 0's running statistics are those of its own 4 rows, which is
+# what one process with batch 4 computes (its first batch is the same 4 samples with the same noise), and they
+# differ from a one-process batch of 8.
+run 2 bn_two 1 --batchnorm --steps-per-epoch 1 > bn_two.log
+run 1 bn_four 1 --batchnorm --steps-per-epoch 1 --batch 4 > bn_four.log
+run 1 bn_eight 1 --batchnorm --steps-per-epoch 1 > bn_eight.log
+"$dp_train" compare bn_two/model-epoch1.safetensors bn_four/model-epoch1.safetensors 0 running_ > compare.log ||
+  { cat compare.log; echo "FAIL: rank 0's BatchNorm statistics are not those of its own rows"; exit 1; }
+echo "per-process BatchNorm: rank 0's running statistics = one process's on batch 4: $(cat compare.log)"
+if "$dp_train" compare bn_two/model-epoch1.safetensors bn_eight/model-epoch1.safetensors 0 running_mean > compare.log; then
+  echo "FAIL: the running statistics equal those of the whole batch of 8, so BatchNorm is not per process"
+  exit 1
+fi
 echo "PASS"

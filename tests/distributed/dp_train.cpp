@@ -1,12 +1,14 @@
 // The data-parallel trainer under mpirun (tests/distributed/dp_test.sh drives it): a denoiser without BatchNorm
-// trained on a synthetic set whose labels are the sample indices, so that each process can record which samples
-// it was given.
+// (or with it: --batchnorm) trained on a synthetic set whose labels are the sample indices, so that each process
+// can record which samples it was given.
 //   dp_train train RUN_DIR EPOCHS [--deterministic] [--resume] [--kill-at-step K] [--steps-per-epoch S]
+//                                 [--batch N] [--batchnorm]
 //       trains (rank 0 writes RUN_DIR); every rank writes RUN_DIR/visits-<rank>.txt ("<epoch> <sample>" for each
 //       sample it was given); --kill-at-step K: every process raises SIGKILL at its K-th step
-//   dp_train compare A B TOLERANCE
-//       exit 0 when every tensor of the safetensors files A and B (but a checkpoint's epoch times) agrees within
-//       TOLERANCE relative to the tensor's largest magnitude (0: the same bits); prints the largest difference
+//   dp_train compare A B TOLERANCE [NAME_PART]
+//       exit 0 when every tensor of the safetensors files A and B (but a checkpoint's epoch times; with NAME_PART
+//       only those whose name contains it) agrees within TOLERANCE relative to the tensor's largest magnitude (0:
+//       the same bits); prints the largest difference
 #include <csignal>
 #include <cmath>
 #include <cstdio>
@@ -21,11 +23,12 @@ using namespace unetflow;
 
 using Image = Shape<1, 12, 12>;
 
-// A denoiser with no BatchNorm (its result does not depend on how a batch is split among processes).
-struct PlainDenoiser {
+// A denoiser around Net: with no BatchNorm its result does not depend on how a batch is split among processes.
+template <class Net>
+struct Denoiser {
   using In = Image;
   using backend = cpu;
-  Sequential<Conv2d<1, 6, 3, 1, 1>, GELU<>, Conv2d<6, 6, 3, 1, 1>, GELU<>, Conv2d<6, 1, 3, 1, 1>> net;
+  Net net;
 
   View<In, float> forward(View<In, const float> x) {
     x_ = x;
@@ -41,14 +44,18 @@ struct PlainDenoiser {
   View<In, const float> x_;
 };
 
+using PlainDenoiser = Denoiser<Sequential<Conv2d<1, 6, 3, 1, 1>, GELU<>, Conv2d<6, 6, 3, 1, 1>, GELU<>, Conv2d<6, 1, 3, 1, 1>>>;
+using BatchNormDenoiser = Denoiser<Sequential<ConvBnGelu<Conv2d<1, 6, 3, 1, 1>>, Conv2d<6, 1, 3, 1, 1>>>;
+
 // DenoiseTask, recording the labels (sample indices) each step is given, and killing the process at a step.
-struct RecordingTask : DenoiseTask<PlainDenoiser> {
-  RecordingTask() : DenoiseTask(0.5, false) {}
-  double step(PlainDenoiser& m, View<Image, const float> x, const std::uint8_t* labels, Rng& rng, Shard shard = {}) {
+template <class Model>
+struct RecordingTask : DenoiseTask<Model> {
+  RecordingTask() : DenoiseTask<Model>(0.5, false) {}
+  double step(Model& m, View<Image, const float> x, const std::uint8_t* labels, Rng& rng, Shard shard = {}) {
     if (++steps == kill_at_step) std::raise(SIGKILL);
     const long epoch = (steps - 1) / steps_per_epoch;
     for (int i = 0; i < x.n; ++i) visits.push_back({epoch, labels[i]});
-    return DenoiseTask::step(m, x, labels, rng, shard);
+    return DenoiseTask<Model>::step(m, x, labels, rng, shard);
   }
   long steps = 0, kill_at_step = -1, steps_per_epoch = 1;
   std::vector<std::pair<long, int>> visits;  // (epoch, sample)
@@ -71,12 +78,13 @@ ImageSet synthetic_set() {
   return set;
 }
 
-int compare(const std::string& a, const std::string& b, double tolerance) {
+int compare(const std::string& a, const std::string& b, double tolerance, const std::string& only = "") {
   const auto fa = safetensors::read(a), fb = safetensors::read(b);
   double worst = 0;
-  bool same_bits = fa.tensors.size() == fb.tensors.size() && fa.metadata == fb.metadata;
+  bool same_bits = only.empty() ? fa.tensors.size() == fb.tensors.size() && fa.metadata == fb.metadata : true;
   for (const auto& [name, ta] : fa.tensors) {
     if (name == "progress.epoch_seconds") continue;  // wall times
+    if (name.find(only) == std::string::npos) continue;
     const auto found = fb.tensors.find(name);
     if (found == fb.tensors.end() || found->second.bytes.size() != ta.bytes.size()) {
       std::printf("%s: %s is missing or has another size\n", b.c_str(), name.c_str());
@@ -102,46 +110,60 @@ int compare(const std::string& a, const std::string& b, double tolerance) {
   return (tolerance == 0 ? same_bits : worst <= tolerance) ? 0 : 1;
 }
 
+struct Flags {
+  TrainOptions train;
+  MpiOptions mpi;
+  long kill_at_step = -1;
+  bool batchnorm = false;
+};
+
+template <class Model>
+int train(int argc, char** argv, Flags f) {
+  MpiComm comm(&argc, &argv, f.mpi);
+  const ImageSet set = synthetic_set();
+  Model model;
+  Rng init(comm.rank() + 1);  // different on every rank: the trainer must broadcast rank 0's
+  reset_parameters(model, init);
+  RecordingTask<Model> task;
+  task.kill_at_step = f.kill_at_step;
+  Trainer<Model, RecordingTask<Model>, MpiComm> trainer(model, task, set, f.train, {{"model", "denoiser"}}, comm);
+  task.steps_per_epoch = trainer.steps_per_epoch();
+  trainer.run([&](int epoch) { std::printf("epoch %d done on %d processes\n", epoch, comm.size()); });
+  std::ofstream visits(f.train.run_dir / ("visits-" + std::to_string(comm.rank()) + (f.train.resume ? "-resumed" : "") + ".txt"));
+  for (const auto& [epoch, sample] : task.visits) visits << epoch << ' ' << sample << '\n';
+  if (!visits.flush()) throw Error("dp_train: cannot write the visits file.");
+  if (comm.rank() == 0) std::printf("all-reduce: %.4f s in total\n", trainer.reduce_seconds());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.size() == 4 && args[0] == "compare") return compare(args[1], args[2], std::stod(args[3]));
+    if ((args.size() == 4 || args.size() == 5) && args[0] == "compare")
+      return compare(args[1], args[2], std::stod(args[3]), args.size() == 5 ? args[4] : "");
     if (args.size() < 3 || args[0] != "train") {
-      std::fprintf(stderr, "usage: dp_train train RUN_DIR EPOCHS [options] | dp_train compare A B TOLERANCE\n");
+      std::fprintf(stderr, "usage: dp_train train RUN_DIR EPOCHS [options] | dp_train compare A B TOLERANCE [NAME_PART]\n");
       return 2;
     }
-    MpiOptions options;
-    TrainOptions train;
-    train.run_dir = args[1];
-    train.epochs = std::stoi(args[2]);
-    train.batch = 8;
-    train.lr = 3e-3;
-    train.lr_gamma = 0.9;
-    train.seed = 5;
-    train.progress = false;
-    train.memory_limit_bytes = -1;  // no probe steps: they would be recorded as visits
-    RecordingTask task;
+    Flags f;
+    f.train.run_dir = args[1];
+    f.train.epochs = std::stoi(args[2]);
+    f.train.batch = 8;
+    f.train.lr = 3e-3;
+    f.train.lr_gamma = 0.9;
+    f.train.seed = 5;
+    f.train.progress = false;
+    f.train.memory_limit_bytes = -1;  // no probe steps: they would be recorded as visits
     for (std::size_t i = 3; i < args.size(); ++i) {
-      if (args[i] == "--deterministic") options.deterministic = true;
-      else if (args[i] == "--resume") train.resume = true;
-      else if (args[i] == "--kill-at-step" && i + 1 < args.size()) task.kill_at_step = std::stol(args[++i]);
-      else if (args[i] == "--steps-per-epoch" && i + 1 < args.size()) train.steps_per_epoch = std::stoi(args[++i]);
+      if (args[i] == "--deterministic") f.mpi.deterministic = true;
+      else if (args[i] == "--resume") f.train.resume = true;
+      else if (args[i] == "--batchnorm") f.batchnorm = true;
+      else if (args[i] == "--kill-at-step" && i + 1 < args.size()) f.kill_at_step = std::stol(args[++i]);
+      else if (args[i] == "--steps-per-epoch" && i + 1 < args.size()) f.train.steps_per_epoch = std::stoi(args[++i]);
+      else if (args[i] == "--batch" && i + 1 < args.size()) f.train.batch = std::stoi(args[++i]);
       else throw Error("dp_train: unknown argument " + args[i] + ".");
     }
-    MpiComm comm(&argc, &argv, options);
-    const ImageSet set = synthetic_set();
-    PlainDenoiser model;
-    Rng init(comm.rank() + 1);  // different on every rank: the trainer must broadcast rank 0's
-    reset_parameters(model, init);
-    Trainer<PlainDenoiser, RecordingTask, MpiComm> trainer(model, task, set, train, {{"model", "plain denoiser"}}, comm);
-    task.steps_per_epoch = trainer.steps_per_epoch();
-    const bool resumed = train.resume;
-    trainer.run([&](int epoch) { std::printf("epoch %d done on %d processes\n", epoch, comm.size()); });
-    std::ofstream visits(train.run_dir / ("visits-" + std::to_string(comm.rank()) + (resumed ? "-resumed" : "") + ".txt"));
-    for (const auto& [epoch, sample] : task.visits) visits << epoch << ' ' << sample << '\n';
-    if (!visits.flush()) throw Error("dp_train: cannot write the visits file.");
-    if (comm.rank() == 0) std::printf("all-reduce: %.4f s in total\n", trainer.reduce_seconds());
-    return 0;
+    return f.batchnorm ? train<BatchNormDenoiser>(argc, argv, f) : train<PlainDenoiser>(argc, argv, f);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dp_train: %s\n", e.what());
     return 1;
