@@ -1,7 +1,7 @@
 #pragma once
 // What a data-parallel training step adds to a one-process step (train/trainer.hpp uses it):
 //   - rows_of(global_n, comm): the rows [offset, offset + n) of a global batch this process computes; the split
-//     is even to within one row, and any process count works (a process may get no row of a small last batch);
+//     is even to within one row (the trainer refuses batches that would leave a process without a row);
 //   - GradientAverager: the model's parameter gradients laid out once in one flat buffer of the backend's memory,
 //     so that a step makes one all-reduce (Horovod's fusion buffer): each process's gradient, the mean over its
 //     rows, is weighted by its share of the global batch, so the sum is the gradient of the mean over the whole
@@ -10,7 +10,8 @@
 //     broadcast_state() gives every process rank 0's parameters and buffers.
 // Batch normalisation is per process (as PyTorch's DistributedDataParallel by default): each process normalises
 // its rows with their own statistics, so a BatchNorm model trained on N processes is not the one-process model;
-// models without BatchNorm (GroupNorm, LayerNorm-free MLPs, ...) train to the same weights within rounding.
+// models without BatchNorm (GroupNorm, plain convolutions and linear layers) train to the same weights within
+// rounding.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
