@@ -37,7 +37,7 @@ struct FakeDevice {
 };
 
 struct Counting {
-  int host_runs = 0, undos = 0;
+  int host_runs = 0, snapshots = 0, undos = 0;
 };
 
 }  // namespace
@@ -47,23 +47,27 @@ TEST_CASE("recorded step: eager, then recorded, then replayed, and a new key or 
   RecordedStep<FakeDevice> step(FakeDevice{&s});
   Counting c;
   auto f = [&] { ++c.host_runs; };
-  auto undo = [&] { ++c.undos; };
-  CHECK(step.run({1, 2}, f, undo) == 1);  // eager
-  CHECK(step.run({1, 2}, f, undo) == 1);  // recorded (host code runs while recording) and launched
-  CHECK(step.run({1, 2}, f, undo) == 0);  // replayed
-  CHECK(step.run({1, 2}, f, undo) == 0);
+  auto snapshot = [&] {
+    ++c.snapshots;
+    return [&] { ++c.undos; };
+  };
+  CHECK(step.run({1, 2}, f, snapshot) == 1);  // eager
+  CHECK(step.run({1, 2}, f, snapshot) == 1);  // recorded (host code runs while recording) and launched
+  CHECK(step.run({1, 2}, f, snapshot) == 0);  // replayed
+  CHECK(step.run({1, 2}, f, snapshot) == 0);
   CHECK(c.host_runs == 2);
   CHECK(s.launches == 3);
   CHECK(step.statistics().eager == 1);
   CHECK(step.statistics().recorded == 1);
   CHECK(step.statistics().replayed == 2);
-  CHECK(step.run({1, 3}, f, undo) == 1);  // another key: the recording is dropped, eager again
+  CHECK(step.run({1, 3}, f, snapshot) == 1);  // another key: the recording is dropped, eager again
   CHECK(s.discards == 1);
-  CHECK(step.run({1, 3}, f, undo) == 1);  // recorded
+  CHECK(step.run({1, 3}, f, snapshot) == 1);  // recorded
   ++s.generation;                          // an allocation elsewhere: the recording's pointers may be stale
-  CHECK(step.run({1, 3}, f, undo) == 1);  // eager, not a replay
+  CHECK(step.run({1, 3}, f, snapshot) == 1);  // eager, not a replay
   CHECK(step.statistics().replayed == 2);
   CHECK(c.undos == 0);
+  CHECK(c.snapshots == 2);  // once per recording, not per step
   CHECK(step.statistics().failed == 0);
 }
 
@@ -80,18 +84,22 @@ TEST_CASE("recorded step: a recording that fails in any way falls back to eager 
       if (s.capturing && throw_while_capturing) throw std::runtime_error("operation not permitted when stream is capturing");
       if (s.capturing && failure == Failure::step_allocates) ++s.generation;
     };
-    auto undo = [&] { ++c.undos; };
+    auto snapshot = [&] {
+      ++c.snapshots;
+      return [&] { ++c.undos; };
+    };
     s.fail_begin = failure == Failure::begin_fails;
     s.fail_end = failure == Failure::end_fails;
-    CHECK(step.run({7}, f, undo) == 1);
-    CHECK(step.run({7}, f, undo) == 2);  // the failed recording, then the eager run
+    CHECK(step.run({7}, f, snapshot) == 1);
+    CHECK(step.run({7}, f, snapshot) == 2);  // the failed recording, then the eager run
     CHECK(c.undos == 1);
     CHECK(!s.capturing);                  // the capture was ended
     CHECK(step.disabled());
     CHECK(step.statistics().failed == 1);
     const int begins = s.begins;
-    for (int i = 0; i < 3; ++i) CHECK(step.run({7}, f, undo) == 1);  // eager from now on, no new attempt
+    for (int i = 0; i < 3; ++i) CHECK(step.run({7}, f, snapshot) == 1);  // eager from now on, no new attempt
     CHECK(s.begins == begins);
+    CHECK(c.snapshots == 1);
     CHECK(s.launches == 0);
     CHECK(step.statistics().eager == 5);
   }

@@ -1,5 +1,6 @@
 #include "process_comm.hpp"
 
+#include <cstdlib>
 #include <memory>
 
 #if defined(UNETFLOW_EXAMPLES_MPI)
@@ -11,7 +12,6 @@ namespace examples {
 namespace {
 #if defined(UNETFLOW_EXAMPLES_MPI)
 std::unique_ptr<unetflow::MpiComm> mpi;  // MPI_Finalize when the program ends
-unetflow::MpiComm& active() { return *mpi; }
 #endif
 ProcessComm* created = nullptr;
 }  // namespace
@@ -38,9 +38,9 @@ void abort_other_processes() noexcept {
 #if defined(UNETFLOW_EXAMPLES_MPI)
 int ProcessComm::rank() const { return mpi->rank(); }
 int ProcessComm::size() const { return mpi->size(); }
-void ProcessComm::all_reduce_sum(float* data, std::ptrdiff_t n) { active().all_reduce_sum(data, n); }
-void ProcessComm::broadcast(float* data, std::ptrdiff_t n) { active().broadcast(data, n); }
-void ProcessComm::abort(int status) noexcept { active().abort(status); }
+void ProcessComm::all_reduce_sum(float* data, std::ptrdiff_t n) { mpi->all_reduce_sum(data, n); }
+void ProcessComm::broadcast(float* data, std::ptrdiff_t n) { mpi->broadcast(data, n); }
+void ProcessComm::abort(int status) noexcept { mpi->abort(status); }
 #else
 int ProcessComm::rank() const { return 0; }
 int ProcessComm::size() const { return 1; }

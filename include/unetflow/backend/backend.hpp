@@ -80,17 +80,20 @@ template <class B>
 concept has_activation_scratch = requires(int depth, std::ptrdiff_t n) {
   { B::activation_scratch(depth, n) } -> std::same_as<T<B>*>;
 };
-// Graph: g.run(key, f[, undo]) runs f, or replays a recording of it when key (input addresses, batch size) and
-// every allocation are unchanged; it returns how many times f's host code ran: 0 (replayed: the caller redoes its
-// host effects), 1, or 2 when a recording failed and f then ran eagerly (undo() ran between the two; see
-// backend/recorded_step.hpp).
+// Graph: g.run(key, f[, snapshot]) runs f, or replays a recording of it when key (input addresses, batch size)
+// and every allocation are unchanged; it returns how many times f's host code ran: 0 (replayed: the caller redoes
+// its host effects), 1, or 2 when a recording failed and f then ran eagerly. snapshot() returns an undo of f's host
+// effects, called between those two runs (see backend/recorded_step.hpp); a backend that never records ignores it.
 struct NoStep {
   void operator()() const {}
+};
+struct NoSnapshot {
+  NoStep operator()() const { return {}; }
 };
 template <class B>
 concept has_graph = requires(typename B::Graph g, StepKey key) {
   { g.run(key, NoStep{}) } -> std::convertible_to<int>;
-  { g.run(key, NoStep{}, NoStep{}) } -> std::convertible_to<int>;
+  { g.run(key, NoStep{}, NoSnapshot{}) } -> std::convertible_to<int>;
 };
 
 // ---- GEMM -------------------------------------------------------------------------------------------------

@@ -130,9 +130,9 @@ struct cuda {
     int run(StepKey key, F&& f) {
       return step_.run(key, std::forward<F>(f));
     }
-    template <class F, class Undo>
-    int run(StepKey key, F&& f, Undo&& undo) {
-      return step_.run(key, std::forward<F>(f), std::forward<Undo>(undo));
+    template <class F, class Snapshot>
+    int run(StepKey key, F&& f, Snapshot&& snapshot) {
+      return step_.run(key, std::forward<F>(f), std::forward<Snapshot>(snapshot));
     }
     const RecordedStepStatistics& statistics() const { return step_.statistics(); }
 

@@ -6,8 +6,9 @@
 //   - later calls launch the recording (f's host code does not run).
 // A recording that fails (f throws while it is recorded, the capture or its instantiation fails, or f allocated
 // device memory while it was recorded, which invalidates the capture) is ended, the step is run eagerly at once
-// and from then on, and the failure is said once on stderr. Before that eager run, undo() puts back what the
-// failed attempt's host code changed (the trainer's tasks: the batch-norm batch counters).
+// and from then on, and the failure is said once on stderr. snapshot() is called just before a recording is
+// attempted (once per recording, not every step) and returns an undo: called before that eager run, it puts back
+// what the failed attempt's host code changed (the trainer's tasks: the batch-norm batch counters).
 //   Device: std::uint64_t generation() const; bool enabled() const; void begin(); void end() (instantiates);
 //           void abort() noexcept (ends a capture, keeps nothing); void launch(); void discard() noexcept
 #include <algorithm>
@@ -34,9 +35,9 @@ class RecordedStep {
   ~RecordedStep() { forget(); }
 
   // Returns how many times f's host code ran: 0 (the recording was launched: the caller redoes its host effects),
-  // 1, or 2 after a failed recording (undo() was called between the two).
-  template <class F, class Undo>
-  int run(StepKey key, F&& f, Undo&& undo) {
+  // 1, or 2 after a failed recording (the snapshot's undo was called between the two).
+  template <class F, class Snapshot>
+  int run(StepKey key, F&& f, Snapshot&& snapshot) {
     const bool same = std::equal(key.begin(), key.end(), key_.begin(), key_.end()) && generation_ == device_.generation();
     if (same && recorded_) {
       device_.launch();
@@ -45,6 +46,7 @@ class RecordedStep {
     }
     if (same && warm_ && !disabled_) {
       std::string failure;
+      auto undo = snapshot();
       const std::uint64_t before = device_.generation();
       try {
         device_.begin();
@@ -91,7 +93,7 @@ class RecordedStep {
   }
   template <class F>
   int run(StepKey key, F&& f) {
-    return run(key, std::forward<F>(f), [] {});
+    return run(key, std::forward<F>(f), [] { return [] {}; });
   }
 
   const RecordedStepStatistics& statistics() const { return statistics_; }

@@ -97,7 +97,6 @@ class GradientAverager {
     }
   }
 
-  std::ptrdiff_t gradient_values() const { return gradient_size_; }
   double reduce_seconds() const { return reduce_seconds_; }
 
  private:

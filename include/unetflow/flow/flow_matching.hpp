@@ -44,14 +44,13 @@ class FlowMatchingLoss {
                     View<typename Model::ClassIn, const T> c = {}) {
     const int n = x1.n;
     auto xt = xt_.resize(n), target = target_.resize(n), grad = grad_.resize(n);
-    const auto counters = batch_counters(m);
     const StepKey key{std::uintptr_t(n), key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data), key_of(&m)};
     const int ran = graph_.run(key, [&] {
       B::interpolate(x0.rows(), x1.rows(), t.data, xt.rows(), target.rows(), n, In::size);
       auto y = velocity(m, View<In, const T>(xt), t, c);
       loss_(y, View<In, const T>(target), grad);
       m.backward(grad);
-    }, [&] { restore_batch_counters(m, counters); });
+    }, [&] { return batch_counters_snapshot(m); });
     if (ran == 0) count_replayed_batch(m);
     return loss_.value();
   }

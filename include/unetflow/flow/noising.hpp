@@ -42,13 +42,12 @@ class DenoiseTask {
     draw_normal_rows<B>(rng, z.data, n, In::size, shard, staging_);
     const StepKey key{std::uintptr_t(n), key_of(x.data), std::bit_cast<std::uintptr_t>(sigma), std::uintptr_t(pure_noise),
                       key_of(&model)};
-    const auto counters = batch_counters(model);
     const int ran = graph_.run(key, [&] {
       if (!pure_noise) B::blend(z.data, x.data, z.numel(), T(sigma), T(1));  // z = x + sigma * eps
       auto y = model.forward(View<In, const T>(z));
       loss_(y, x, g);
       model.backward(g);
-    }, [&] { restore_batch_counters(model, counters); });
+    }, [&] { return batch_counters_snapshot(model); });
     if (ran == 0) count_replayed_batch(model);
     return loss_.value();
   }

@@ -154,17 +154,16 @@ template <class M>
 void count_replayed_batch(M& m) {
   for_each_batch_counter(m, [](Counter& c) { ++c.value; });
 }
-// The counters before a step, and back to them (after a failed recording ran the step's host code).
+// A recorded step's snapshot (backend/recorded_step.hpp): the counters now, and an undo that puts them back
+// after a failed recording ran the step's host code.
 template <class M>
-std::vector<std::int64_t> batch_counters(M& m) {
+auto batch_counters_snapshot(M& m) {
   std::vector<std::int64_t> values;
   for_each_batch_counter(m, [&](Counter& c) { values.push_back(c.value); });
-  return values;
-}
-template <class M>
-void restore_batch_counters(M& m, const std::vector<std::int64_t>& values) {
-  std::size_t i = 0;
-  for_each_batch_counter(m, [&](Counter& c) { c.value = values.at(i++); });
+  return [&m, values = std::move(values)] {
+    std::size_t i = 0;
+    for_each_batch_counter(m, [&](Counter& c) { c.value = values.at(i++); });
+  };
 }
 template <class M>
 std::int64_t parameter_count(M& m) {

@@ -85,13 +85,8 @@ struct Memory {
   // A step the caller runs many times with the same shapes; a device backend records and replays it, here it
   // simply runs. run() returns how many times f's host code ran (backend.hpp): always once here.
   struct Graph {
-    template <class F>
-    int run(StepKey, F&& f) {
-      f();
-      return 1;
-    }
-    template <class F, class Undo>
-    int run(StepKey, F&& f, Undo&&) {
+    template <class F, class... Snapshot>
+    int run(StepKey, F&& f, Snapshot&&...) {
       f();
       return 1;
     }
