@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <unetflow/backend/recorded_step.hpp>
+#include <unetflow/unetflow.hpp>
 
 using namespace unetflow;
 
@@ -114,4 +115,25 @@ TEST_CASE("recorded step: with recording off every run is eager, and an error of
   CHECK(runs == 3);
   CHECK(s.begins == 0);
   CHECK_THROWS_AS(step.run({1}, [] { throw std::runtime_error("shape"); }), std::runtime_error);
+}
+
+TEST_CASE("recorded step: a model's modes are part of its key") {
+  // A step recorded in training mode must not be replayed in evaluation mode (BatchNorm uses other statistics).
+  Sequential<Conv<3, 4>, Conv<4, 4>> m;
+  const std::uintptr_t training = modes_key(m);
+  CHECK(modes_key(m) == training);
+  set_training(m, false);
+  const std::uintptr_t evaluation = modes_key(m);
+  CHECK(evaluation != training);
+  m.get<1>().visit("", [](const std::string&, auto& e) {  // one block back in training mode
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) e.training = true;
+  });
+  CHECK(modes_key(m) != evaluation);
+  CHECK(modes_key(m) != training);
+  {
+    auto scope = eval_mode(m);
+    CHECK(modes_key(m) == evaluation);
+  }
+  set_training(m, true);
+  CHECK(modes_key(m) == training);
 }

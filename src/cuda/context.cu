@@ -1,5 +1,6 @@
 // The CUDA backend's context, memory, GEMM and recorded steps.
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -77,9 +78,30 @@ void* cuda::allocate_bytes(std::size_t bytes) {
 }
 void cuda::deallocate_bytes(void* p) {
   if (!p) return;
-  // Frees may run at exit, after the driver has gone: nothing useful to report then.
-  cudaStreamSynchronize(stream());
-  cudaFree(p);
+  // A recording that used this buffer must not be replayed, even if nothing is allocated at its address again.
+  ++generation_counter();
+  // Freeing synchronises the device, which a stream being recorded forbids: such frees wait for the next one
+  // outside a recording (the recording itself fails and is abandoned, since the generation moved).
+  static auto& deferred = *new std::vector<void*>;  // never destroyed: frees run at exit too
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream(), &capturing) == cudaSuccess && capturing != cudaStreamCaptureStatusNone) {
+    deferred.push_back(p);
+    return;
+  }
+  deferred.push_back(p);
+  cudaError_t e = cudaStreamSynchronize(stream());
+  for (void* q : deferred)
+    if (const cudaError_t f = cudaFree(q); e == cudaSuccess) e = f;
+  deferred.clear();
+  // Frees run in destructors, which cannot throw. At exit the driver may already have gone (nothing to report);
+  // any other error is a fault of some earlier kernel, and every later check of the backend will throw it too.
+  if (e != cudaSuccess && e != cudaErrorCudartUnloading && e != cudaErrorContextIsDestroyed) {
+    static bool said = false;
+    if (!said)
+      std::fprintf(stderr, "unetflow: CUDA: freeing device memory failed: %s (an earlier kernel faulted; "
+                           "UNETFLOW_CUDA_SYNC=1 names the kernel).\n", cudaGetErrorString(e));
+    said = true;
+  }
 }
 std::uint64_t cuda::generation() { return generation_counter().load(); }
 

@@ -9,63 +9,54 @@
 namespace unetflow {
 namespace cuda_detail {
 
-// col[r][j*hw + o] for r = (c, ky, kx), sample j of the tile, output pixel o.
-__global__ void im2col_kernel(const T* x, std::ptrdiff_t x_stride, T* col, std::ptrdiff_t ld, int m, ConvGeom g) {
-  const int hw = g.ho * g.wo;
-  const std::ptrdiff_t total = std::ptrdiff_t(g.ci) * g.k * g.k * m * hw;
-  UNETFLOW_FOR(e, total) {
-    const std::ptrdiff_t r = e / (std::ptrdiff_t(m) * hw);
-    const int rest = int(e - r * m * hw), j = rest / hw, o = rest % hw;
-    const int kx = int(r % g.k), ky = int((r / g.k) % g.k), c = int(r / (g.k * g.k));
-    const int iy = (o / g.wo) * g.s - g.p + ky, ix = (o % g.wo) * g.s - g.p + kx;
-    T v = 0;
-    if (iy >= 0 && iy < g.hi && ix >= 0 && ix < g.wi) v = x[j * x_stride + (std::ptrdiff_t(c) * g.hi + iy) * g.wi + ix];
-    col[r * ld + std::ptrdiff_t(j) * hw + o] = v;
+// col[r][e] for row r = (c, ky, kx) and column e = (sample j of the tile, output pixel): rows over y.
+__global__ void im2col_kernel(const T* x, std::ptrdiff_t x_stride, T* col, std::ptrdiff_t ld, int rows, int cols,
+                              ConvGeom g) {
+  UNETFLOW_FOR_ROWS(r, rows) {
+    const cuda_layout::ColumnRow row = cuda_layout::column_row(g, r);
+    T* out = col + std::ptrdiff_t(r) * ld;
+    UNETFLOW_FOR_IN_ROW(e, cols) {
+      int j = 0;
+      const int at = cuda_layout::im2col_source(g, row, e, j);
+      out[e] = at < 0 ? T(0) : x[j * x_stride + at];
+    }
   }
 }
 
-// dx[j][c][iy][ix] (+)= sum of the columns that read that pixel.
+// dx[j][c][iy][ix] (+)= the sum of the columns that read that pixel: rows (channels) over y, (sample, pixel)
+// within a row.
 __global__ void col2im_kernel(const T* col, std::ptrdiff_t ld, T* dx, std::ptrdiff_t dx_stride, int m, ConvGeom g,
                               bool accumulate) {
-  const int hw = g.ho * g.wo;
-  const std::ptrdiff_t image = std::ptrdiff_t(g.ci) * g.hi * g.wi, total = image * m;
-  UNETFLOW_FOR(e, total) {
-    const int j = int(e / image);
-    const std::ptrdiff_t rest = e - std::ptrdiff_t(j) * image;
-    const int c = int(rest / (g.hi * g.wi)), iy = int(rest / g.wi % g.hi), ix = int(rest % g.wi);
-    T acc = 0;
-    for (int ky = 0; ky < g.k; ++ky) {
-      const int ty = iy + g.p - ky;
-      if (ty < 0 || ty % g.s) continue;
-      const int oy = ty / g.s;
-      if (oy >= g.ho) continue;
-      for (int kx = 0; kx < g.k; ++kx) {
-        const int tx = ix + g.p - kx;
-        if (tx < 0 || tx % g.s) continue;
-        const int ox = tx / g.s;
-        if (ox >= g.wo) continue;
-        acc += col[((std::ptrdiff_t(c) * g.k + ky) * g.k + kx) * ld + std::ptrdiff_t(j) * hw + oy * g.wo + ox];
-      }
+  const int image = g.hi * g.wi, len = m * image;
+  UNETFLOW_FOR_ROWS(c, g.ci) {
+    UNETFLOW_FOR_IN_ROW(e, len) {
+      const int j = e / image, pixel = e - j * image, iy = pixel / g.wi, ix = pixel - iy * g.wi;
+      const T acc = cuda_layout::col2im_sum(col, ld, g, c, j, iy, ix);
+      T& out = dx[j * dx_stride + std::ptrdiff_t(c) * image + pixel];
+      out = accumulate ? out + acc : acc;
     }
-    T& out = dx[j * dx_stride + rest];
-    out = accumulate ? out + acc : acc;
   }
 }
 
-// Between per-sample maps y[j][r][hw] and a tile matrix [r][m*hw].
+// Between per-sample maps y[j][r][hw] and a tile matrix [r][m*hw]: rows r over y.
 __global__ void gather_tile_kernel(const T* y, std::ptrdiff_t stride, int m, int rows, int hw, T* tile) {
-  const std::ptrdiff_t total = std::ptrdiff_t(rows) * m * hw;
-  UNETFLOW_FOR(e, total) {
-    const int r = int(e / (std::ptrdiff_t(m) * hw)), rest = int(e % (std::ptrdiff_t(m) * hw)), j = rest / hw, o = rest % hw;
-    tile[e] = y[j * stride + std::ptrdiff_t(r) * hw + o];
+  const int len = m * hw;
+  UNETFLOW_FOR_ROWS(r, rows) {
+    UNETFLOW_FOR_IN_ROW(e, len) {
+      const int j = e / hw;
+      tile[std::ptrdiff_t(r) * len + e] = y[j * stride + std::ptrdiff_t(r) * hw + (e - j * hw)];
+    }
   }
 }
 __global__ void scatter_tile_kernel(const T* tile, T* y, std::ptrdiff_t stride, int m, int rows, int hw, bool accumulate) {
-  const std::ptrdiff_t total = std::ptrdiff_t(rows) * m * hw;
-  UNETFLOW_FOR(e, total) {
-    const int r = int(e / (std::ptrdiff_t(m) * hw)), rest = int(e % (std::ptrdiff_t(m) * hw)), j = rest / hw, o = rest % hw;
-    T& out = y[j * stride + std::ptrdiff_t(r) * hw + o];
-    out = accumulate ? out + tile[e] : tile[e];
+  const int len = m * hw;
+  UNETFLOW_FOR_ROWS(r, rows) {
+    UNETFLOW_FOR_IN_ROW(e, len) {
+      const int j = e / hw;
+      const T v = tile[std::ptrdiff_t(r) * len + e];
+      T& out = y[j * stride + std::ptrdiff_t(r) * hw + (e - j * hw)];
+      out = accumulate ? out + v : v;
+    }
   }
 }
 
@@ -76,13 +67,25 @@ int conv_tile(const ConvGeom& g, int n) {
 }
 
 void im2col(Strided<const T> x, int s0, int m, T* col, const ConvGeom& g) {
-  const std::ptrdiff_t total = g.col_rows() * m * g.col_cols();
-  im2col_kernel<<<grid_for(total), block, 0, stream()>>>(x[s0], x.stride, col, std::ptrdiff_t(m) * g.col_cols(), m, g);
+  const std::ptrdiff_t rows = g.col_rows(), cols = std::ptrdiff_t(m) * g.col_cols();
+  im2col_kernel<<<grid_2d(rows, cols, "conv (im2col)"), block, 0, stream()>>>(x[s0], x.stride, col, cols, int(rows),
+                                                                             int(cols), g);
   launched("im2col");
 }
 void gather_tile(Strided<const T> y, int s0, int m, int rows, int hw, T* tile) {
-  gather_tile_kernel<<<grid_for(std::ptrdiff_t(rows) * m * hw), block, 0, stream()>>>(y[s0], y.stride, m, rows, hw, tile);
+  gather_tile_kernel<<<grid_2d(rows, std::ptrdiff_t(m) * hw, "conv (gather_tile)"), block, 0, stream()>>>(
+      y[s0], y.stride, m, rows, hw, tile);
   launched("gather_tile");
+}
+void scatter_tile(const T* tile, Strided<T> y, int s0, int m, int rows, int hw, bool accumulate) {
+  scatter_tile_kernel<<<grid_2d(rows, std::ptrdiff_t(m) * hw, "conv (scatter_tile)"), block, 0, stream()>>>(
+      tile, y[s0], y.stride, m, rows, hw, accumulate);
+  launched("scatter_tile");
+}
+void col2im(const T* col, Strided<T> dx, int s0, int m, const ConvGeom& g, bool accumulate) {
+  col2im_kernel<<<grid_2d(g.ci, std::ptrdiff_t(m) * g.hi * g.wi, "conv (col2im)"), block, 0, stream()>>>(
+      col, std::ptrdiff_t(m) * g.col_cols(), dx[s0], dx.stride, m, g, accumulate);
+  launched("col2im");
 }
 // The contract lets a backend without conv_epilogues refuse an epilogue; ConvBnGelu never passes one here.
 void refuse_epilogue(const SampleEpilogue& done) {
@@ -103,8 +106,7 @@ void cuda::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, con
     const int m = std::min(tile, n - s0), ld = m * hw;
     im2col(x, s0, m, col, g);
     gemm(false, false, g.co, ld, rows, T(1), w, rows, col, ld, T(0), out, ld);
-    scatter_tile_kernel<<<grid_for(std::ptrdiff_t(g.co) * ld), block, 0, stream()>>>(out, y[s0], y.stride, m, g.co, hw, accumulate);
-    launched("scatter_tile");
+    scatter_tile(out, y, s0, m, g.co, hw, accumulate);
   }
 }
 
@@ -118,9 +120,7 @@ void cuda::conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, in
     const int m = std::min(tile, n - s0), ld = m * hw;
     gather_tile(dy, s0, m, g.co, hw, in);
     gemm(true, false, rows, ld, g.co, T(1), w, rows, in, ld, T(0), col, ld);
-    const std::ptrdiff_t total = std::ptrdiff_t(g.ci) * g.hi * g.wi * m;
-    col2im_kernel<<<grid_for(total), block, 0, stream()>>>(col, ld, dx[s0], dx.stride, m, g, accumulate);
-    launched("col2im");
+    col2im(col, dx, s0, m, g, accumulate);
   }
 }
 

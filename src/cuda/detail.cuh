@@ -1,6 +1,6 @@
 #pragma once
 // What the CUDA backend's translation units share: the context (stream, cuBLAS handle), error checks, launch
-// geometry and a deterministic block reduction.
+// geometry (index arithmetic in layout.hpp) and a deterministic block reduction.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -9,6 +9,8 @@
 
 #include <unetflow/backend/cuda.hpp>
 #include <unetflow/error.hpp>
+
+#include "layout.hpp"
 
 namespace unetflow::cuda_detail {
 
@@ -53,9 +55,24 @@ inline void launched(const char* kernel) {
   if (capturing == cudaStreamCaptureStatusNone) check(cudaStreamSynchronize(stream()), kernel);
 }
 
-// Grid-stride loop over [0, n).
+// Grid-stride loop over [0, n) in 64-bit indices (for loops whose body divides nothing).
 #define UNETFLOW_FOR(i, n) \
   for (std::ptrdiff_t i = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += std::ptrdiff_t(gridDim.x) * blockDim.x)
+
+// Two-dimensional grid-stride loops (layout.hpp): rows over blockIdx.y, 32-bit indices within a row over x.
+#define UNETFLOW_FOR_ROWS(row, rows) for (int row = int(blockIdx.y); row < (rows); row += int(gridDim.y))
+#define UNETFLOW_FOR_IN_ROW(i, len) \
+  for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < (len); i += int(gridDim.x * blockDim.x))
+
+// The grid of a two-dimensional loop over `rows` rows of `len` elements; throws Error when either is beyond the
+// kernels' 32-bit index range (cuda_layout::fits_index), naming the primitive.
+inline dim3 grid_2d(std::ptrdiff_t rows, std::ptrdiff_t len, const char* what) {
+  if (!cuda_layout::fits_index(rows) || !cuda_layout::fits_index(len))
+    throw Error(std::string("cuda::") + what + ": " + std::to_string(rows) + " rows of " + std::to_string(len) +
+                " elements exceed the CUDA kernels' 32-bit index range (2^30 per dimension).");
+  const std::ptrdiff_t x = (len + block - 1) / block;
+  return dim3(unsigned(x < 1 ? 1 : (x > 8192 ? 8192 : x)), unsigned(rows < 1 ? 1 : (rows > 65535 ? 65535 : rows)));
+}
 
 // Sum of v over the block (blockDim.x == block), in a fixed order: deterministic. Every thread gets the result.
 template <class V>

@@ -1,5 +1,6 @@
 // Per-channel work on the GPU: bias, bias gradient, batch normalisation (statistics, running update, fused
-// BatchNorm+GELU forward and backward). Reductions over a channel run in one block each, in a fixed order.
+// BatchNorm+GELU forward and backward). A reduction over a channel is split over several blocks and their parts
+// added in a fixed order (deterministic).
 #include <cmath>
 
 #include "detail.cuh"
@@ -7,44 +8,69 @@
 namespace unetflow {
 namespace cuda_detail {
 
-// Element i of channel c over the batch: sample i / plane, position i % plane.
-__device__ inline std::ptrdiff_t channel_offset(std::ptrdiff_t i, int plane, int c, std::ptrdiff_t stride) {
-  const std::ptrdiff_t s = i / plane;
-  return s * stride + std::ptrdiff_t(c) * plane + (i - s * plane);
-}
+using cuda_layout::channel_element;
+using cuda_layout::Split;
 
+// Rows are samples; within a sample, element e of C planes is in channel e / plane.
 __global__ void add_channel_bias_kernel(T* y, std::ptrdiff_t stride, int n, int C, int plane, const T* b) {
-  const std::ptrdiff_t per = std::ptrdiff_t(C) * plane, total = per * n;
-  UNETFLOW_FOR(e, total) {
-    const std::ptrdiff_t s = e / per, r = e - s * per;
-    y[s * stride + r] += b[r / plane];
+  const int len = C * plane;
+  UNETFLOW_FOR_ROWS(s, n) {
+    T* row = y + s * stride;
+    UNETFLOW_FOR_IN_ROW(e, len) row[e] += b[e / plane];
   }
 }
 
-__global__ void channel_sums_kernel(const T* y, std::ptrdiff_t stride, int n, int plane, T* out) {
-  const int c = blockIdx.x;
-  const std::ptrdiff_t count = std::ptrdiff_t(n) * plane;
-  double acc = 0;
-  for (std::ptrdiff_t i = threadIdx.x; i < count; i += blockDim.x) acc += y[channel_offset(i, plane, c, stride)];
-  acc = block_sum(acc);
-  if (threadIdx.x == 0) out[c] += T(acc);
+// Per-channel sums over the batch in two passes (layout.hpp's Split): blocks (c, part) each reduce one range of
+// channel c into partial[c][part][0..k), in double (reduce_part); then each channel's parts are added in part
+// order (parts_sum).
+template <int k, class F>
+__device__ void reduce_part(Split split, int count, int c, int part, double* partial, F f) {
+  const cuda_layout::Range range = cuda_layout::part_range(split, count, part);
+  double acc[k] = {};
+  for (int i = range.begin + int(threadIdx.x); i < range.end; i += int(blockDim.x)) f(i, acc);
+  for (int q = 0; q < k; ++q) {
+    const double total = block_sum(acc[q]);
+    if (threadIdx.x == 0) partial[(std::ptrdiff_t(c) * split.parts + part) * k + q] = total;
+  }
+}
+// Sum q of channel c's parts, in part order.
+__device__ inline double parts_sum(const double* partial, Split split, int c, int k, int q) {
+  double total = 0;
+  for (int p = 0; p < split.parts; ++p) total += partial[(std::ptrdiff_t(c) * split.parts + p) * k + q];
+  return total;
 }
 
-__global__ void bn_stats_kernel(const T* x, std::ptrdiff_t stride, int n, int plane, T* mean, T* var) {
+__global__ void channel_sums_partial_kernel(const T* y, std::ptrdiff_t stride, int count, int plane, Split split,
+                                            double* partial) {
   const int c = blockIdx.x;
-  const std::ptrdiff_t count = std::ptrdiff_t(n) * plane;
-  double sum = 0;
-  for (std::ptrdiff_t i = threadIdx.x; i < count; i += blockDim.x) sum += x[channel_offset(i, plane, c, stride)];
-  const double m = block_sum(sum) / double(count);
-  double sq = 0;
-  for (std::ptrdiff_t i = threadIdx.x; i < count; i += blockDim.x) {
-    const double d = x[channel_offset(i, plane, c, stride)] - m;
-    sq += d * d;
-  }
-  sq = block_sum(sq);
-  if (threadIdx.x == 0) {
-    mean[c] = T(m);
-    var[c] = T(sq / double(count));
+  reduce_part<1>(split, count, c, blockIdx.y, partial,
+                 [&](int i, double* acc) { acc[0] += y[channel_element(i, plane, c, stride)]; });
+}
+__global__ void channel_sums_final_kernel(const double* partial, Split split, int C, T* out) {
+  for (int c = int(blockIdx.x * blockDim.x + threadIdx.x); c < C; c += int(gridDim.x * blockDim.x))
+    out[c] += T(parts_sum(partial, split, c, 1, 0));
+}
+
+// Batch statistics, two-pass as on the CPU: the mean, then the mean squared deviation from it.
+__global__ void bn_sum_kernel(const T* x, std::ptrdiff_t stride, int count, int plane, Split split, double* sums) {
+  const int c = blockIdx.x;
+  reduce_part<1>(split, count, c, blockIdx.y, sums,
+                 [&](int i, double* acc) { acc[0] += x[channel_element(i, plane, c, stride)]; });
+}
+__global__ void bn_deviation_kernel(const T* x, std::ptrdiff_t stride, int count, int plane, Split split,
+                                    const double* sums, double* squares) {
+  const int c = blockIdx.x;
+  const double m = parts_sum(sums, split, c, 1, 0) / double(count);
+  reduce_part<1>(split, count, c, blockIdx.y, squares, [&](int i, double* acc) {
+    const double d = x[channel_element(i, plane, c, stride)] - m;
+    acc[0] += d * d;
+  });
+}
+__global__ void bn_stats_final_kernel(const double* sums, const double* squares, Split split, int C, int count,
+                                      T* mean, T* var) {
+  for (int c = int(blockIdx.x * blockDim.x + threadIdx.x); c < C; c += int(gridDim.x * blockDim.x)) {
+    mean[c] = T(parts_sum(sums, split, c, 1, 0) / double(count));
+    var[c] = T(parts_sum(squares, split, c, 1, 0) / double(count));
   }
 }
 
@@ -65,70 +91,108 @@ __global__ void bn_prepare_kernel(T* mean, T* var_invstd, T* running_mean, T* ru
 
 __global__ void bn_apply_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, int n, int C, int plane,
                                 const T* mean, const T* invstd, const T* gamma, const T* beta, bool gelu_after) {
-  const std::ptrdiff_t per = std::ptrdiff_t(C) * plane, total = per * n;
-  UNETFLOW_FOR(e, total) {
-    const std::ptrdiff_t s = e / per, r = e - s * per;
-    const int c = int(r / plane);
-    const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
-    const T z = x[s * xs + r] * scale + shift;
-    y[s * ys + r] = gelu_after ? gelu(z) : z;
+  const int len = C * plane;
+  UNETFLOW_FOR_ROWS(s, n) {
+    const T* in = x + s * xs;
+    T* out = y + s * ys;
+    UNETFLOW_FOR_IN_ROW(e, len) {
+      const int c = e / plane;
+      const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
+      const T z = in[e] * scale + shift;
+      out[e] = gelu_after ? gelu(z) : z;
+    }
   }
 }
 
-// One block per channel. Pass 1 turns g into the gradient of the normalised value (through GELU when fused)
-// and sums it; pass 2 applies the batch-statistics correction. Each thread revisits its own elements.
-// The CPU policy's formulation (cpu/norm.hpp): sums in double, the float mean's error removed by centring
-// (sum of x - m over the batch), and mg, mgx kept in double, since each is subtracted from every element and
-// its rounding comes back N-fold in a bias's gradient before BatchNorm (zero in exact arithmetic).
-__global__ void bn_backward_kernel(const T* x, std::ptrdiff_t xs, T* g, std::ptrdiff_t gs, int n, int plane,
-                                   const T* mean, const T* invstd, const T* gamma, const T* beta, T* dgamma,
-                                   T* dbeta, bool batch_stats, bool gelu_after) {
+// Pass 1, blocks (c, part): g becomes the gradient of the normalised value (through GELU when fused), and the
+// part's sums of g, g * (x - m) and x - m go to partial[c][part][0..3).
+// Pass 2, the same blocks: each adds its channel's parts in order (every block the same sums) and applies the
+// batch-statistics correction to its range; the first part's block adds to dgamma and dbeta.
+// The CPU policy's formulation (cpu/norm.hpp): sums in double, the float mean's error removed by centring (the
+// sum of x - m over the batch), and mg, mgx kept in double, since each is subtracted from every element and its
+// rounding comes back N-fold in a bias's gradient before BatchNorm (zero in exact arithmetic).
+__global__ void bn_backward_sums_kernel(const T* x, std::ptrdiff_t xs, T* g, std::ptrdiff_t gs, int count, int plane,
+                                        Split split, const T* mean, const T* invstd, const T* gamma, const T* beta,
+                                        bool gelu_after, double* partial) {
   const int c = blockIdx.x;
-  const std::ptrdiff_t count = std::ptrdiff_t(n) * plane;
-  const T m = mean[c], is = invstd[c], scale = is * gamma[c], shift = beta[c] - m * scale;
-  double sg = 0, sgx = 0, sx = 0;
-  for (std::ptrdiff_t i = threadIdx.x; i < count; i += blockDim.x) {
-    const T xv = x[channel_offset(i, plane, c, xs)];
-    T& gv = g[channel_offset(i, plane, c, gs)];
+  const T m = mean[c], scale = invstd[c] * gamma[c], shift = beta[c] - m * scale;
+  reduce_part<3>(split, count, c, blockIdx.y, partial, [&](int i, double* acc) {
+    const T xv = x[channel_element(i, plane, c, xs)];
+    T& gv = g[channel_element(i, plane, c, gs)];
     if (gelu_after) gv *= gelu_grad(xv * scale + shift);
     const T d = xv - m;
-    sg += double(gv);
-    sgx += double(gv) * double(d);
-    sx += double(d);
-  }
-  sg = block_sum(sg);
-  sgx = block_sum(sgx);
-  sx = block_sum(sx);
+    acc[0] += double(gv);
+    acc[1] += double(gv) * double(d);
+    acc[2] += double(d);
+  });
+}
+__global__ void bn_backward_apply_kernel(const T* x, std::ptrdiff_t xs, T* g, std::ptrdiff_t gs, int count, int plane,
+                                         Split split, const T* mean, const T* invstd, const T* gamma, T* dgamma,
+                                         T* dbeta, bool batch_stats, const double* partial) {
+  const int c = blockIdx.x, part = blockIdx.y;
+  const T m = mean[c], is = invstd[c];
+  const double sg = parts_sum(partial, split, c, 3, 0), sx = parts_sum(partial, split, c, 3, 2);
   const double centre = batch_stats ? sx / double(count) : 0.0;  // mean is the running mean otherwise
-  sgx = (sgx - centre * sg) * double(is);                         // sum of g * xhat
-  if (threadIdx.x == 0) {
+  const double sgx = (parts_sum(partial, split, c, 3, 1) - centre * sg) * double(is);  // sum of g * xhat
+  if (part == 0 && threadIdx.x == 0) {
     dgamma[c] += T(sgx);
     dbeta[c] += T(sg);
   }
   const double k = double(gamma[c]) * double(is), ks = k * double(is);
   const double mg = batch_stats ? sg / double(count) : 0.0, mgx = batch_stats ? sgx / double(count) : 0.0;
-  for (std::ptrdiff_t i = threadIdx.x; i < count; i += blockDim.x) {
-    const T xv = x[channel_offset(i, plane, c, xs)];
-    T& gv = g[channel_offset(i, plane, c, gs)];
+  const cuda_layout::Range range = cuda_layout::part_range(split, count, part);
+  for (int i = range.begin + int(threadIdx.x); i < range.end; i += int(blockDim.x)) {
+    const T xv = x[channel_element(i, plane, c, xs)];
+    T& gv = g[channel_element(i, plane, c, gs)];
     gv = T(k * (double(gv) - mg) - ks * (double(xv - m) - centre) * mgx);
   }
 }
+
+// The launch of a split reduction over C channels of `count` elements each, and its partial sums (k per part).
+struct SplitLaunch {
+  Split split;
+  dim3 grid;
+  double* partial;
+};
+SplitLaunch split_launch(int C, int n, int plane, int k, const char* what) {
+  const std::ptrdiff_t count = std::ptrdiff_t(n) * plane;
+  if (!cuda_layout::fits_index(count))
+    throw Error(std::string("cuda::") + what + ": " + std::to_string(C) + " channels of " + std::to_string(count) +
+                " elements exceed the CUDA kernels' 32-bit index range (2^30 per channel).");
+  const Split split = cuda_layout::split_channel(int(count));
+  auto* partial = reinterpret_cast<double*>(
+      cuda::scratch(cuda::Use::partial_sums, 0, 2 * std::ptrdiff_t(k) * C * split.parts));
+  return {split, dim3(unsigned(C), unsigned(split.parts)), partial};
+}
+unsigned channel_blocks(int C) { return unsigned((C + block - 1) / block); }
 
 }  // namespace cuda_detail
 
 using namespace cuda_detail;
 
 void cuda::add_channel_bias(Strided<T> y, int n, int C, int plane, const T* b) {
-  add_channel_bias_kernel<<<grid_for(std::ptrdiff_t(n) * C * plane), block, 0, stream()>>>(y.data, y.stride, n, C, plane, b);
+  add_channel_bias_kernel<<<grid_2d(n, std::ptrdiff_t(C) * plane, "add_channel_bias"), block, 0, stream()>>>(
+      y.data, y.stride, n, C, plane, b);
   launched("add_channel_bias");
 }
 void cuda::channel_sums(Strided<const T> y, int n, int C, int plane, T* out_accumulate) {
-  channel_sums_kernel<<<C, block, 0, stream()>>>(y.data, y.stride, n, plane, out_accumulate);
+  if (C <= 0) return;
+  const SplitLaunch run = split_launch(C, n, plane, 1, "channel_sums");
+  channel_sums_partial_kernel<<<run.grid, block, 0, stream()>>>(y.data, y.stride, n * plane, plane, run.split, run.partial);
   launched("channel_sums");
+  channel_sums_final_kernel<<<channel_blocks(C), block, 0, stream()>>>(run.partial, run.split, C, out_accumulate);
+  launched("channel_sums (parts)");
 }
 void cuda::bn_stats(Strided<const T> x, int n, int C, int plane, T* mean, T* var) {
-  bn_stats_kernel<<<C, block, 0, stream()>>>(x.data, x.stride, n, plane, mean, var);
-  launched("bn_stats");
+  if (C <= 0) return;
+  const SplitLaunch run = split_launch(C, n, plane, 2, "bn_stats");
+  double *sums = run.partial, *squares = run.partial + std::ptrdiff_t(C) * run.split.parts;
+  bn_sum_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, n * plane, plane, run.split, sums);
+  launched("bn_stats (sums)");
+  bn_deviation_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, n * plane, plane, run.split, sums, squares);
+  launched("bn_stats (squared deviations)");
+  bn_stats_final_kernel<<<channel_blocks(C), block, 0, stream()>>>(sums, squares, run.split, C, n * plane, mean, var);
+  launched("bn_stats (parts)");
 }
 void cuda::bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count, double momentum,
                       double eps, bool training) {
@@ -137,14 +201,21 @@ void cuda::bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, i
 }
 void cuda::bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
                     const T* gamma, const T* beta, Activation act) {
-  bn_apply_kernel<<<grid_for(std::ptrdiff_t(n) * C * plane), block, 0, stream()>>>(
+  bn_apply_kernel<<<grid_2d(n, std::ptrdiff_t(C) * plane, "bn_apply"), block, 0, stream()>>>(
       x.data, x.stride, y.data, y.stride, n, C, plane, mean, invstd, gamma, beta, act == Activation::gelu);
   launched("bn_apply");
 }
 void cuda::bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean, const T* invstd,
                        const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats, Activation act) {
-  bn_backward_kernel<<<C, block, 0, stream()>>>(x.data, x.stride, g.data, g.stride, n, plane, mean, invstd, gamma,
-                                                beta, dgamma, dbeta, batch_stats, act == Activation::gelu);
+  if (C <= 0) return;
+  const SplitLaunch run = split_launch(C, n, plane, 3, "bn_backward");
+  bn_backward_sums_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, g.data, g.stride, n * plane, plane,
+                                                            run.split, mean, invstd, gamma, beta,
+                                                            act == Activation::gelu, run.partial);
+  launched("bn_backward (sums)");
+  bn_backward_apply_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, g.data, g.stride, n * plane, plane,
+                                                             run.split, mean, invstd, gamma, dgamma, dbeta,
+                                                             batch_stats, run.partial);
   launched("bn_backward");
 }
 

@@ -7,59 +7,59 @@
 namespace unetflow {
 namespace cuda_detail {
 
-// Element e of n rows of len scalars, rows `stride` apart.
-__device__ inline std::ptrdiff_t at(std::ptrdiff_t e, std::ptrdiff_t len, std::ptrdiff_t stride) {
-  const std::ptrdiff_t s = e / len;
-  return s * stride + (e - s * len);
-}
-
 // y op= x over n rows of len scalars (the row-wise element-wise ops: GELU and its gradient, copy, add).
 template <class Op>
-__global__ void rows_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, std::ptrdiff_t len, std::ptrdiff_t total, Op op) {
-  UNETFLOW_FOR(e, total) op(y[at(e, len, ys)], x[at(e, len, xs)]);
+__global__ void rows_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, int n, int len, Op op) {
+  UNETFLOW_FOR_ROWS(s, n) {
+    const T* in = x + s * xs;
+    T* out = y + s * ys;
+    UNETFLOW_FOR_IN_ROW(i, len) op(out[i], in[i]);
+  }
 }
 template <class Op>
 void rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len, Op op, const char* name) {
-  rows_kernel<<<grid_for(n * len), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, len, n * len, op);
+  rows_kernel<<<grid_2d(n, len, name), block, 0, stream()>>>(x.data, x.stride, y.data, y.stride, n, int(len), op);
   launched(name);
 }
 __global__ void blend_kernel(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
   UNETFLOW_FOR(i, len) y[i] = a * y[i] + b * x[i];
 }
 
+// Rows are samples; within a sample, output (c, oy, ox) averages a k x k window of channel c.
 __global__ void avgpool_forward_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, int n, int C, int h, int w, int k) {
-  const int ho = h / k, wo = w / k;
-  const std::ptrdiff_t per = std::ptrdiff_t(C) * ho * wo, total = per * n;
-  UNETFLOW_FOR(e, total) {
-    const std::ptrdiff_t s = e / per, r = e - s * per;
-    const int c = int(r / (ho * wo)), oy = int(r / wo % ho), ox = int(r % wo);
-    const T* in = x + s * xs + std::ptrdiff_t(c) * h * w;
-    T acc = 0;
-    for (int ky = 0; ky < k; ++ky)
-      for (int kx = 0; kx < k; ++kx) acc += in[(oy * k + ky) * w + ox * k + kx];
-    y[s * ys + r] = acc * (T(1) / T(k * k));
+  const int ho = h / k, wo = w / k, plane = ho * wo, len = C * plane;
+  UNETFLOW_FOR_ROWS(s, n) {
+    UNETFLOW_FOR_IN_ROW(e, len) {
+      const int c = e / plane, o = e - c * plane, oy = o / wo, ox = o - oy * wo;
+      const T* in = x + s * xs + std::ptrdiff_t(c) * h * w + (oy * k) * w + ox * k;
+      T acc = 0;
+      for (int ky = 0; ky < k; ++ky)
+        for (int kx = 0; kx < k; ++kx) acc += in[ky * w + kx];
+      y[s * ys + e] = acc * (T(1) / T(k * k));
+    }
   }
 }
 __global__ void avgpool_backward_kernel(const T* dy, std::ptrdiff_t dys, T* dx, std::ptrdiff_t dxs, int n, int C, int h,
                                         int w, int k, bool accumulate) {
-  const int ho = h / k, wo = w / k;
-  const std::ptrdiff_t per = std::ptrdiff_t(C) * h * w, total = per * n;
-  UNETFLOW_FOR(e, total) {
-    const std::ptrdiff_t s = e / per, r = e - s * per;
-    const int c = int(r / (h * w)), iy = int(r / w % h), ix = int(r % w);
-    const T v = dy[s * dys + (std::ptrdiff_t(c) * ho + iy / k) * wo + ix / k] * (T(1) / T(k * k));
-    T& out = dx[s * dxs + r];
-    out = accumulate ? out + v : v;
+  const int ho = h / k, wo = w / k, plane = h * w, len = C * plane;
+  UNETFLOW_FOR_ROWS(s, n) {
+    UNETFLOW_FOR_IN_ROW(e, len) {
+      const int c = e / plane, pixel = e - c * plane, iy = pixel / w, ix = pixel - iy * w;
+      const T v = dy[s * dys + (c * ho + iy / k) * wo + ix / k] * (T(1) / T(k * k));
+      T& out = dx[s * dxs + e];
+      out = accumulate ? out + v : v;
+    }
   }
 }
 
 __global__ void modulate_forward_kernel(const T* h, std::ptrdiff_t hs, const T* scale, std::ptrdiff_t ss, const T* shift,
                                         std::ptrdiff_t bs, T* y, std::ptrdiff_t ys, int n, int C, int plane) {
-  const std::ptrdiff_t per = std::ptrdiff_t(C) * plane, total = per * n;
-  UNETFLOW_FOR(e, total) {
-    const std::ptrdiff_t s = e / per, r = e - s * per;
-    const int c = int(r / plane);
-    y[s * ys + r] = h[s * hs + r] * scale[s * ss + c] + (shift ? shift[s * bs + c] : T(0));
+  const int len = C * plane;
+  UNETFLOW_FOR_ROWS(s, n) {
+    UNETFLOW_FOR_IN_ROW(e, len) {
+      const int c = e / plane;
+      y[s * ys + e] = h[s * hs + e] * scale[s * ss + c] + (shift ? shift[s * bs + c] : T(0));
+    }
   }
 }
 // One block per (sample, channel): the two sums over the plane, and dh.
@@ -103,15 +103,17 @@ __global__ void softmax_backward_rows_kernel(const T* a, T* g, std::ptrdiff_t le
   for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) g[off + i] = a[off + i] * (g[off + i] - dot);
 }
 
+// A fixed grid of mse_blocks blocks over the n * len elements (below 2^30: 32-bit indices): each thread's
+// elements, and so every partial sum, depend only on the shape.
 constexpr int mse_blocks = 256;
 __global__ void mse_partial_kernel(const T* pred, std::ptrdiff_t ps, const T* target, std::ptrdiff_t ts, T* grad,
-                                   std::ptrdiff_t gs, std::ptrdiff_t len, std::ptrdiff_t total, double* partial) {
-  const double scale = 2.0 / double(total);
+                                   std::ptrdiff_t gs, int len, int total, double scale, double* partial) {
   double acc = 0;
-  UNETFLOW_FOR(e, total) {
-    const double d = double(pred[at(e, len, ps)]) - double(target[at(e, len, ts)]);
+  for (int e = int(blockIdx.x * blockDim.x + threadIdx.x); e < total; e += int(gridDim.x * blockDim.x)) {
+    const int s = e / len, i = e - s * len;
+    const double d = double(pred[s * ps + i]) - double(target[s * ts + i]);
     acc += d * d;
-    if (grad) grad[at(e, len, gs)] = T(scale * d);
+    if (grad) grad[s * gs + i] = T(scale * d);
   }
   acc = block_sum(acc);
   if (threadIdx.x == 0) partial[blockIdx.x] = acc;
@@ -124,12 +126,14 @@ __global__ void mse_final_kernel(const double* partial, int blocks, std::ptrdiff
 }
 
 __global__ void interpolate_kernel(const T* x0, std::ptrdiff_t s0, const T* x1, std::ptrdiff_t s1, const T* t, T* xt,
-                                   std::ptrdiff_t sxt, T* target, std::ptrdiff_t stg, std::ptrdiff_t len, std::ptrdiff_t total) {
-  UNETFLOW_FOR(e, total) {
-    const std::ptrdiff_t s = e / len, i = e - s * len;
-    const T a = x0[s * s0 + i], b = x1[s * s1 + i], ts = t[s];
-    xt[s * sxt + i] = (T(1) - ts) * a + ts * b;
-    target[s * stg + i] = b - a;
+                                   std::ptrdiff_t sxt, T* target, std::ptrdiff_t stg, int n, int len) {
+  UNETFLOW_FOR_ROWS(s, n) {
+    const T ts = t[s];
+    UNETFLOW_FOR_IN_ROW(i, len) {
+      const T a = x0[s * s0 + i], b = x1[s * s1 + i];
+      xt[s * sxt + i] = (T(1) - ts) * a + ts * b;
+      target[s * stg + i] = b - a;
+    }
   }
 }
 
@@ -164,18 +168,18 @@ void cuda::blend(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
   launched("blend");
 }
 void cuda::avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k) {
-  avgpool_forward_kernel<<<grid_for(std::ptrdiff_t(n) * C * (h / k) * (w / k)), block, 0, stream()>>>(
+  avgpool_forward_kernel<<<grid_2d(n, std::ptrdiff_t(C) * (h / k) * (w / k), "avgpool_forward"), block, 0, stream()>>>(
       x.data, x.stride, y.data, y.stride, n, C, h, w, k);
   launched("avgpool_forward");
 }
 void cuda::avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate) {
-  avgpool_backward_kernel<<<grid_for(std::ptrdiff_t(n) * C * h * w), block, 0, stream()>>>(
+  avgpool_backward_kernel<<<grid_2d(n, std::ptrdiff_t(C) * h * w, "avgpool_backward"), block, 0, stream()>>>(
       dy.data, dy.stride, dx.data, dx.stride, n, C, h, w, k, accumulate);
   launched("avgpool_backward");
 }
 void cuda::modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y, int n,
                             int C, int plane) {
-  modulate_forward_kernel<<<grid_for(std::ptrdiff_t(n) * C * plane), block, 0, stream()>>>(
+  modulate_forward_kernel<<<grid_2d(n, std::ptrdiff_t(C) * plane, "modulate_forward"), block, 0, stream()>>>(
       h.data, h.stride, scale.data, scale.stride, shift.data, shift.stride, y.data, y.stride, n, C, plane);
   launched("modulate_forward");
 }
@@ -198,17 +202,19 @@ void cuda::softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptr
   launched("softmax_backward_rows");
 }
 void cuda::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len, double* loss) {
+  grid_2d(1, n * len, "mse");  // checks the index range
   auto* partial = reinterpret_cast<double*>(scratch(Use::partial_sums, 0, 2 * mse_blocks));
   mse_partial_kernel<<<mse_blocks, block, 0, stream()>>>(pred.data, pred.stride, target.data, target.stride, grad.data,
-                                                          grad.stride, len, n * len, partial);
+                                                          grad.stride, int(len), int(n * len), 2.0 / double(n * len),
+                                                          partial);
   launched("mse");
   mse_final_kernel<<<1, block, 0, stream()>>>(partial, mse_blocks, n * len, loss);
   launched("mse (final sum)");
 }
 void cuda::interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target, int n,
                        std::ptrdiff_t len) {
-  interpolate_kernel<<<grid_for(n * len), block, 0, stream()>>>(x0.data, x0.stride, x1.data, x1.stride, t, xt.data,
-                                                                xt.stride, target.data, target.stride, len, n * len);
+  interpolate_kernel<<<grid_2d(n, len, "interpolate"), block, 0, stream()>>>(
+      x0.data, x0.stride, x1.data, x1.stride, t, xt.data, xt.stride, target.data, target.stride, n, int(len));
   launched("interpolate");
 }
 void cuda::adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2, double eps,

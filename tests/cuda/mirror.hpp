@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <string>
 #include <unetflow/backend/cuda.hpp>
 #include <unetflow/testing/compare.hpp>
@@ -84,6 +85,57 @@ void expect_same_state(A& c, B& g, const std::string& what) {
     if constexpr (is_instance_v<E, Param> || is_instance_v<E, Buffer>)
       EXPECT_CLOSE(what + ": " + name, values.at(name), e.to_host());
   });
+}
+
+// The end of every test case: a fault of an asynchronous kernel surfaces here, in the case that caused it.
+inline void expect_synchronised() { CHECK_NOTHROW(cuda::synchronize()); }
+
+// Values of sample j of n equal-sized samples.
+inline std::vector<float> sample_of(const std::vector<float>& all, int n, int j) {
+  const std::size_t each = all.size() / std::size_t(n);
+  return {all.begin() + std::ptrdiff_t(each * j), all.begin() + std::ptrdiff_t(each * (j + 1))};
+}
+
+struct LayerCase {
+  int n = 5;              // batch size
+  bool training = true;   // the layer's mode
+  bool accumulate = false;  // backward adds to a dx that holds random values
+  std::vector<int> samples = {};  // also compared one by one (tile edges)
+};
+
+// A layer on both backends with the same state and inputs: forward(x, y), then backward(x, dy, dx[, accumulate]),
+// outputs, input gradients, parameter gradients and buffers compared.
+template <class In, template <class> class Layer>
+void check_layer(const std::string& name, LayerCase options = {}) {
+  using Out = typename Layer<cpu>::template output_shape<In>;
+  CAPTURE(name);
+  CAPTURE(options.n);
+  Rng rng(7, 1);
+  auto lc = std::make_unique<Layer<cpu>>();
+  auto lg = std::make_unique<Layer<cuda>>();
+  reset_parameters(*lc, rng);
+  copy_state(*lc, *lg);
+  set_training(*lc, options.training);
+  set_training(*lg, options.training);
+  const int n = options.n;
+  Input<In> x(n, rng);
+  Tensor<Out, cpu> yc(n);
+  Tensor<Out, cuda> yg(n);
+  lc->forward(x.c.view(), yc.view());
+  lg->forward(x.g.view(), yg.view());
+  const auto yh = host(yc.view(), false), yd = host(yg.view(), true);
+  EXPECT_CLOSE(name + " forward", yh, yd);
+  for (int j : options.samples) EXPECT_CLOSE(name + " forward, sample " + std::to_string(j), sample_of(yh, n, j), sample_of(yd, n, j));
+  Input<Out> dy(n, rng);
+  Input<In> dx(n, rng);  // random: kept and added to with accumulate, overwritten without
+  lc->backward(x.c.view(), dy.c.view(), dx.c.view(), options.accumulate);
+  lg->backward(x.g.view(), dy.g.view(), dx.g.view(), options.accumulate);
+  const auto dh = host(dx.c.view(), false), dd = host(dx.g.view(), true);
+  EXPECT_CLOSE(name + " input gradient", dh, dd);
+  for (int j : options.samples)
+    EXPECT_CLOSE(name + " input gradient, sample " + std::to_string(j), sample_of(dh, n, j), sample_of(dd, n, j));
+  expect_same_state(*lc, *lg, name);
+  expect_synchronised();
 }
 
 }  // namespace mirror

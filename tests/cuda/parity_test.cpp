@@ -5,37 +5,10 @@
 
 using namespace unetflow;
 using mirror::host;
+using mirror::check_layer;
 using mirror::Input;
 
 namespace {
-
-// Layers: forward(x, y), backward(x, dy, dx), on both backends.
-template <class In, template <class> class Layer>
-void check_layer(const std::string& name, bool training = true) {
-  using Out = typename Layer<cpu>::template output_shape<In>;
-  CAPTURE(name);
-  Rng rng(7, 1);
-  Layer<cpu> lc;
-  Layer<cuda> lg;
-  reset_parameters(lc, rng);
-  mirror::copy_state(lc, lg);
-  set_training(lc, training);
-  set_training(lg, training);
-  constexpr int n = 5;
-  Input<In> x(n, rng);
-  Tensor<Out, cpu> yc(n);
-  Tensor<Out, cuda> yg(n);
-  lc.forward(x.c.view(), yc.view());
-  lg.forward(x.g.view(), yg.view());
-  EXPECT_CLOSE(name + " forward", host(yc.view(), false), host(yg.view(), true));
-  Input<Out> dy(n, rng);
-  Tensor<In, cpu> dxc(n);
-  Tensor<In, cuda> dxg(n);
-  lc.backward(x.c.view(), dy.c.view(), dxc.view());
-  lg.backward(x.g.view(), dy.g.view(), dxg.view());
-  EXPECT_CLOSE(name + " input gradient", host(dxc.view(), false), host(dxg.view(), true));
-  mirror::expect_same_state(lc, lg, name);
-}
 
 template <class B> using Conv3 = Conv2d<6, 10, 3, 1, 1, B>;
 template <class B> using ConvDown = Conv2d<6, 10, 3, 2, 1, B>;
@@ -164,8 +137,8 @@ TEST_CASE("CUDA layers match the CPU backend, forward and backward") {
   check_layer<Shape<6, 14, 14>, ConvDown>("Conv2d 3x3 stride 2");
   check_layer<Shape<6, 7, 7>, ConvUp>("ConvTranspose2d 4x4 stride 2");
   check_layer<Shape<6, 1, 1>, ConvUnflatten>("ConvTranspose2d 7x7 stride 7");
-  check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d (training)", true);
-  check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d (evaluation)", false);
+  check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d (training)", {.training = true});
+  check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d (evaluation)", {.training = false});
   check_layer<Shape<6, 7, 7>, Pool>("AvgPool2d 7");
   check_layer<Vec<12>, Dense>("Linear");
   check_layer<Shape<6, 5, 5>, Gelu>("GELU");
@@ -173,6 +146,7 @@ TEST_CASE("CUDA layers match the CPU backend, forward and backward") {
   check_fused_batchnorm(true);
   check_fused_batchnorm(false);
   check_modulate();
+  mirror::expect_synchronised();
 }
 
 TEST_CASE("blocks: Conv+BatchNorm+GELU on CUDA matches the CPU backend") {
@@ -192,6 +166,7 @@ TEST_CASE("blocks: Conv+BatchNorm+GELU on CUDA matches the CPU backend") {
   bg.backward(x.g.view(), dy.g.view(), dxg.view());
   EXPECT_CLOSE("ConvBnGelu input gradient", host(dxc.view(), false), host(dxg.view(), true));
   mirror::expect_same_state(bc, bg, "ConvBnGelu");
+  mirror::expect_synchronised();
 }
 
 namespace {
@@ -230,18 +205,22 @@ TEST_CASE("modules: ResBlocks, SelfAttention and a Sequential on CUDA match the 
   check_module<Shape<6, 14, 14>, Stack>("Sequential of ResBlock, DownConv, ToVector, Linear");
   check_module<Shape<6, 7, 7>, Attention>("SelfAttention, 2 heads on 7x7");
   check_module<Shape<3, 16, 16>, PlainResUNet>("ResUNet from levels, attention at 8x8");
+  mirror::expect_synchronised();
 }
 
 TEST_CASE("a class-conditioned residual UNet with attention (levels) trains on CUDA as on the CPU backend") {
   check_training_steps<ResidualUNet>(2);
+  mirror::expect_synchronised();
 }
 
 TEST_CASE("a whole class-conditioned UNet training step on CUDA matches the CPU backend") {
   check_training_steps(1);
+  mirror::expect_synchronised();
 }
 
 TEST_CASE("three steps in a row: the recorded (CUDA Graph) replay of the third matches the CPU backend") {
   check_training_steps(3);
+  mirror::expect_synchronised();
 }
 
 TEST_CASE("CFG sampling on CUDA matches the CPU backend") {
@@ -259,12 +238,14 @@ TEST_CASE("CFG sampling on CUDA matches the CPU backend") {
   auto xc = sc.sample(*mc, labels, 5.0, 6, rc);
   auto xg = sg.sample(*mg, labels, 5.0, 6, rg);
   EXPECT_CLOSE("CFG samples after 6 Euler steps", host(xc, false), host(xg, true));
+  mirror::expect_synchronised();
 }
 
 TEST_CASE("with TF32 allowed, a UNet step stays within 1e-2 of the CPU backend") {
   cuda::set_tf32(true);
   check_training_steps(1);
   cuda::set_tf32(false);
+  mirror::expect_synchronised();
 }
 
 TEST_CASE("a recorded step records again after a device allocation, instead of replaying stale pointers") {
@@ -290,5 +271,5 @@ TEST_CASE("a recorded step records again after a device allocation, instead of r
     CHECK(graph.recorded == 1);
   }
   CHECK(graph.failed == 0);
-  cuda::synchronize();
+  mirror::expect_synchronised();
 }

@@ -5,8 +5,8 @@
 // the definitions are compiled once by nvcc into the `unetflow::cuda` library (src/cuda/).
 //
 // Graph records a step the first time its shapes and buffers are stable and replays it afterwards as a CUDA
-// Graph (one launch instead of hundreds). Any device allocation (or change of math mode) invalidates every
-// recording, so a replay never touches a buffer that has moved; UNETFLOW_CUDA_GRAPHS=0 turns recording off.
+// Graph (one launch instead of hundreds). Any device allocation or free (or change of math mode) invalidates
+// every recording, so a replay never touches a buffer that has moved or gone; UNETFLOW_CUDA_GRAPHS=0 turns recording off.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -42,7 +42,7 @@ struct cuda {
   // ---- memory -------------------------------------------------------------------------------------------
   static void* allocate_bytes(std::size_t bytes);
   static void deallocate_bytes(void* p);
-  // Changes with every device allocation and math-mode change: recordings made under another value are stale.
+  // Changes with every device allocation, free and math-mode change: recordings made under another value are stale.
   static std::uint64_t generation();
   template <class U>
   static U* allocate(std::ptrdiff_t n) {

@@ -44,7 +44,8 @@ class FlowMatchingLoss {
                     View<typename Model::ClassIn, const T> c = {}) {
     const int n = x1.n;
     auto xt = xt_.resize(n), target = target_.resize(n), grad = grad_.resize(n);
-    const StepKey key{std::uintptr_t(n), key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data), key_of(&m)};
+    const StepKey key{std::uintptr_t(n), key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data), key_of(&m),
+                       modes_key(m)};
     const int ran = graph_.run(key, [&] {
       B::interpolate(x0.rows(), x1.rows(), t.data, xt.rows(), target.rows(), n, In::size);
       auto y = velocity(m, View<In, const T>(xt), t, c);
@@ -137,7 +138,7 @@ class FlowSampler {
     integrate<B>(solver, x, steps, [&](View<In, const T> point, double time, View<In, T> out) {
       B::fill(t.data, n, T(time));
       // The solver's point is always the same buffer: the recorded evaluation replays for every stage.
-      graph_.run({std::uintptr_t(n), key_of(point.data), key_of(&m)}, [&] {
+      graph_.run({std::uintptr_t(n), key_of(point.data), key_of(&m), modes_key(m)}, [&] {
         velocity_ = m.forward(point, View<Vec<1>, const T>(t)).data;
       });
       B::copy(velocity_, out.data, out.numel());
@@ -174,7 +175,7 @@ class FlowSampler {
     B::fill(t2.data, 2 * n, time);
     const T g = T(gamma);
     auto guided = guided_.resize(n);
-    graph_.run({std::uintptr_t(n), key_of(x.data), key_of(&m), std::bit_cast<std::uint32_t>(g)}, [&] {
+    graph_.run({std::uintptr_t(n), key_of(x.data), key_of(&m), modes_key(m), std::bit_cast<std::uint32_t>(g)}, [&] {
       B::copy(x.data, x2.data, x.numel());
       B::copy(x.data, x2.data + x.numel(), x.numel());
       auto u = m.forward(View<In, const T>(x2), View<Vec<1>, const T>(t2), View<C, const T>(c2_.view()));

@@ -41,7 +41,7 @@ class DenoiseTask {
     auto g = grad_.resize(n);
     draw_normal_rows<B>(rng, z.data, n, In::size, shard, staging_);
     const StepKey key{std::uintptr_t(n), key_of(x.data), std::bit_cast<std::uintptr_t>(sigma), std::uintptr_t(pure_noise),
-                      key_of(&model)};
+                      key_of(&model), modes_key(model)};
     const int ran = graph_.run(key, [&] {
       if (!pure_noise) B::blend(z.data, x.data, z.numel(), T(sigma), T(1));  // z = x + sigma * eps
       auto y = model.forward(View<In, const T>(z));

@@ -165,6 +165,16 @@ auto batch_counters_snapshot(M& m) {
     for_each_batch_counter(m, [&](Counter& c) { c.value = values.at(i++); });
   };
 }
+// What a recorded step must know of a module's modes (a step recorded in training mode must not be replayed in
+// evaluation mode): a 64-bit FNV-1a hash of every Mode flag in visiting order.
+template <class M>
+std::uintptr_t modes_key(M& m) {
+  std::uint64_t h = 14695981039346656037ull;
+  m.visit("", [&](const std::string&, auto& e) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) h = (h ^ (e.training ? 0x5bu : 0xa4u)) * 1099511628211ull;
+  });
+  return std::uintptr_t(h);
+}
 template <class M>
 std::int64_t parameter_count(M& m) {
   std::int64_t total = 0;

@@ -1,0 +1,80 @@
+// The CUDA backend at the assignment's real sizes and on the paths the small cases miss: convolutions whose batch
+// spans several column tiles (compared sample by sample at the tile edges), the backward passes that add to an
+// input gradient (accumulate), and evaluation-mode forwards outside any recorded step.
+#include "mirror.hpp"
+
+using namespace unetflow;
+using mirror::check_layer;
+using mirror::host;
+using mirror::Input;
+
+namespace {
+template <class B> using Conv128 = Conv2d<128, 128, 3, 1, 1, B>;
+template <class B> using Up256 = ConvTranspose2d<256, 128, 4, 2, 1, B>;
+template <class B> using Conv3 = Conv2d<6, 10, 3, 1, 1, B>;
+template <class B> using ConvUp = ConvTranspose2d<6, 10, 4, 2, 1, B>;
+template <class B> using Pool = AvgPool2d<7, B>;
+template <class B> using Norm = BatchNorm2d<6, B>;
+template <class B> using Gelu = GELU<B>;
+template <class B> using Dense = Linear<12, 20, B>;
+template <class B> using AssignmentUNet = ClassTimeUNet<1, 28, 28, 8, 10, B>;
+
+// conv.cu unfolds as many samples per GEMM as fit 64M floats of columns.
+constexpr int column_tile(int ci, int k, int ho, int wo) { return int((std::ptrdiff_t(1) << 26) / (std::ptrdiff_t(ci) * k * k * ho * wo)); }
+}  // namespace
+
+TEST_CASE("Conv2d 128 to 128 at 28x28 over 80 samples (two column tiles) matches the CPU backend") {
+  constexpr int tile = column_tile(128, 3, 28, 28);
+  static_assert(tile == 74);  // tiles of 74 and 6 samples
+  check_layer<Shape<128, 28, 28>, Conv128>("Conv2d<128, 128, 3, 1, 1>", {.n = 80, .samples = {0, tile - 1, tile, 79}});
+}
+
+TEST_CASE("ConvTranspose2d 256 to 128 from 7x7 over 700 samples (two column tiles) matches the CPU backend") {
+  // The transposed convolution runs the data gradient of the convolution 128 x 14 x 14 -> 256 x 7 x 7.
+  constexpr int tile = column_tile(128, 4, 7, 7);
+  static_assert(tile == 668);  // tiles of 668 and 32 samples
+  check_layer<Shape<256, 7, 7>, Up256>("ConvTranspose2d<256, 128, 4, 2, 1>", {.n = 700, .samples = {0, tile - 1, tile, 699}});
+}
+
+TEST_CASE("backward passes that add to the input gradient (accumulate) match the CPU backend") {
+  check_layer<Shape<6, 14, 14>, Conv3>("Conv2d 3x3, accumulating", {.accumulate = true});
+  check_layer<Shape<6, 7, 7>, ConvUp>("ConvTranspose2d 4x4 stride 2, accumulating", {.accumulate = true});
+  check_layer<Shape<6, 14, 14>, Pool>("AvgPool2d 7, accumulating", {.accumulate = true});
+  check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d, accumulating", {.accumulate = true});
+  check_layer<Shape<6, 5, 5>, Gelu>("GELU, accumulating", {.accumulate = true});
+  check_layer<Vec<12>, Dense>("Linear, accumulating", {.accumulate = true});
+}
+
+TEST_CASE("evaluation-mode forwards outside any recorded step: a Conv+BatchNorm+GELU block and a whole UNet") {
+  Rng rng(17, 1);
+  {
+    Conv<6, 10, cpu> bc;
+    Conv<6, 10, cuda> bg;
+    reset_parameters(bc, rng);
+    mirror::copy_state(bc, bg);
+    Input<Shape<6, 14, 14>> x(9, rng);
+    bc.forward(x.c.view());  // a training forward first, so that the running statistics are not the initial ones
+    bg.forward(x.g.view());
+    x.draw(rng);
+    set_training(bc, false);
+    set_training(bg, false);
+    EXPECT_CLOSE("ConvBnGelu forward in evaluation mode", host(bc.forward(x.c.view()), false), host(bg.forward(x.g.view()), true));
+    mirror::expect_same_state(bc, bg, "ConvBnGelu after a forward in each mode");
+  }
+  auto mc = std::make_unique<AssignmentUNet<cpu>>();
+  auto mg = std::make_unique<AssignmentUNet<cuda>>();
+  reset_parameters(*mc, rng);
+  mirror::copy_state(*mc, *mg);
+  using In = AssignmentUNet<cpu>::In;
+  Input<In> x(12, rng, 0, 1);
+  Input<Vec<1>> t(12, rng, 0, 1);
+  Input<Vec<10>> c(12, rng, 0, 1);
+  mc->forward(x.c.view(), t.c.view(), c.c.view());  // training mode: moves the running statistics
+  mg->forward(x.g.view(), t.g.view(), c.g.view());
+  x.draw(rng, 0, 1);
+  set_training(*mc, false);
+  set_training(*mg, false);
+  EXPECT_CLOSE("UNet forward in evaluation mode", host(mc->forward(x.c.view(), t.c.view(), c.c.view()), false),
+               host(mg->forward(x.g.view(), t.g.view(), c.g.view()), true));
+  mirror::expect_synchronised();
+}
