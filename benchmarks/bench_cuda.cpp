@@ -1,6 +1,7 @@
 // The GPU side of scripts/device-check.sh: training-step throughput of the SPEC's configurations on the CUDA
 // backend (the library's own tasks: host-drawn noise, recorded step replayed as a CUDA Graph, Adam), with TF32
-// off and on, CFG sampling time, and with --data the SPEC's 5-epoch D=128 denoiser run through Trainer.
+// off and on, on the im2col and (where built) the cuDNN convolution engine, CFG sampling time, and with --data
+// the SPEC's 5-epoch D=128 denoiser run through Trainer (on the engine UNETFLOW_CUDA_CONV selects).
 //   bench_cuda [--data DIR] [--steps N]
 // Prints one "name: value unit" line per figure (benchmarks/compare_pytorch_cuda.py reads them).
 #include <chrono>
@@ -143,6 +144,23 @@ int main(int argc, char** argv) {
     step_figures("_tf32", steps);
   });
   figure("TF32 off again", [&] { cuda::set_tf32(false); });
+  // The cuDNN convolution engine beside ours (the default is chosen by these figures).
+  if (cuda::has_cudnn()) {
+    figure("training steps (cuDNN, FP32)", [&] {
+      cuda::set_conv_engine(cuda::ConvEngine::cudnn);
+      step_figures("_cudnn", steps);
+    });
+    figure("training steps (cuDNN, TF32)", [&] {
+      cuda::set_tf32(true);
+      step_figures("_tf32_cudnn", steps);
+    });
+    figure("back to im2col and FP32", [&] {
+      cuda::set_tf32(false);
+      cuda::set_conv_engine(cuda::ConvEngine::im2col);
+    });
+  } else {
+    std::puts("cuDNN engine: not in this build");
+  }
   figure("CFG sampling", [&] { sampling_figure(); });
   if (!data.empty()) figure("the 5-epoch denoiser run", [&] { full_denoiser_run(data); });
   return failures == 0 ? 0 : 1;

@@ -4,7 +4,8 @@
 
 PyTorch runs the same UNets (tests/python/torch_unet.py) through the same training step: noise drawn for the
 batch, forward, MSE, backward, Adam; FP32 (TF32 off in cuBLAS and cuDNN), then with TF32 allowed. Prints
-images/s of both and the ratio for each SPEC configuration, the CFG sampling time (40 digits, T = 50, D = 64,
+images/s of PyTorch and of unetflow on each convolution engine (im2col; cuDNN where built), with the ratios,
+for each SPEC configuration, the CFG sampling time (40 digits, T = 50, D = 64,
 both passes as one batch), and with --data the training time of the SPEC's 5-epoch D=128 denoiser run.
 """
 import argparse
@@ -108,15 +109,18 @@ proc.wait()
 print(f"(bench_cuda: exit {proc.returncode}, {time.perf_counter() - t0:.0f} s)", flush=True)
 ours = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+): ([\d.]+) ", "".join(lines), re.M)}
 
-print(f"\n{'configuration':<24}{'PyTorch img/s':>15}{'unetflow img/s':>16}{'ratio':>8}")
+def cell(mine, theirs):
+    return f"{(mine or float('nan')):>12.1f}{(f'{mine / theirs:.2f}x' if mine else 'n/a'):>8}"
+
+
+print(f"\n{'configuration':<24}{'PyTorch img/s':>15}{'im2col img/s':>12}{'ratio':>8}{'cuDNN img/s':>12}{'ratio':>8}")
 for tf32 in (False, True):
     set_tf32(tf32)
     suffix = "_tf32" if tf32 else ""
     for name, D, tc, classes, batch, lr in CONFIGS:
         theirs = torch_rate(D, tc, classes, batch, lr, a.steps)
-        mine = ours.get(name + suffix)
-        ratio = f"{mine / theirs:.2f}x" if mine else "n/a"
-        print(f"{name + suffix:<24}{theirs:>15.1f}{(mine or float('nan')):>16.1f}{ratio:>8}", flush=True)
+        print(f"{name + suffix:<24}{theirs:>15.1f}{cell(ours.get(name + suffix), theirs)}"
+              f"{cell(ours.get(name + suffix + '_cudnn'), theirs)}", flush=True)
 set_tf32(False)
 ts = torch_sampling()
 mine = ours.get("cfg_sample_40_T50_D64")

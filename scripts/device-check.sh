@@ -2,7 +2,8 @@
 # On a machine with an NVIDIA GPU, in two calls made back to back (each fits a 9-minute command; the second reuses
 # the first's build when the machine is still warm, else it builds again):
 #   scripts/device-check.sh parity [RESULT_FILE]   the CUDA runtime and cuBLAS present, configure, build, then the
-#                                                  parity suite against the CPU backend, one test case per process;
+#                                                  parity suite against the CPU backend, one test case per process
+#                                                  (the convolutions on both engines, cuDNN's where it is found);
 #                                                  a failing case runs again with graphs off, UNETFLOW_CUDA_SYNC=1 and
 #                                                  CUDA_LAUNCH_BLOCKING=1, so that a fault names its kernel
 #   scripts/device-check.sh bench [RESULT_FILE]    the GPU benchmark side by side with PyTorch on the same GPU, the
@@ -48,6 +49,16 @@ stage() {
 
 args=(-DCMAKE_BUILD_TYPE=Release -DUNETFLOW_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DUNETFLOW_BUILD_EXAMPLES=OFF)
 [ -d "$deps/include" ] && args+=(-DUNETFLOW_DEPS="$deps")
+# cuDNN (the second convolution engine): the toolkit's, else the nvidia-cudnn wheel beside PyTorch; its libraries
+# load their sub-libraries from the library path.
+cudnn=""
+if [ ! -e /usr/local/cuda/include/cudnn.h ]; then
+  cudnn=$(python3 -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2> /dev/null || true)
+fi
+if [ -n "$cudnn" ] && [ -e "$cudnn/include/cudnn.h" ]; then
+  args+=(-DUNETFLOW_CUDNN_ROOT="$cudnn")
+  export LD_LIBRARY_PATH=$cudnn/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 build_targets() {
   stage configure 60 cmake -S . -B "$build" "${args[@]}" || exit 1
   stage build 240 cmake --build "$build" -j"$(nproc)" --target "$@" || exit 1
@@ -57,6 +68,7 @@ if [[ $call == parity ]]; then
   stage "CUDA runtime and cuBLAS present" 10 bash -c \
     'ls /usr/local/cuda/lib64/libcudart.so* /usr/local/cuda/lib64/libcublas.so* || ldconfig -p | grep -E "libcudart|libcublas"' ||
     exit 1
+  echo "cuDNN: ${cudnn:-/usr/local/cuda (if cudnn.h is there; else the cuDNN engine is not built)}" | tee -a "$result"
   build_targets unetflow_cuda_tests
   tests=$build/tests/unetflow_cuda_tests
   mapfile -t cases < <("$tests" --list-test-cases --no-intro 2>/dev/null | grep -v -e '^\[doctest\]' -e '^====' -e '^$')

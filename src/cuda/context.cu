@@ -13,8 +13,19 @@
 namespace unetflow {
 namespace cuda_detail {
 
+cuda::ConvEngine engine_from_environment() {
+  const char* v = std::getenv("UNETFLOW_CUDA_CONV");
+  if (!v || !*v || std::strcmp(v, "im2col") == 0) return cuda::ConvEngine::im2col;
+  if (std::strcmp(v, "cudnn") != 0)
+    throw Error(std::string("UNETFLOW_CUDA_CONV=") + v + ": the convolution engine is im2col or cudnn.");
+  if (!cudnn_available())
+    throw Error("UNETFLOW_CUDA_CONV=cudnn: this build of unetflow has no cuDNN (CMake found none; see UNETFLOW_CUDNN_ROOT).");
+  return cuda::ConvEngine::cudnn;
+}
+
 Context& context() {
   static Context* ctx = [] {
+    const cuda::ConvEngine engine = engine_from_environment();  // a bad value stops before anything is created
     int devices = 0;
     const cudaError_t e = cudaGetDeviceCount(&devices);
     if (e != cudaSuccess || devices == 0)
@@ -29,6 +40,7 @@ Context& context() {
     check(cudaMalloc(&c->blas_workspace, workspace), "cudaMalloc (cuBLAS workspace)");
     check(cublasSetWorkspace(c->blas, c->blas_workspace, workspace), "cublasSetWorkspace");
     check(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+    c->conv = engine;
     return c;
   }();
   return *ctx;
@@ -68,6 +80,14 @@ void cuda::set_tf32(bool allowed) {
   ++generation_counter();  // recorded GEMMs keep the math mode they were recorded with
 }
 bool cuda::tf32() { return context().tf32; }
+bool cuda::has_cudnn() { return cudnn_available(); }
+void cuda::set_conv_engine(ConvEngine engine) {
+  if (engine == ConvEngine::cudnn && !cudnn_available())
+    throw Error("cuda::set_conv_engine: this build of unetflow has no cuDNN (CMake found none; see UNETFLOW_CUDNN_ROOT).");
+  context().conv = engine;
+  ++generation_counter();  // recorded convolutions keep the engine they were recorded with
+}
+cuda::ConvEngine cuda::conv_engine() { return context().conv; }
 
 void* cuda::allocate_bytes(std::size_t bytes) {
   context();

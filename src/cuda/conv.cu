@@ -1,6 +1,7 @@
-// Convolutions on the GPU: a tile of samples is unfolded (im2col) into one column matrix [ci*k*k][m*ho*wo] and
-// multiplied by the weights with one cuBLAS GEMM; the data gradient folds the columns back by gathering (each
-// input pixel sums its own contributions: no atomics, deterministic).
+// Convolutions on the GPU, by the engine selected (cuda::set_conv_engine). The im2col engine, here: a tile of
+// samples is unfolded (im2col) into one column matrix [ci*k*k][m*ho*wo] and multiplied by the weights with one
+// cuBLAS GEMM; the data gradient folds the columns back by gathering (each input pixel sums its own
+// contributions: no atomics, deterministic). The cuDNN engine is in cudnn.cu.
 #include <algorithm>
 #include <stdexcept>
 
@@ -99,6 +100,7 @@ using namespace cuda_detail;
 void cuda::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate,
                         SampleEpilogue done) {
   refuse_epilogue(done);
+  if (context().conv == ConvEngine::cudnn) return cudnn_conv_forward(x, w, y, n, g, accumulate);
   const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
   T* col = scratch(Use::columns, 0, std::ptrdiff_t(rows) * hw * tile);
   T* out = scratch(Use::tile, 0, std::ptrdiff_t(g.co) * hw * tile);
@@ -113,6 +115,7 @@ void cuda::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, con
 void cuda::conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g, bool accumulate,
                               SampleEpilogue done) {
   refuse_epilogue(done);
+  if (context().conv == ConvEngine::cudnn) return cudnn_conv_backward_data(dy, w, dx, n, g, accumulate);
   const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
   T* col = scratch(Use::columns, 0, std::ptrdiff_t(rows) * hw * tile);
   T* in = scratch(Use::tile, 0, std::ptrdiff_t(g.co) * hw * tile);
@@ -125,6 +128,7 @@ void cuda::conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, in
 }
 
 void cuda::conv_backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g) {
+  if (context().conv == ConvEngine::cudnn) return cudnn_conv_backward_weight(x, dy, dw, n, g);
   const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
   T* col = scratch(Use::columns, 0, std::ptrdiff_t(rows) * hw * tile);
   T* in = scratch(Use::tile, 0, std::ptrdiff_t(g.co) * hw * tile);

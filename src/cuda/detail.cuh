@@ -29,9 +29,17 @@ struct Context {
   cublasHandle_t blas = nullptr;
   void* blas_workspace = nullptr;
   bool tf32 = false;
+  cuda::ConvEngine conv = cuda::ConvEngine::im2col;  // UNETFLOW_CUDA_CONV at start-up
 };
 Context& context();  // created on first use; throws Error when there is no device
 inline cudaStream_t stream() { return context().stream; }
+
+// The cuDNN convolution engine (cudnn.cu, or no_cudnn.cu where the build found no cuDNN); the same contract as
+// the policy's convolutions, without epilogues.
+bool cudnn_available();
+void cudnn_conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate);
+void cudnn_conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g, bool accumulate);
+void cudnn_conv_backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g);
 
 constexpr int block = 256;
 inline unsigned grid_for(std::ptrdiff_t n) {

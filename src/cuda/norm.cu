@@ -40,8 +40,9 @@ __device__ inline double parts_sum(const double* partial, Split split, int c, in
   return total;
 }
 
-__global__ void channel_sums_partial_kernel(const T* y, std::ptrdiff_t stride, int count, int plane, Split split,
-                                            double* partial) {
+// The parts of each channel's sum (bias gradients, and the first pass of the batch statistics).
+__global__ void channel_sum_parts_kernel(const T* y, std::ptrdiff_t stride, int count, int plane, Split split,
+                                         double* partial) {
   const int c = blockIdx.x;
   reduce_part<1>(split, count, c, blockIdx.y, partial,
                  [&](int i, double* acc) { acc[0] += y[channel_element(i, plane, c, stride)]; });
@@ -51,12 +52,8 @@ __global__ void channel_sums_final_kernel(const double* partial, Split split, in
     out[c] += T(parts_sum(partial, split, c, 1, 0));
 }
 
-// Batch statistics, two-pass as on the CPU: the mean, then the mean squared deviation from it.
-__global__ void bn_sum_kernel(const T* x, std::ptrdiff_t stride, int count, int plane, Split split, double* sums) {
-  const int c = blockIdx.x;
-  reduce_part<1>(split, count, c, blockIdx.y, sums,
-                 [&](int i, double* acc) { acc[0] += x[channel_element(i, plane, c, stride)]; });
-}
+// Batch statistics, two-pass as on the CPU: the mean (channel_sum_parts_kernel), then the mean squared deviation
+// from it.
 __global__ void bn_deviation_kernel(const T* x, std::ptrdiff_t stride, int count, int plane, Split split,
                                     const double* sums, double* squares) {
   const int c = blockIdx.x;
@@ -178,7 +175,7 @@ void cuda::add_channel_bias(Strided<T> y, int n, int C, int plane, const T* b) {
 void cuda::channel_sums(Strided<const T> y, int n, int C, int plane, T* out_accumulate) {
   if (C <= 0) return;
   const SplitLaunch run = split_launch(C, n, plane, 1, "channel_sums");
-  channel_sums_partial_kernel<<<run.grid, block, 0, stream()>>>(y.data, y.stride, n * plane, plane, run.split, run.partial);
+  channel_sum_parts_kernel<<<run.grid, block, 0, stream()>>>(y.data, y.stride, n * plane, plane, run.split, run.partial);
   launched("channel_sums");
   channel_sums_final_kernel<<<channel_blocks(C), block, 0, stream()>>>(run.partial, run.split, C, out_accumulate);
   launched("channel_sums (parts)");
@@ -187,7 +184,7 @@ void cuda::bn_stats(Strided<const T> x, int n, int C, int plane, T* mean, T* var
   if (C <= 0) return;
   const SplitLaunch run = split_launch(C, n, plane, 2, "bn_stats");
   double *sums = run.partial, *squares = run.partial + std::ptrdiff_t(C) * run.split.parts;
-  bn_sum_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, n * plane, plane, run.split, sums);
+  channel_sum_parts_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, n * plane, plane, run.split, sums);
   launched("bn_stats (sums)");
   bn_deviation_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, n * plane, plane, run.split, sums, squares);
   launched("bn_stats (squared deviations)");

@@ -87,6 +87,24 @@ void expect_same_state(A& c, B& g, const std::string& what) {
   });
 }
 
+// The convolution engine for a scope (set back also when a check throws); false where the build has no cuDNN.
+class EngineScope {
+ public:
+  explicit EngineScope(cuda::ConvEngine engine) : saved_(cuda::conv_engine()) {
+    active_ = engine != cuda::ConvEngine::cudnn || cuda::has_cudnn();
+    if (active_) cuda::set_conv_engine(engine);
+    else MESSAGE("skipped: this build has no cuDNN engine");
+  }
+  EngineScope(const EngineScope&) = delete;
+  EngineScope& operator=(const EngineScope&) = delete;
+  ~EngineScope() { cuda::set_conv_engine(saved_); }
+  explicit operator bool() const { return active_; }
+
+ private:
+  cuda::ConvEngine saved_;
+  bool active_ = false;
+};
+
 // The end of every test case: a fault of an asynchronous kernel surfaces here, in the case that caused it.
 inline void expect_synchronised() { CHECK_NOTHROW(cuda::synchronize()); }
 

@@ -132,11 +132,15 @@ void check_training_steps(int steps) {
 
 }  // namespace
 
-TEST_CASE("CUDA layers match the CPU backend, forward and backward") {
+void check_convolution_layers() {
   check_layer<Shape<6, 14, 14>, Conv3>("Conv2d 3x3");
   check_layer<Shape<6, 14, 14>, ConvDown>("Conv2d 3x3 stride 2");
   check_layer<Shape<6, 7, 7>, ConvUp>("ConvTranspose2d 4x4 stride 2");
   check_layer<Shape<6, 1, 1>, ConvUnflatten>("ConvTranspose2d 7x7 stride 7");
+}
+
+TEST_CASE("CUDA layers match the CPU backend, forward and backward") {
+  check_convolution_layers();
   check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d (training)", {.training = true});
   check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d (evaluation)", {.training = false});
   check_layer<Shape<6, 7, 7>, Pool>("AvgPool2d 7");
@@ -220,6 +224,14 @@ TEST_CASE("a whole class-conditioned UNet training step on CUDA matches the CPU 
 
 TEST_CASE("three steps in a row: the recorded (CUDA Graph) replay of the third matches the CPU backend") {
   check_training_steps(3);
+  mirror::expect_synchronised();
+}
+
+TEST_CASE("the cuDNN convolution engine: layers and three recorded training steps match the CPU backend") {
+  if (mirror::EngineScope engine(cuda::ConvEngine::cudnn); engine) {
+    check_convolution_layers();
+    check_training_steps(3);
+  }
   mirror::expect_synchronised();
 }
 

@@ -1,6 +1,7 @@
 // The CUDA backend at the assignment's real sizes and on the paths the small cases miss: convolutions whose batch
 // spans several column tiles (compared sample by sample at the tile edges), the backward passes that add to an
-// input gradient (accumulate), and evaluation-mode forwards outside any recorded step.
+// input gradient (accumulate), and evaluation-mode forwards outside any recorded step; the convolutions also on
+// the cuDNN engine.
 #include "mirror.hpp"
 
 using namespace unetflow;
@@ -20,25 +21,44 @@ template <class B> using Dense = Linear<12, 20, B>;
 template <class B> using AssignmentUNet = ClassTimeUNet<1, 28, 28, 8, 10, B>;
 
 // conv.cu unfolds as many samples per GEMM as fit 64M floats of columns.
-constexpr int column_tile(int ci, int k, int ho, int wo) { return int((std::ptrdiff_t(1) << 26) / (std::ptrdiff_t(ci) * k * k * ho * wo)); }
-}  // namespace
+constexpr int column_tile(int ci, int k, int ho, int wo) {
+  return int((std::ptrdiff_t(1) << 26) / (std::ptrdiff_t(ci) * k * k * ho * wo));
+}
 
-TEST_CASE("Conv2d 128 to 128 at 28x28 over 80 samples (two column tiles) matches the CPU backend") {
+void check_conv128() {
   constexpr int tile = column_tile(128, 3, 28, 28);
   static_assert(tile == 74);  // tiles of 74 and 6 samples
   check_layer<Shape<128, 28, 28>, Conv128>("Conv2d<128, 128, 3, 1, 1>", {.n = 80, .samples = {0, tile - 1, tile, 79}});
 }
-
-TEST_CASE("ConvTranspose2d 256 to 128 from 7x7 over 700 samples (two column tiles) matches the CPU backend") {
+void check_up256() {
   // The transposed convolution runs the data gradient of the convolution 128 x 14 x 14 -> 256 x 7 x 7.
   constexpr int tile = column_tile(128, 4, 7, 7);
   static_assert(tile == 668);  // tiles of 668 and 32 samples
   check_layer<Shape<256, 7, 7>, Up256>("ConvTranspose2d<256, 128, 4, 2, 1>", {.n = 700, .samples = {0, tile - 1, tile, 699}});
 }
-
-TEST_CASE("backward passes that add to the input gradient (accumulate) match the CPU backend") {
+void check_accumulating_convolutions() {
   check_layer<Shape<6, 14, 14>, Conv3>("Conv2d 3x3, accumulating", {.accumulate = true});
   check_layer<Shape<6, 7, 7>, ConvUp>("ConvTranspose2d 4x4 stride 2, accumulating", {.accumulate = true});
+}
+}  // namespace
+
+TEST_CASE("Conv2d 128 to 128 at 28x28 over 80 samples (two column tiles) matches the CPU backend") { check_conv128(); }
+
+TEST_CASE("ConvTranspose2d 256 to 128 from 7x7 over 700 samples (two column tiles) matches the CPU backend") {
+  check_up256();
+}
+
+TEST_CASE("the cuDNN convolution engine at the real sizes and accumulating matches the CPU backend") {
+  if (mirror::EngineScope engine(cuda::ConvEngine::cudnn); engine) {
+    check_conv128();
+    check_up256();
+    check_accumulating_convolutions();
+  }
+  mirror::expect_synchronised();
+}
+
+TEST_CASE("backward passes that add to the input gradient (accumulate) match the CPU backend") {
+  check_accumulating_convolutions();
   check_layer<Shape<6, 14, 14>, Pool>("AvgPool2d 7, accumulating", {.accumulate = true});
   check_layer<Shape<6, 14, 14>, Norm>("BatchNorm2d, accumulating", {.accumulate = true});
   check_layer<Shape<6, 5, 5>, Gelu>("GELU, accumulating", {.accumulate = true});

@@ -1,12 +1,14 @@
 #pragma once
 // The CUDA policy: the same static interface as `cpu`, over device memory, on one stream of the current device.
-// cuBLAS does every GEMM (FP32 by default; set_tf32(true) allows TF32 tensor cores); the other kernels are ours.
+// cuBLAS does every GEMM (FP32 by default; set_tf32(true) allows TF32 tensor cores); convolutions are im2col and
+// cuBLAS, or cuDNN's (set_conv_engine); the other kernels are ours.
 // Declarations only: this header is plain C++ (layers, models and examples compile with the host compiler);
 // the definitions are compiled once by nvcc into the `unetflow::cuda` library (src/cuda/).
 //
 // Graph records a step the first time its shapes and buffers are stable and replays it afterwards as a CUDA
-// Graph (one launch instead of hundreds). Any device allocation or free (or change of math mode) invalidates
-// every recording, so a replay never touches a buffer that has moved or gone; UNETFLOW_CUDA_GRAPHS=0 turns recording off.
+// Graph (one launch instead of hundreds). Any device allocation or free (or change of math mode or convolution
+// engine) invalidates every recording, so a replay never touches a buffer that has moved or gone;
+// UNETFLOW_CUDA_GRAPHS=0 turns recording off.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -36,8 +38,14 @@ struct cuda {
   static std::string device_name();    // e.g. "NVIDIA H200"; throws Error without a device
   static void synchronize();           // waits for the backend's stream
   static void* native_stream();        // the backend's cudaStream_t (for libraries that take one, such as NCCL)
-  static void set_tf32(bool allowed);  // TF32 tensor-core math in cuBLAS (off by default)
+  static void set_tf32(bool allowed);  // TF32 tensor-core math in cuBLAS and cuDNN (off by default)
   static bool tf32();
+  // Convolution engines: im2col + cuBLAS (ours, the default) or cuDNN's (where the build found cuDNN). Both are
+  // deterministic and agree to rounding. UNETFLOW_CUDA_CONV=im2col|cudnn sets the engine at start-up.
+  enum class ConvEngine { im2col, cudnn };
+  static bool has_cudnn();
+  static void set_conv_engine(ConvEngine engine);  // throws Error for cudnn where has_cudnn() is false
+  static ConvEngine conv_engine();
 
   // ---- memory -------------------------------------------------------------------------------------------
   static void* allocate_bytes(std::size_t bytes);
