@@ -17,6 +17,19 @@ namespace mirror {
 
 using namespace unetflow;
 
+// The small layers and the model the suites check (template <class Backend>).
+namespace layers {
+template <class B> using Conv3 = Conv2d<6, 10, 3, 1, 1, B>;
+template <class B> using ConvDown = Conv2d<6, 10, 3, 2, 1, B>;
+template <class B> using ConvUp = ConvTranspose2d<6, 10, 4, 2, 1, B>;
+template <class B> using ConvUnflatten = ConvTranspose2d<6, 6, 7, 7, 0, B>;
+template <class B> using Norm = BatchNorm2d<6, B>;
+template <class B> using Pool = AvgPool2d<7, B>;
+template <class B> using Dense = Linear<12, 20, B>;
+template <class B> using Gelu = GELU<B>;
+template <class B> using AssignmentUNet = ClassTimeUNet<1, 28, 28, 8, 10, B>;
+}  // namespace layers
+
 inline double tolerance() { return cuda::tf32() ? 1e-2 : 1e-4; }
 
 // max |b - a| / max(max |a|, floor): a is the CPU's result, the reference.

@@ -10,14 +10,7 @@ using mirror::Input;
 
 namespace {
 
-template <class B> using Conv3 = Conv2d<6, 10, 3, 1, 1, B>;
-template <class B> using ConvDown = Conv2d<6, 10, 3, 2, 1, B>;
-template <class B> using ConvUp = ConvTranspose2d<6, 10, 4, 2, 1, B>;
-template <class B> using ConvUnflatten = ConvTranspose2d<6, 6, 7, 7, 0, B>;
-template <class B> using Norm = BatchNorm2d<6, B>;
-template <class B> using Pool = AvgPool2d<7, B>;
-template <class B> using Dense = Linear<12, 20, B>;
-template <class B> using Gelu = GELU<B>;
+using namespace mirror::layers;
 template <class B> using ConvBnGeluBlock = Conv<6, 10, B>;
 template <class B> using Groups = GroupNorm<6, 3, B>;
 
@@ -65,8 +58,6 @@ void check_modulate() {
   EXPECT_CLOSE("Modulate dshift", host(dbc.view(), false), host(dbg.view(), true));
 }
 
-template <class B>
-using AssignmentUNet = ClassTimeUNet<1, 28, 28, 8, 10, B>;
 // Residual blocks, attention at 8x8, the class and time at every level (models/res_unet.hpp).
 template <class B>
 using ResidualUNet = ResUNet<3, 16, 16, 8, Widths<1, 2>, TimeClassConditioned<10>, 8, 2, B>;
@@ -153,7 +144,7 @@ TEST_CASE("CUDA layers match the CPU backend, forward and backward") {
   mirror::expect_synchronised();
 }
 
-TEST_CASE("blocks: Conv+BatchNorm+GELU on CUDA matches the CPU backend") {
+TEST_CASE("blocks: Conv+BatchNorm+GELU on CUDA matches the CPU backend, in training and evaluation mode") {
   Rng rng(7, 4);
   Conv<6, 10, cpu> bc;
   Conv<6, 10, cuda> bg;
@@ -170,6 +161,12 @@ TEST_CASE("blocks: Conv+BatchNorm+GELU on CUDA matches the CPU backend") {
   bg.backward(x.g.view(), dy.g.view(), dxg.view());
   EXPECT_CLOSE("ConvBnGelu input gradient", host(dxc.view(), false), host(dxg.view(), true));
   mirror::expect_same_state(bc, bg, "ConvBnGelu");
+  // Then in evaluation mode, outside any recorded step, with the running statistics the training pass moved.
+  x.draw(rng);
+  set_training(bc, false);
+  set_training(bg, false);
+  EXPECT_CLOSE("ConvBnGelu forward in evaluation mode", host(bc.forward(x.c.view()), false),
+               host(bg.forward(x.g.view()), true));
   mirror::expect_synchronised();
 }
 
