@@ -2,7 +2,7 @@
 // backend (the library's own tasks: host-drawn noise, recorded step replayed as a CUDA Graph, Adam), with TF32
 // off and on, on the im2col and (where built) the cuDNN convolution engine, CFG sampling time, and with --data
 // the SPEC's 5-epoch D=128 denoiser run through Trainer (on the engine UNETFLOW_CUDA_CONV selects).
-//   bench_cuda [--data DIR] [--steps N]
+//   bench_cuda [--data DIR [--full-run-only]] [--steps N]
 // Prints one "name: value unit" line per figure (benchmarks/compare_pytorch_cuda.py reads them).
 #include <chrono>
 #include <cstdio>
@@ -114,13 +114,27 @@ void full_denoiser_run(const std::string& data) {
 int main(int argc, char** argv) {
   std::string data;
   int steps = 30;
+  bool full_run_only = false;
+  const char* usage = "usage: bench_cuda [--data DIR [--full-run-only]] [--steps N]";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
-    else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
-    else {
-      std::fprintf(stderr, "bench_cuda: unknown argument %s (usage: bench_cuda [--data DIR] [--steps N])\n", argv[i]);
+    else if (!std::strcmp(argv[i], "--full-run-only")) full_run_only = true;
+    else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) {
+      char* end = nullptr;
+      const long v = std::strtol(argv[++i], &end, 10);
+      if (*end || v < 1 || v > 100000) {
+        std::fprintf(stderr, "bench_cuda: --steps %s is not a whole number from 1 to 100000.\n", argv[i]);
+        return 2;
+      }
+      steps = int(v);
+    } else {
+      std::fprintf(stderr, "bench_cuda: unknown argument %s (%s)\n", argv[i], usage);
       return 2;
     }
+  }
+  if (full_run_only && data.empty()) {
+    std::fprintf(stderr, "bench_cuda: --full-run-only needs --data DIR (%s)\n", usage);
+    return 2;
   }
   if (!cuda::available()) {
     std::puts("skipped: no CUDA device here");
@@ -138,6 +152,10 @@ int main(int argc, char** argv) {
       ++failures;
     }
   };
+  if (full_run_only) {
+    figure("the 5-epoch denoiser run", [&] { full_denoiser_run(data); });
+    return failures == 0 ? 0 : 1;
+  }
   figure("training steps (FP32)", [&] { step_figures("", steps); });
   figure("training steps (TF32)", [&] {
     cuda::set_tf32(true);
