@@ -83,8 +83,14 @@ if [[ $call == parity ]]; then
   echo "cuDNN: ${cudnn:-/usr/local/cuda (if cudnn.h is there; else the cuDNN engine is not built)}" | tee -a "$result"
   build_targets unetflow_cuda_tests
   tests=$build/tests/unetflow_cuda_tests
-  mapfile -t cases < <("$tests" --list-test-cases --no-intro 2>/dev/null | grep -v -e '^\[doctest\]' -e '^====' -e '^$')
+  mapfile -t cases < <("$tests" --list-test-cases --no-intro 2>/dev/null |
+    grep -v -e '^\[doctest\]' -e '^====' -e '^$' -e '^CUDA device: ')
   echo "${#cases[@]} test cases" | tee -a "$result"
+  if ((${#cases[@]} == 0)); then
+    stage "the test binary, listing its cases" 60 "$tests" --list-test-cases --no-intro
+    echo "device check (parity) failed: the test binary listed no test cases (above: what it said)" | tee -a "$result"
+    exit 1
+  fi
   failed=0 unrun=0
   for name in "${cases[@]}"; do
     pattern=${name//,/?}  # doctest splits -tc at commas; ? matches any one character

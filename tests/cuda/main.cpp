@@ -1,9 +1,10 @@
-// The CUDA test suite's entry point: without a usable GPU every test is skipped (CTest's code 77).
+// The CUDA test suite's entry point: without a usable GPU every test is skipped (CTest's code 77); with one, the
+// rule of filter_guard.hpp (a --test-case filter that matches no case fails).
 #define DOCTEST_CONFIG_IMPLEMENT
-#include <doctest/doctest.h>
-
 #include <cstdio>
 #include <unetflow/backend/cuda.hpp>
+
+#include "../filter_guard.hpp"
 
 int main(int argc, char** argv) {
   if (!unetflow::cuda::available()) {
@@ -11,6 +12,5 @@ int main(int argc, char** argv) {
     return 77;
   }
   std::printf("CUDA device: %s\n", unetflow::cuda::device_name().c_str());
-  doctest::Context context(argc, argv);
-  return context.run();
+  return filter_guard::run(argc, argv);
 }
