@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# On a machine with an NVIDIA GPU, in two calls made back to back (each fits a 9-minute command; the second reuses
-# the first's build when the machine is still warm, else it builds again):
+# On a machine with an NVIDIA GPU, in two calls made back to back (the second reuses the first's build when the
+# machine is still warm, else it builds again):
 #   scripts/device-check.sh parity [RESULT_FILE]   the CUDA runtime and cuBLAS present, configure, build, then the
 #                                                  parity suite against the CPU backend, one test case per process
 #                                                  (the convolutions on both engines, cuDNN's where it is found);
@@ -9,8 +9,9 @@
 #   scripts/device-check.sh bench [RESULT_FILE]    the GPU benchmark side by side with PyTorch on the same GPU, the
 #                                                  assignment's 5-epoch D=128 denoiser run last; with 2 or more GPUs
 #                                                  and Open MPI, the NCCL check
-# Every stage has its own time limit, cut to what is left of the call's budget (UNETFLOW_DEVICE_BUDGET seconds,
-# default 510: the device tool's 560-second call with room to spare), and its output goes to the result file
+# Every stage has its own time limit, cut to what is left of the call's budget (UNETFLOW_DEVICE_BUDGET seconds;
+# by default 330 for parity and 390 for bench, so that both calls and a machine start fit the 15 minutes of device
+# time a session is lent), and its output goes to the result file
 # (default $OUT/device-check-<call>.txt, else ./device-check-<call>.txt) line by line as it is printed, so a stage
 # cut short keeps what it printed; a stage with no time left is said and skipped.
 # Needs nvcc, CMake, PyTorch with CUDA (bench), and either the Debian packages of scripts/setup.sh or the folder
@@ -36,7 +37,9 @@ export PATH=$PATH:/usr/local/cuda/bin PYTHONUNBUFFERED=1
   echo "cores: $(nproc)"
 } | tee "$result"
 
-budget=${UNETFLOW_DEVICE_BUDGET:-510}
+default_budget=330
+[[ $call == bench ]] && default_budget=390
+budget=${UNETFLOW_DEVICE_BUDGET:-$default_budget}
 [[ $budget =~ ^[0-9]+$ ]] || { echo "device-check: UNETFLOW_DEVICE_BUDGET=$budget is not a number of seconds." >&2; exit 2; }
 
 # stage NAME SECONDS COMMAND...: runs COMMAND for at most SECONDS (less if the budget has less left), its output
