@@ -257,7 +257,7 @@ TEST_CASE("with TF32 allowed, a UNet step stays within 1e-2 of the CPU backend")
   mirror::expect_synchronised();
 }
 
-TEST_CASE("a recorded step records again after a device allocation, instead of replaying stale pointers") {
+TEST_CASE("a recorded step records again after a device allocation or free, instead of replaying stale pointers") {
   using ModelG = AssignmentUNet<cuda>;
   using In = typename ModelG::In;
   auto mg = std::make_unique<ModelG>();
@@ -268,16 +268,24 @@ TEST_CASE("a recorded step records again after a device allocation, instead of r
   fill_uniform(x, data, 0.0, 1.0);
   std::vector<std::uint8_t> labels(8, 3);
   const auto& graph = task.graph().statistics();
-  task.step(*mg, x.view(), labels.data(), noise);  // eager
-  task.step(*mg, x.view(), labels.data(), noise);  // recorded
-  task.step(*mg, x.view(), labels.data(), noise);  // replayed
-  Tensor<In, cuda> elsewhere(64);                  // an allocation: buffers may have moved
-  const double loss = task.step(*mg, x.view(), labels.data(), noise);
-  CHECK(std::isfinite(loss));
+  auto step = [&] {
+    const double loss = task.step(*mg, x.view(), labels.data(), noise);
+    CHECK(std::isfinite(loss));
+  };
+  step();  // eager
+  step();  // recorded
+  step();  // replayed
+  auto elsewhere = std::make_unique<Tensor<In, cuda>>(64);  // an allocation: buffers may have moved
+  step();  // eager
+  step();  // recorded
+  step();  // replayed
+  elsewhere.reset();  // a free: a recording that used that memory must not run again
+  step();  // eager
+  step();  // recorded
   if (std::getenv("UNETFLOW_CUDA_GRAPHS") == nullptr) {
-    CHECK(graph.replayed == 1);
-    CHECK(graph.eager == 2);
-    CHECK(graph.recorded == 1);
+    CHECK(graph.eager == 3);
+    CHECK(graph.recorded == 3);
+    CHECK(graph.replayed == 2);
   }
   CHECK(graph.failed == 0);
   mirror::expect_synchronised();
