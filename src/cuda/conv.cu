@@ -62,10 +62,10 @@ __global__ void scatter_tile_kernel(const T* tile, T* y, std::ptrdiff_t stride, 
 }
 
 // Samples per GEMM: as many as fit a 64M-float column matrix. (Also where the 32-bit index range of a sample's
-// image is checked, since every convolution of this engine asks for its tile first.)
+// input and output is checked, since every convolution of this engine asks for its tile first.)
 int conv_tile(const ConvGeom& g, int n) {
-  if (!cuda_layout::fits_index(std::ptrdiff_t(g.ci) * g.hi * g.wi) || !cuda_layout::fits_index(std::ptrdiff_t(g.co) * g.ho * g.wo))
-    throw Error("cuda: a convolution's sample of over 2^30 elements is beyond the CUDA kernels' 32-bit index range.");
+  check_index_range(1, std::ptrdiff_t(g.ci) * g.hi * g.wi, "conv (one sample's input)");
+  check_index_range(1, std::ptrdiff_t(g.co) * g.ho * g.wo, "conv (one sample's output)");
   const std::ptrdiff_t per_sample = g.col_rows() * g.col_cols(), budget = std::ptrdiff_t(1) << 26;
   return int(std::max<std::ptrdiff_t>(1, std::min<std::ptrdiff_t>(n, budget / std::max<std::ptrdiff_t>(per_sample, 1))));
 }

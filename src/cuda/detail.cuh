@@ -72,12 +72,16 @@ inline void launched(const char* kernel) {
 #define UNETFLOW_FOR_IN_ROW(i, len) \
   for (int i = int(blockIdx.x * blockDim.x + threadIdx.x); i < (len); i += int(gridDim.x * blockDim.x))
 
-// The grid of a two-dimensional loop over `rows` rows of `len` elements; throws Error when either is beyond the
-// kernels' 32-bit index range (cuda_layout::fits_index), naming the primitive.
-inline dim3 grid_2d(std::ptrdiff_t rows, std::ptrdiff_t len, const char* what) {
+// Throws Error, naming the primitive, when `rows` rows of `len` elements are beyond the kernels' 32-bit index
+// range (cuda_layout::fits_index).
+inline void check_index_range(std::ptrdiff_t rows, std::ptrdiff_t len, const char* what) {
   if (!cuda_layout::fits_index(rows) || !cuda_layout::fits_index(len))
     throw Error(std::string("cuda::") + what + ": " + std::to_string(rows) + " rows of " + std::to_string(len) +
                 " elements exceed the CUDA kernels' 32-bit index range (2^30 per dimension).");
+}
+// The grid of a two-dimensional loop over `rows` rows of `len` elements, after check_index_range.
+inline dim3 grid_2d(std::ptrdiff_t rows, std::ptrdiff_t len, const char* what) {
+  check_index_range(rows, len, what);
   const std::ptrdiff_t x = (len + block - 1) / block;
   return dim3(unsigned(x < 1 ? 1 : (x > 8192 ? 8192 : x)), unsigned(rows < 1 ? 1 : (rows > 65535 ? 65535 : rows)));
 }

@@ -202,7 +202,7 @@ void cuda::softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptr
   launched("softmax_backward_rows");
 }
 void cuda::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len, double* loss) {
-  grid_2d(1, n * len, "mse");  // checks the index range
+  check_index_range(1, n * len, "mse");
   auto* partial = reinterpret_cast<double*>(scratch(Use::partial_sums, 0, 2 * mse_blocks));
   mse_partial_kernel<<<mse_blocks, block, 0, stream()>>>(pred.data, pred.stride, target.data, target.stride, grad.data,
                                                           grad.stride, int(len), int(n * len), 2.0 / double(n * len),
