@@ -20,8 +20,9 @@ int main(int argc, char** argv) {
   app.add_option("--name", name, "run name")->check(plain_name)->capture_default_str();
   app.add_option("--digits", count, "number of test digits (rows)")->check(CLI::Range(1, 20))->capture_default_str();
   app.add_option("--seed", seed, "noise seed")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  EXAMPLES_PARSE_FLAGS(app, argc, argv);
   return guarded([&] {
+    apply_threads(0);  // OpenMP's own choice, checked
     using In = Shape<1, 28, 28>;
     const auto test = load_mnist(data, Split::test);
     check_images_fit<In>(test, "the test set");

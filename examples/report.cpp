@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <unetflow/error.hpp>
+#include <unetflow/io/folder_lock.hpp>
 
 #include "report/run_folder.hpp"
 #include "report/sections.hpp"
@@ -25,7 +26,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (!fs::is_directory(runs)) throw unetflow::Error("--runs " + runs + ": no such folder (run scripts/deliverables.sh first, or name the folder of your runs).");
-    const fs::path site = out.empty() ? fs::path(runs) / "site" : fs::path(out);
+    fs::path site = out.empty() ? fs::path(runs) / "site" : fs::path(out);
+    if (!site.has_filename()) site = site.parent_path();  // "site/" names the folder "site"
+    report::check_site_folder(site, runs);
+    // One report at a time builds a given site: the lock sits beside the site, which is replaced whole.
+    const auto lock = unetflow::lock_folder(site.parent_path().empty() ? fs::path(".") : site.parent_path(),
+                                            ".report-lock-" + site.filename().string());
     const report::RunFolder folder(runs, site);
     const auto content = report::build_site_content(folder);
     const auto bytes = report::write_site(content, site);

@@ -27,10 +27,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", f.seed, "noise seed")->capture_default_str();
   add_device_flag(app, f.device);
   add_threads_flag(app, f.threads);
-  CLI11_PARSE(app, argc, argv);
+  EXAMPLES_PARSE_FLAGS(app, argc, argv);
   return guarded([&] {
     apply_threads(f.threads);
-    const auto meta = safetensors::read(f.checkpoint).metadata;
+    const auto meta = safetensors::read_metadata(f.checkpoint);
     const auto it = meta.find("model");
     if (it == meta.end()) throw Error(f.checkpoint + " names no model in its metadata: it was not written by unetflow's trainer.");
     f.model_name = it->second;

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   app.add_option("--data", f.data, "the samples' data set (its test set is the reference)")->capture_default_str();
   add_device_flag(app, f.device);
   add_threads_flag(app, f.threads);
-  CLI11_PARSE(app, argc, argv);
+  EXAMPLES_PARSE_FLAGS(app, argc, argv);
   return guarded([&] {
     apply_threads(f.threads);
     return with_backend(f.device, [&]<class B>() { return score_run<B>(f); });

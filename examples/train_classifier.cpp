@@ -15,8 +15,10 @@ int main(int argc, char** argv) {
   flags.batch = 128;
   flags.lr = 2e-3;
   flags.add_to(app);
-  CLI11_PARSE(app, argc, argv);
+  EXAMPLES_PARSE_FLAGS(app, argc, argv);
   if (app.get_option("--name")->count() == 0) flags.name = default_classifier_for(flags.data).parent_path().filename().string();
-  flags.apply_threads();
-  return guarded([&] { return with_backend(flags.device, [&]<class B>() { return train_classifier_run<B>(flags); }); });
+  return guarded([&] {
+    flags.apply_threads();
+    return with_backend(flags.device, [&]<class B>() { return train_classifier_run<B>(flags); });
+  });
 }

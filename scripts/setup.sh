@@ -13,6 +13,7 @@ packages=(
   gnuplot-nox libomp-dev
   dataset-fashion-mnist
   libkainjow-mustache-dev chromium fonts-dejavu-core
+  time
   clang libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
 )

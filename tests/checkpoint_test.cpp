@@ -192,11 +192,11 @@ TEST_CASE("an interrupted checkpoint write leaves the previous checkpoint loadab
   const auto path = dir / "model.safetensors";
   a.save(path);
   // A crash mid-write leaves only a partial temporary file beside the checkpoint; simulate one...
-  std::ofstream(path.string() + ".tmp") << "partial";
+  std::ofstream(temporary_for(path)) << "partial";
   CHECK_NOTHROW(b.load(path));
   // ...and a write that fails (here: the temporary path cannot be created) reports and keeps the old file.
-  fs::remove(path.string() + ".tmp");
-  fs::create_directory(path.string() + ".tmp");
+  fs::remove(temporary_for(path));
+  fs::create_directory(temporary_for(path));
   Trained c(3);
   auto msg = test_util::error_of([&] { c.save(path); });
   CHECK(msg.find("cannot write") != std::string::npos);

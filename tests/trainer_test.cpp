@@ -200,7 +200,8 @@ TEST_CASE("a run stopped between an epoch's checkpoint and its outputs completes
   const std::string weights2 = file_bytes(dir / "model-epoch2.safetensors"), checkpoint = file_bytes(dir / "checkpoint.safetensors");
   // As if killed after epoch 2's checkpoint: its weights file and the figures after it are missing, a temporary remains.
   fs::remove(dir / "model-epoch2.safetensors");
-  std::ofstream(dir / "summary.json.tmp") << "{\"cut";
+  std::ofstream(dir / ("summary.json" + std::string(temporary_suffix))) << "{\"cut";
+  std::ofstream(dir / "notes.tmp") << "a user's file, which no program of ours wrote";
 
   Run other(2);
   DenoiseTask<Tiny> task2(0.5, false);
@@ -209,7 +210,8 @@ TEST_CASE("a run stopped between an epoch's checkpoint and its outputs completes
   CHECK(resumed_calls == std::vector<int>{2});  // epoch 2's outputs, once; no training
   CHECK(file_bytes(dir / "model-epoch2.safetensors") == weights2);
   CHECK(file_bytes(dir / "checkpoint.safetensors") == checkpoint);
-  CHECK_FALSE(fs::exists(dir / "summary.json.tmp"));
+  CHECK_FALSE(fs::exists(dir / ("summary.json" + std::string(temporary_suffix))));
+  CHECK(file_bytes(dir / "notes.tmp") == "a user's file, which no program of ours wrote");  // only our temporaries go
   CHECK(weights(*other.model) == weights(*run.model));
 
   // With every output in place, a resume of the finished run does nothing again.
@@ -250,7 +252,10 @@ TEST_CASE("resume refuses a checkpoint whose counters are out of range, naming t
                         Case{"progress.step", 1000, "progress.step is 1000 but progress.losses holds 4 losses"},
                         Case{"progress.batch", 7, "stopped at batch 7 of an epoch, but this run has 3 batches per epoch"},
                         Case{"optim.step", -1, "'optim.step' is -1, but a count cannot be negative"},
-                        Case{"sched.last_epoch", -2, "'sched.last_epoch' is -2, but a count cannot be negative"}}) {
+                        Case{"sched.last_epoch", -2, "'sched.last_epoch' is -2, but a count cannot be negative"},
+                        // Counters of other parts that count the same epochs and steps must agree with progress.
+                        Case{"sched.last_epoch", std::int64_t(1) << 62, "sched.last_epoch is 4611686018427387904 but progress.epoch is 1"},
+                        Case{"optim.step", 5, "optim.step is 5 but progress.step is 4"}}) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << good;
     set_counter(path, c.name, c.value);
     const auto message = resume_error();

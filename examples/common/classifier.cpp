@@ -20,7 +20,7 @@ Scorer<In, B>::Scorer(const fs::path& classifier, const ImageSet& test) : model_
   if (!fs::exists(classifier))
     throw Error("no classifier at " + classifier.string() + ": train one on " + test.source +
                 " with train_classifier --data " + test.source + ".");
-  const auto meta = safetensors::read(classifier).metadata;
+  const auto meta = safetensors::read_metadata(classifier);
   const auto trained_on = meta.find("data_fingerprint");
   if (trained_on == meta.end())
     throw Error(classifier.string() + " does not record the data set it was trained on (it predates that): train it again with train_classifier.");
@@ -156,19 +156,29 @@ int train_classifier_run(const TrainFlags& flags) {
 
 template <class In, class B>
 int score_for(const ScoreFlags& f, const ImageSet& test) {
-  const auto x = read_npy<float>(f.samples);
-  if (x.empty() || x.size() % In::size)
-    throw Error(f.samples + " holds " + std::to_string(x.size()) + " values, not a whole number of " + test.shape_text() +
-                " images (the shape of " + test.source + ").");
+  const auto samples = read_npy_array<float>(f.samples);
+  const std::vector<std::size_t> image{std::size_t(In::C), std::size_t(In::H), std::size_t(In::W)};
+  auto shape_text = [](const std::vector<std::size_t>& shape) {
+    std::string t = "(";
+    for (std::size_t i = 0; i < shape.size(); ++i) t += (i ? ", " : "") + std::to_string(shape[i]);
+    return t + (shape.size() == 1 ? ",)" : ")");
+  };
+  if (samples.shape.size() != 4 || samples.shape[0] == 0 || !std::equal(image.begin(), image.end(), samples.shape.begin() + 1))
+    throw Error(f.samples + " has the shape " + shape_text(samples.shape) + ", not (n, " + std::to_string(In::C) + ", " +
+                std::to_string(In::H) + ", " + std::to_string(In::W) + ") with n >= 1: the images of " + test.source + " are " +
+                test.shape_text() + ".");
+  const auto& x = samples.data;
   if (const auto bad = std::find_if(x.begin(), x.end(), [](float v) { return !std::isfinite(v); }); bad != x.end())
     throw Error(f.samples + " holds a value that is not a finite number (" + std::to_string(*bad) + " at index " +
                 std::to_string(bad - x.begin()) + ").");
   const int n = int(x.size() / In::size);
   std::vector<std::int64_t> y;
   if (!f.labels.empty()) {
-    y = read_npy<std::int64_t>(f.labels);
-    if (int(y.size()) != n)
-      throw Error(f.labels + " holds " + std::to_string(y.size()) + " labels for " + std::to_string(n) + " samples.");
+    const auto labels = read_npy_array<std::int64_t>(f.labels);
+    if (labels.shape.size() != 1 || labels.shape[0] != std::size_t(n))
+      throw Error(f.labels + " has the shape " + shape_text(labels.shape) + ", not (" + std::to_string(n) + ",): one label for each of the " +
+                  std::to_string(n) + " samples.");
+    y = labels.data;
     // sample writes -1 for a sample drawn without a class: it counts as not what was asked.
     if (const auto bad = std::find_if(y.begin(), y.end(), [](std::int64_t c) { return c < -1 || c > 9; }); bad != y.end())
       throw Error(f.labels + " holds the label " + std::to_string(*bad) + " at index " + std::to_string(bad - y.begin()) +

@@ -3,6 +3,7 @@
 // include it; the runs they call include programs.hpp.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -32,13 +33,39 @@ inline const CLI::Validator positive_number(
       return std::stod(v) > 0 ? "" : "'" + v + "' is not positive";
     },
     "POSITIVE");
+// Run names become folder names in messages, summaries and the website: letters, digits, '.', '_', '-' and '+',
+// not starting with '.' or '-', at most 100 characters (no newline, no '/', nothing a shell or a page would read).
 inline const CLI::Validator plain_name(
     [](std::string& v) -> std::string {
-      if (v.empty() || v == "." || v == ".." || v.find('/') != std::string::npos)
-        return "'" + v + "' is not a plain folder name (not empty, no '/', not '.' or '..')";
+      const bool safe = std::all_of(v.begin(), v.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '+';
+      });
+      if (v.empty() || v.size() > 100 || !safe || v[0] == '.' || v[0] == '-') {
+        std::string shown;
+        for (char c : v.substr(0, 40)) shown += (c >= 32 && c < 127) ? std::string(1, c) : "?";
+        return "'" + shown + "' is not a plain folder name (1-100 of the letters a-z A-Z, digits and . _ - +, not starting with . or -)";
+      }
       return "";
     },
     "NAME");
+// A whole number that is not negative, for unsigned flags (CLI11 would read -1 as 2^64 - 1).
+inline const CLI::Validator not_negative_text(
+    [](std::string& v) -> std::string {
+      const auto first = v.find_first_not_of(" \t");
+      return first != std::string::npos && v[first] == '-' ? "'" + v + "' is negative; give a whole number from 0" : "";
+    },
+    "NOT NEGATIVE");
+
+// Every floating-point flag refuses NaN and infinity, and every unsigned one a negative number, whatever checks
+// its own line adds: called on each program's App (and its subcommands) once all options are added, before parsing.
+inline void check_number_flags(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    const std::string type = option->get_type_name();
+    if (type.rfind("FLOAT", 0) == 0) option->check(finite_number);
+    if (type.rfind("UINT", 0) == 0) option->check(not_negative_text);
+  }
+  for (CLI::App* sub : app.get_subcommands({})) check_number_flags(*sub);
+}
 
 // --device cpu|cuda|auto (auto: the GPU when one is present).
 inline void add_device_flag(CLI::App& app, std::string& device) {
@@ -47,10 +74,24 @@ inline void add_device_flag(CLI::App& app, std::string& device) {
       ->capture_default_str();
 }
 
-// --threads N (0: OpenMP's choice, OMP_NUM_THREADS or every core).
+// --threads N (0: OpenMP's choice, OMP_NUM_THREADS or every core), at most four per core (threads.hpp).
 inline void add_threads_flag(CLI::App& app, int& threads) {
+  const CLI::Validator bounded(
+      [](std::string& v) -> std::string {
+        try {
+          std::size_t used = 0;
+          const long long n = std::stoll(v, &used);
+          if (used == v.size() && n >= 0 && n <= max_threads()) return "";
+          if (used == v.size() && n > max_threads())
+            return "'" + v + "' is more than the " + std::to_string(max_threads()) + " threads allowed here (four per core on " +
+                   std::to_string(omp_get_num_procs()) + " cores)";
+        } catch (const std::exception&) {
+        }
+        return "'" + v + "' is not a thread count from 0 to " + std::to_string(max_threads());
+      },
+      "0-" + std::to_string(max_threads()));
   app.add_option("--threads", threads, "threads for the CPU kernels (0: OMP_NUM_THREADS, else every core)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(bounded)
       ->capture_default_str();
 }
 
@@ -61,9 +102,12 @@ inline void add_solver_flag(CLI::App& app, std::string& solver) {
       ->capture_default_str();
 }
 
-inline void TrainFlags::add_to(CLI::App& app) {
-  app.add_option("--data", data, "data set folder: MNIST-format IDX files (raw or .gz), CIFAR-10 binary batches, or "
-                                 "train/ and test/ folders of class sub-folders")->capture_default_str();
+inline void TrainFlags::add_to(CLI::App& app, DataKinds kinds) {
+  app.add_option("--data", data, kinds == DataKinds::mnist_only
+                                     ? "data set folder: MNIST-format IDX files, raw or .gz (MNIST or Fashion-MNIST; "
+                                       "scripts/fetch_mnist.sh fetches MNIST)"
+                                     : "data set folder: MNIST-format IDX files (raw or .gz), CIFAR-10 binary batches, or "
+                                       "train/ and test/ folders of class sub-folders")->capture_default_str();
   app.add_option("--runs", runs, "parent of the run directories")->capture_default_str();
   app.add_option("--name", name, "run name: outputs go to RUNS/NAME")->check(plain_name)->capture_default_str();
   app.add_option("--preset", preset, "full: the assignment's settings; quick: every file in minutes on a CPU")
@@ -91,6 +135,11 @@ inline void TrainFlags::add_to(CLI::App& app) {
 }
 
 // Applies a preset's values to every flag the user left unset.
+// CLI11_PARSE after the number checks every program's flags get (check_number_flags).
+#define EXAMPLES_PARSE_FLAGS(app, argc, argv) \
+  examples::check_number_flags(app);        \
+  CLI11_PARSE(app, argc, argv)
+
 inline void TrainFlags::apply_preset(CLI::App& app, const TrainFlags& quick) {
   if (preset != "quick") return;
   auto unset = [&](const char* flag) { return app.get_option(flag)->count() == 0; };

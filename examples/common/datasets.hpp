@@ -69,7 +69,8 @@ inline ImageSet open_data(const fs::path& dir, Split split) {
     case DataFormat::cifar10: return load_cifar10(dir, split);
     case DataFormat::image_folder: break;
   }
-  return load_image_folder(dir / (split == Split::train ? "train" : "test"));
+  // The sizes the programs are built for (with_image_shape), checked from each file's header before decoding.
+  return load_image_folder(dir / (split == Split::train ? "train" : "test"), {{28, 28}, {32, 32}});
 }
 
 // The name of class k for figure labels: its name where the data set names its classes ("airplane"), else

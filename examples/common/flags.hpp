@@ -36,7 +36,11 @@ inline void use_program_wait_policy(char** argv) { use_wait_policy(argv, "passiv
 
 // --threads N: N threads for the kernels from now on; 0 keeps OpenMP's choice (OMP_NUM_THREADS, else every core).
 inline void apply_threads(int threads) {
-  if (threads > 0) set_threads(threads);
+  if (threads > 0) return set_threads(threads);
+  if (omp_get_max_threads() > max_threads())  // OpenMP's choice, from OMP_NUM_THREADS
+    throw Error("OMP_NUM_THREADS asks for " + std::to_string(omp_get_max_threads()) + " threads, more than the " +
+                std::to_string(max_threads()) + " allowed on this machine's " + std::to_string(omp_get_num_procs()) +
+                " cores (four per core): set it lower, or give --threads.");
 }
 
 // Flags a training program takes; preset values apply to the flags the user did not give.
@@ -51,7 +55,9 @@ struct TrainFlags {
   std::uint64_t seed = 0;
   bool resume = false, quiet = false, deterministic_reduce = false;
 
-  void add_to(CLI::App& app);                                 // cli.hpp
+  // Which data sets a program reads, for --data's help.
+  enum class DataKinds { any, mnist_only };
+  void add_to(CLI::App& app, DataKinds kinds = DataKinds::any);  // cli.hpp
   void apply_preset(CLI::App& app, const TrainFlags& quick);  // cli.hpp
 
   fs::path run_dir() const { return fs::path(runs) / name; }

@@ -144,11 +144,17 @@ void score_final_samples(const Part2Flags& f, Scorer& scorer, Trainer& trainer, 
     x.insert(x.end(), part.begin(), part.end());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto scores = scorer.score(x.data(), f.score_samples, Classes ? labels.data() : nullptr);
-  auto j = scores.json();
+  nlohmann::json j;
+  try {
+    const auto scores = scorer.score(x.data(), f.score_samples, Classes ? labels.data() : nullptr);
+    j = scores.json();
+    std::fprintf(stderr, "final model, %d samples (%.1f s): %s\n", f.score_samples, seconds, scores.line().c_str());
+  } catch (const Error& e) {
+    j = {{"error", e.what()}};
+    std::fprintf(stderr, "final model, %d samples (%.1f s): they could not be scored: %s\n", f.score_samples, seconds, e.what());
+  }
   j["sampling_seconds"] = seconds;
   summary["final_scores"] = j;
-  std::fprintf(stderr, "final model, %d samples (%.1f s): %s\n", f.score_samples, seconds, scores.line().c_str());
 }
 
 template <class Model, class In, bool Classes, class B>
@@ -172,7 +178,7 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   // D12 a better time-conditioned model.
   const std::string loss_id = f.better ? "d12" : !Classes ? "d7" : f.no_scheduler ? "d11" : "d9";
   const std::string samples_id = f.better ? "d12" : !Classes ? "d8" : f.no_scheduler ? "d11" : "d10";
-  RunSummary summary(flags.run_dir());
+  RunSummary summary(flags.run_dir(), trainer.writes_outputs());
   summary["deliverables"] = f.better ? "D12" : !Classes ? "D7, D8" : f.no_scheduler ? "D11" : "D9, D10";
   summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
                        {"data", train.source}, {"images", shape_text<In>()},
@@ -234,9 +240,14 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
     last_grid = grid;
     if (f.better) write_d12_comparison<In>(f, summary, tag, grid, model_name);
     if (scorer) {
-      const auto scores = scorer->score(grid.data(), int(n), Classes ? labels.data() : nullptr);
-      summary["scores"][tag] = scores.json();
-      std::fprintf(stderr, "epoch %d: %s\n", epoch, scores.line().c_str());
+      try {  // samples that cannot be scored (a diverged model) are said and recorded; training goes on
+        const auto scores = scorer->score(grid.data(), int(n), Classes ? labels.data() : nullptr);
+        summary["scores"][tag] = scores.json();
+        std::fprintf(stderr, "epoch %d: %s\n", epoch, scores.line().c_str());
+      } catch (const Error& e) {
+        summary["scores"][tag] = {{"error", e.what()}};
+        std::fprintf(stderr, "epoch %d: the samples could not be scored: %s\n", epoch, e.what());
+      }
     }
     summary.write();
     std::fprintf(stderr, "epoch %d: %zu samples in %.1f s -> %s\n", epoch, n, seconds,

@@ -14,9 +14,9 @@ int part1_main(int argc, char** argv, bool pure_noise) {
   Part1Flags f;
   f.pure_noise = pure_noise;
   f.train.name = pure_noise ? "pure_noise" : "denoiser";
-  f.train.add_to(app);
-  if (!pure_noise) app.add_option("--sigma", f.sigma, "noise level of training")->check(CLI::Range(0.0, 10.0))->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  f.train.add_to(app, TrainFlags::DataKinds::mnist_only);
+  if (!pure_noise) app.add_option("--sigma", f.sigma, "noise level of training")->check(finite_number & CLI::Range(0.0, 10.0))->capture_default_str();
+  EXAMPLES_PARSE_FLAGS(app, argc, argv);
   TrainFlags quick;
   quick.epochs = 5;
   quick.batch = 128;
@@ -25,12 +25,14 @@ int part1_main(int argc, char** argv, bool pure_noise) {
   quick.eval_images = 2000;
   quick.lr = 1e-3;
   f.train.apply_preset(app, quick);
-  f.train.apply_threads();
   for (int i = 0; i < argc; ++i) {
     if (std::string(argv[i]) == "--resume") continue;
     f.command_line += (i ? " " : "") + std::string(argv[i]);
   }
-  return guarded([&] { return with_backend(f.train.device, [&]<class B>() { return part1_run<B>(f); }); });
+  return guarded([&] {
+    f.train.apply_threads();
+    return with_backend(f.train.device, [&]<class B>() { return part1_run<B>(f); });
+  });
 }
 
 }  // namespace examples

@@ -26,7 +26,7 @@ int run_part1(const Part1Flags& f) {
   Trainer<Model, DenoiseTask<Model>, ProcessComm> trainer(*model, task, train, train_options(flags),
                                                           {{"model", model_name}, {"task", f.pure_noise ? "pure_noise" : "denoise"}},
                                                           process_comm_for<B>(flags));
-  RunSummary summary(flags.run_dir());
+  RunSummary summary(flags.run_dir(), trainer.writes_outputs());
   summary["deliverables"] = f.pure_noise ? "D5, D6" : "D2, D3, D4, D6";
   summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
                        {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr}, {"sigma", f.sigma},

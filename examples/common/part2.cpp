@@ -48,7 +48,7 @@ int part2_main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   app.add_option("--per-digit", f.per_digit, "samples of each digit (class-conditioned)")->check(CLI::Range(1, 100))->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  EXAMPLES_PARSE_FLAGS(app, argc, argv);
   if (f.better && f.classes) {
     std::fprintf(stderr, "error: --better is D12, a time-only model: drop --classes.\n");
     return 1;
@@ -80,12 +80,12 @@ int part2_main(int argc, char** argv) {
   quick.steps_per_epoch = 120;
   quick.eval_images = 2000;
   f.train.apply_preset(app, quick);
-  f.train.apply_threads();
   for (int i = 0; i < argc; ++i) {
     if (std::string(argv[i]) == "--resume") continue;
     f.command_line += (i ? " " : "") + std::string(argv[i]);
   }
   return guarded([&] {
+    f.train.apply_threads();
     const auto train = open_data(f.train.data, Split::train);
     return with_image_shape(train, [&]<class In>() {
       return with_backend(f.train.device, [&]<class B>() {

@@ -51,7 +51,15 @@ std::string read_all(const std::filesystem::path& path) {
   return bytes;
 }
 
-// The folders an earlier, interrupted build left beside `out` (<out>.partial-<pid>, <out>.previous-<pid>).
+// Removes a folder only when it is a site this program built (or an empty folder): never anything else.
+void remove_site(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (is_site_folder(dir)) std::filesystem::remove_all(dir, ec);
+  else std::filesystem::remove(dir, ec);  // fails, leaving it, unless it is empty
+}
+
+// The folders an earlier, interrupted build left beside `out` (<out>.partial-<pid>, <out>.previous-<pid>), when they
+// are sites of this program's (the marker is its first file) or empty.
 void remove_leftovers(const std::filesystem::path& out) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -59,11 +67,57 @@ void remove_leftovers(const std::filesystem::path& out) {
   const std::string stem = out.filename().string();
   for (const auto& entry : fs::directory_iterator(parent, ec)) {
     const auto name = entry.path().filename().string();
-    if (name.rfind(stem + ".partial-", 0) == 0 || name.rfind(stem + ".previous-", 0) == 0) fs::remove_all(entry.path(), ec);
+    if (name.rfind(stem + ".partial-", 0) == 0 || name.rfind(stem + ".previous-", 0) == 0) remove_site(entry.path());
   }
 }
 
+std::filesystem::path resolved(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto r = std::filesystem::weakly_canonical(std::filesystem::absolute(p), ec);
+  if (ec) r = std::filesystem::absolute(p).lexically_normal();
+  return r.has_filename() ? r : r.parent_path();
+}
+
+// Whether `inner` is `outer` or lies inside it (both resolved).
+bool within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o, ++i)
+    if (i == inner.end() || *i != *o) return false;
+  return true;
+}
+
 }  // namespace
+
+bool is_site_folder(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;
+  if (fs::is_regular_file(dir / site_marker, ec)) return true;
+  // A site of the versions before the marker: index.html, style.css and img/ only, the page saying who built it.
+  bool has_index = false;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const auto name = entry.path().filename().string();
+    if (name == "index.html") has_index = true;
+    else if (name != "style.css" && name != "img") return false;
+  }
+  return has_index && read_all(dir / "index.html").find("built by unetflow's\n<code>report</code>") != std::string::npos;
+}
+
+void check_site_folder(const std::filesystem::path& out, const std::filesystem::path& runs) {
+  namespace fs = std::filesystem;
+  const auto site = resolved(out), runs_folder = resolved(runs);
+  const std::string flag = "--out " + out.string();
+  if (within(runs_folder, site))
+    throw unetflow::Error(flag + " is or holds the runs folder (--runs " + runs.string() + "): the site must not replace the runs it shows.");
+  if (within(site, runs_folder) && site.parent_path() != runs_folder)
+    throw unetflow::Error(flag + " lies inside a run of --runs " + runs.string() + ": put the site in a folder of its own (the default is RUNS/site).");
+  std::error_code ec;
+  if (fs::exists(site, ec) && !fs::is_directory(site, ec))
+    throw unetflow::Error(flag + " is a file, not a folder: name a new folder, or a site that report built.");
+  if (fs::is_directory(site, ec) && !fs::is_empty(site, ec) && !is_site_folder(site))
+    throw unetflow::Error(flag + " already holds files that report did not write (it has no " + std::string(site_marker) +
+                          "): name a new or empty folder, or a site that report built, which it replaces.");
+}
 
 std::uintmax_t write_site(const SiteContent& content, const std::filesystem::path& out) {
   namespace fs = std::filesystem;
@@ -78,6 +132,7 @@ std::uintmax_t write_site(const SiteContent& content, const std::filesystem::pat
   if (ec) throw unetflow::Error("cannot create " + partial.string() + " (" + ec.message() + ").");
   std::uintmax_t bytes = 0;
   try {
+    unetflow::write_atomically(partial / site_marker, std::string("A website built by unetflow's report; report replaces this folder whole.\n"));
     for (const auto& image : content.images) {
       const auto to = partial / image.to;
       fs::create_directories(to.parent_path());
@@ -88,21 +143,24 @@ std::uintmax_t write_site(const SiteContent& content, const std::filesystem::pat
     unetflow::write_atomically(partial / "style.css", std::string(site_template::style));
     unetflow::write_atomically(partial / "index.html", html);
     bytes += html.size() + site_template::style.size();
-    // Swap: the old site steps aside, the new one takes its name (or the old one comes back), then the old one goes.
+    // Swap: the old site (or empty folder: check_site_folder refused anything else) steps aside, the new one takes
+    // its name (or the old one comes back), then the old one goes.
     const fs::path previous = out.string() + ".previous-" + pid;
     const bool had_site = fs::exists(out);
+    if (had_site && !fs::is_empty(out) && !is_site_folder(out))
+      throw unetflow::Error("--out " + out.string() + " gained files that report did not write while the site was built; it is left as it is.");
     if (had_site) fs::rename(out, previous);
     fs::rename(partial, out, ec);
     if (ec) {
       if (had_site) fs::rename(previous, out);
       throw fs::filesystem_error("cannot rename", partial, out, ec);
     }
-    if (had_site) fs::remove_all(previous, ec);
+    if (had_site) remove_site(previous);
   } catch (const fs::filesystem_error& e) {
-    fs::remove_all(partial, ec);
+    remove_site(partial);
     throw unetflow::Error("cannot write the site to " + out.string() + ": " + e.code().message() + " (" + e.path1().string() + ").");
   } catch (...) {
-    fs::remove_all(partial, ec);
+    remove_site(partial);
     throw;
   }
   return bytes;

@@ -4,6 +4,9 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <string>
+
+#include "error.hpp"
 
 namespace unetflow {
 
@@ -51,7 +54,7 @@ class Rng {
   }
   bool bernoulli(double p) { return uniform() < p; }
   // Uniform integer in [0, n).
-  std::uint64_t below(std::uint64_t n) { return std::uint64_t(uniform() * double(n)) % n; }
+  std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : std::uint64_t(uniform() * double(n)) % n; }
 
   template <class T>
   void fill_normal(T* p, std::ptrdiff_t n, double mean = 0, double std = 1) {
@@ -63,7 +66,19 @@ class Rng {
   }
 
   const State& state() const { return state_; }
-  void set_state(const State& s) { state_ = s; }
+  // Why a state cannot be drawn from ("" when it can): all-zero words (xoshiro then gives zeros for ever, and the
+  // normal draw would wait for ever for a non-zero uniform), or a cached normal that is not a finite number.
+  static std::string unusable(const State& s) {
+    if (s.s[0] == 0 && s.s[1] == 0 && s.s[2] == 0 && s.s[3] == 0)
+      return "its four state words are all zero, from which the generator draws only zeros";
+    if (s.has_cached && !std::isfinite(s.cached_normal)) return "its cached normal value is not a finite number";
+    return "";
+  }
+  // Throws Error (naming `source`) for a state that cannot be drawn from, so that no draw loop can spin.
+  void set_state(const State& s, const std::string& source = "a random-stream state") {
+    if (const auto why = unusable(s); !why.empty()) throw Error(source + ": " + why + ".");
+    state_ = s;
+  }
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -1,6 +1,6 @@
 #pragma once
 // Threads. Every CPU kernel runs on OpenMP's team of threads.
-//   set_threads(n)    the kernels use n threads from now on (n >= 1; unetflow::Error otherwise)
+//   set_threads(n)    the kernels use n threads from now on (1 <= n <= max_threads(); unetflow::Error otherwise)
 //   threads()         how many the next kernel uses (OMP_NUM_THREADS, else one per core)
 //   wait_policy()     how idle threads wait between kernels, as the OpenMP runtime read it at start
 //   use_wait_policy(argv, policy)   starts the program again with OMP_WAIT_POLICY=policy unless the environment
@@ -13,6 +13,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -21,8 +22,15 @@
 
 namespace unetflow {
 
+// The most threads a program may ask for: four per core. More only wait for cores, and thousands overflow the
+// OpenMP runtime's stacks or the machine's process limit.
+inline int max_threads() { return 4 * std::max(1, omp_get_num_procs()); }
+
 inline void set_threads(int n) {
   if (n < 1) throw Error("set_threads: " + std::to_string(n) + " threads; give at least one.");
+  if (n > max_threads())
+    throw Error("set_threads: " + std::to_string(n) + " threads is more than the " + std::to_string(max_threads()) +
+                " allowed on this machine's " + std::to_string(omp_get_num_procs()) + " cores (four per core).");
   omp_set_num_threads(n);
 }
 inline int threads() { return omp_get_max_threads(); }

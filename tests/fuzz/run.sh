@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs each for SECONDS from its committed seed corpus:
-#   tests/fuzz/run.sh SECONDS [target ...]      targets: idx npy checkpoint (default: all)
+#   tests/fuzz/run.sh SECONDS [target ...]      targets: idx npy checkpoint gzip image_folder (default: all)
 # A crash, a sanitizer report, a leak or a timeout fails it; the input that did it is kept in build/fuzz/.
 # Exit status 77 (CTest: skipped) when clang's libFuzzer is not installed (scripts/setup.sh installs it).
 set -euo pipefail
@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seconds=$1
 shift
-targets=("${@:-idx npy checkpoint}")
+targets=("${@:-idx npy checkpoint gzip image_folder}")
 read -r -a targets <<< "${targets[*]}"
 work=${UNETFLOW_FUZZ_DIR:-$root/build/fuzz}
 clang=$(command -v clang++-14 || command -v clang++ || true)

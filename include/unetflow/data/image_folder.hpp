@@ -4,6 +4,11 @@
 // Classes are the sub-folders in name order (label 0 is the first); files are read in name order. Every image must
 // have the same height and width; the set is RGB when any image has colour, grey otherwise (an alpha channel is
 // dropped). Needs stb_image: link the CMake target unetflow::figures (Debian: libstb-dev).
+// Every size comes from the files' headers (stbi_info) and is checked before anything is allocated or decoded:
+// against `sizes` when the caller says which sizes it takes, against what a file of its length can hold, and the
+// whole set against the memory this process may take (system_memory.hpp). A 68-byte PNG whose header claims
+// 32000x32000 pixels is refused in one sentence, not allocated. A PNG's chunk structure and CRCs are checked before
+// stb_image decodes it (io/png_check.hpp).
 #ifndef STBI_INCLUDE_STB_IMAGE_H  // one definition per translation unit, whoever includes stb_image first
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
@@ -11,17 +16,44 @@
 #include <stb/stb_image.h>
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "../error.hpp"
+#include "../io/png_check.hpp"
+#include "../system_memory.hpp"
 #include "mnist.hpp"
 
 namespace unetflow {
 
-inline ImageSet load_image_folder(const std::filesystem::path& dir) {
+struct ImageSize {
+  int height = 0, width = 0;
+  std::string text() const { return std::to_string(width) + "x" + std::to_string(height); }
+};
+
+// No format read here inflates more than about 4,000 decoded bytes from one byte of file (deflate's limit is 1,032;
+// GIF's LZW and JPEG's run lengths stay below 4,000): a header that claims more describes pixels the file cannot hold.
+inline constexpr double max_decoded_bytes_per_file_byte = 4000;
+
+// A whole image file, which must fit in memory and in stb_image's int length.
+inline std::vector<unsigned char> read_image_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error("cannot read " + path.string() + " (" + ec.message() + ").");
+  if (size > std::uintmax_t(INT32_MAX)) throw Error(path.string() + " is " + std::to_string(size) + " bytes, more than an image file may be (2 GB).");
+  require_memory(double(size), "reading " + path.string());
+  std::vector<unsigned char> bytes(size);
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size))) throw Error("cannot read " + path.string() + ".");
+  return bytes;
+}
+
+// `sizes`: the image sizes the caller takes (empty: any, the same for every image).
+inline ImageSet load_image_folder(const std::filesystem::path& dir, const std::vector<ImageSize>& sizes = {}) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw Error(dir.string() + " is not a folder (expected one sub-folder of images per class).");
   std::vector<fs::path> classes;
@@ -44,10 +76,22 @@ inline ImageSet load_image_folder(const std::filesystem::path& dir) {
       int w = 0, h = 0, comp = 0;
       if (!stbi_info(f.c_str(), &w, &h, &comp))
         throw Error(f.string() + " is not an image stb_image can read (" + stbi_failure_reason() + ").");
-      if (files.empty()) height = h, width = w;
-      else if (h != height || w != width)
+      if (files.empty()) {
+        const ImageSize size{h, w};
+        if (!sizes.empty() && std::none_of(sizes.begin(), sizes.end(), [&](const ImageSize& s) { return s.height == h && s.width == w; })) {
+          std::string accepted;
+          for (const auto& s : sizes) accepted += (accepted.empty() ? "" : " or ") + s.text();
+          throw Error(f.string() + " is " + size.text() + " pixels (by its header); the images must be " + accepted + ".");
+        }
+        height = h, width = w;
+      } else if (h != height || w != width)
         throw Error(f.string() + " is " + std::to_string(w) + "x" + std::to_string(h) + " but " + files.front().first.string() +
                     " is " + std::to_string(width) + "x" + std::to_string(height) + ": every image must have the same size.");
+      std::error_code ec;
+      const double file_bytes = double(fs::file_size(f, ec));
+      if (double(w) * h * comp > max_decoded_bytes_per_file_byte * file_bytes + 65536)
+        throw Error(f.string() + " claims " + std::to_string(w) + "x" + std::to_string(h) + " pixels in its header, more than a file of " +
+                    std::to_string(std::int64_t(file_bytes)) + " bytes can hold: it is damaged or made to exhaust memory.");
       if (comp >= 3) channels = 3;
       files.emplace_back(f, int(c));
     }
@@ -60,12 +104,22 @@ inline ImageSet load_image_folder(const std::filesystem::path& dir) {
   set.source = dir.string();
   for (const auto& c : classes) set.class_names.push_back(c.filename().string());
   const std::ptrdiff_t plane = std::ptrdiff_t(height) * width;
+  require_memory(double(files.size()) * double(channels) * double(plane) * sizeof(float),
+                 "reading " + dir.string() + " (" + std::to_string(files.size()) + " images of " + std::to_string(width) + "x" +
+                     std::to_string(height) + " pixels)");
   set.images.resize(files.size() * std::size_t(channels * plane));
   for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto bytes = read_image_file(files[i].first);
+    if (png::has_signature(bytes))
+      if (const auto problem = png::structure_problem(bytes); !problem.empty())
+        throw Error(files[i].first.string() + " is not a well-formed PNG: " + problem + ".");
     int w = 0, h = 0, comp = 0;
-    std::unique_ptr<unsigned char, void (*)(void*)> pixels(stbi_load(files[i].first.c_str(), &w, &h, &comp, channels),
-                                                           &stbi_image_free);
+    std::unique_ptr<unsigned char, void (*)(void*)> pixels(
+        stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &comp, channels), &stbi_image_free);
     if (!pixels) throw Error("cannot read " + files[i].first.string() + " (" + stbi_failure_reason() + ").");
+    if (w != width || h != height)
+      throw Error(files[i].first.string() + " decodes to " + std::to_string(w) + "x" + std::to_string(h) + " pixels but its header said " +
+                  std::to_string(width) + "x" + std::to_string(height) + ": the file is damaged.");
     // stb_image gives rows of interleaved channels; the set is channel-major.
     float* out = set.images.data() + std::ptrdiff_t(i) * channels * plane;
     for (std::ptrdiff_t p = 0; p < plane; ++p)

@@ -1,6 +1,6 @@
 #pragma once
 // The one way files are written (checkpoints, .npy, figures, CSV, gnuplot scripts, run summaries): the bytes go to
-// PATH.tmp, which is flushed, synced and renamed over PATH only when every step succeeded. PATH is therefore the
+// PATH.unetflow.tmp, which is flushed, synced and renamed over PATH only when every step succeeded. PATH is therefore the
 // previous file or the complete new one, never a cut or empty one; a failure says which file and why (errno),
 // removes the temporary and throws unetflow::Error.
 #include <unistd.h>
@@ -46,7 +46,16 @@ inline long next_write_number() {
 }
 }  // namespace detail
 
-inline std::filesystem::path temporary_for(const std::filesystem::path& path) { return path.string() + ".tmp"; }
+// The temporary's name says who wrote it, so that clearing a killed run's leftovers (is_temporary) never touches a
+// user's own *.tmp file.
+inline constexpr std::string_view temporary_suffix = ".unetflow.tmp";
+inline std::filesystem::path temporary_for(const std::filesystem::path& path) {
+  return path.string() + std::string(temporary_suffix);
+}
+inline bool is_temporary(const std::filesystem::path& path) {
+  const auto name = path.filename().string();
+  return name.size() > temporary_suffix.size() && name.ends_with(temporary_suffix);
+}
 
 // write(std::FILE*) writes the content and returns false when a write failed.
 template <class Write>

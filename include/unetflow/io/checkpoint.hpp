@@ -80,12 +80,19 @@ void check_part(const safetensors::File& file, const std::string& path, const Pa
       throw Error("checkpoint " + path + ": tensor '" + name + "' has dtype " + safetensors::dtype_name(t->dtype) + " but " + safetensors::dtype_name(dtype_of_entry<E>()) + " is expected.");
     if (is_record_v<E> ? t->shape.size() != 1 : t->shape != dims_of(e))
       throw Error("checkpoint " + path + ": tensor '" + name + "' has shape " + safetensors::shape_string(t->shape) + " but the model expects " + safetensors::shape_string(dims_of(e)) + ".");
-    if constexpr (std::is_same_v<E, Counter>) {  // every counter counts something: steps, epochs, batches, updates
+    seen.insert(name);
+  });
+}
+
+// Every counter counts something (steps, epochs, batches, updates): none is negative. Needs the data.
+template <class M>
+void check_counters(const safetensors::File& file, const std::string& path, const Part<M>& p) {
+  for_each_stored(p, [&](const std::string& name, auto& e) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>) {
       std::int64_t value;
-      std::memcpy(&value, t->bytes.data(), sizeof value);
+      std::memcpy(&value, file.find(name)->bytes.data(), sizeof value);
       if (value < 0) throw Error("checkpoint " + path + ": '" + name + "' is " + std::to_string(value) + ", but a count cannot be negative.");
     }
-    seen.insert(name);
   });
 }
 
@@ -106,26 +113,33 @@ void load_part(const safetensors::File& file, const Part<M>& p) {
 
 // Loads every part, refusing files whose metadata differs from `expected` or that hold tensors no part has
 // (tensors under an `ignored` prefix excepted); checks everything before changing anything.
+// The header is checked (metadata, every tensor's presence, dtype and shape, nothing extra) before any data is read;
+// tensors under an ignored prefix are not read at all.
 template <class... M>
 Metadata load(const std::filesystem::path& path, const Metadata& expected, const std::vector<std::string>& ignored,
               const Part<M>&... parts) {
-  const auto file = safetensors::read(path);
   const std::string p = path.string();
-  for (auto& [k, v] : expected) {
-    auto it = file.metadata.find(k);
-    if (it == file.metadata.end())
-      throw Error("checkpoint " + p + " has no '" + k + "' in its metadata, so it cannot be checked to be a " + v + ".");
-    if (it->second != v) throw Error("checkpoint " + p + " holds " + k + " '" + it->second + "', not the expected '" + v + "'.");
-  }
-  std::set<std::string> seen;
-  (check_part(file, p, parts, seen), ...);
   auto is_ignored = [&](const std::string& name) {
     for (auto& prefix : ignored)
       if (name.rfind(prefix, 0) == 0) return true;
     return false;
   };
-  for (auto& [name, t] : file.tensors)
-    if (!seen.count(name) && !is_ignored(name)) throw Error("checkpoint " + p + " holds tensor '" + name + "', which this model does not have: it was written for another model.");
+  const auto file = safetensors::read(path, [&](safetensors::File& header) {
+    for (auto& [k, v] : expected) {
+      auto it = header.metadata.find(k);
+      if (it == header.metadata.end())
+        throw Error("checkpoint " + p + " has no '" + k + "' in its metadata, so it cannot be checked to be a " + v + ".");
+      if (it->second != v) throw Error("checkpoint " + p + " holds " + k + " '" + it->second + "', not the expected '" + v + "'.");
+    }
+    std::set<std::string> seen;
+    (check_part(header, p, parts, seen), ...);
+    for (auto it = header.tensors.begin(); it != header.tensors.end();) {
+      if (seen.count(it->first)) ++it;
+      else if (is_ignored(it->first)) it = header.tensors.erase(it);
+      else throw Error("checkpoint " + p + " holds tensor '" + it->first + "', which this model does not have: it was written for another model.");
+    }
+  });
+  (check_counters(file, p, parts), ...);
   (load_part(file, parts), ...);
   return file.metadata;
 }

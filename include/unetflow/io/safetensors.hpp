@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -112,7 +113,11 @@ inline void write(const std::filesystem::path& path, const File& f) {
   });
 }
 
-inline File read(const std::filesystem::path& path) {
+// Reads the header, checks it, then the data. `check_header` (optional) sees the file with every tensor's dtype and
+// shape but no bytes yet: it may throw, refusing the file before its data is read (a 2 GB tensor that the model does
+// not have is refused after reading the header, not after the 2 GB), and it may erase tensors it does not need,
+// which are then not read.
+inline File read(const std::filesystem::path& path, const std::function<void(File&)>& check_header = {}) {
   const std::string p = path.string();
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open " + p + ": " + std::strerror(errno) + ".");
@@ -135,6 +140,7 @@ inline File read(const std::filesystem::path& path) {
   const std::uint64_t data_start = 8 + len, data_size = size - data_start;
   File f;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> extents;  // [begin, end) of every tensor's data
+  std::map<std::string, std::uint64_t> offsets;                  // where each tensor's data begins
   try {
     for (auto& [name, v] : header.items()) {
       if (name == "__metadata__") {
@@ -171,10 +177,7 @@ inline File read(const std::filesystem::path& path) {
       if (off[1] > data_size)
         throw Error(p + " is truncated: tensor '" + name + "' ends at byte " + std::to_string(off[1]) + " of the data but the file holds " + std::to_string(data_size) + ".");
       extents.emplace_back(off[0], off[1]);
-      t.bytes.resize(off[1] - off[0]);
-      in.seekg(std::streamoff(data_start + off[0]));
-      in.read(t.bytes.data(), std::streamsize(t.bytes.size()));
-      if (!in) throw Error("reading tensor '" + name + "' from " + p + " failed.");
+      offsets[name] = off[0];
       f.tensors[name] = std::move(t);
     }
   } catch (const nlohmann::json::exception& e) {
@@ -189,7 +192,19 @@ inline File read(const std::filesystem::path& path) {
                   " of the data; the file is damaged.");
     covered = end;
   }
+  if (check_header) check_header(f);
+  for (auto& [name, t] : f.tensors) {
+    t.bytes.resize(std::size_t(t.numel()) * dtype_size(t.dtype));
+    in.seekg(std::streamoff(data_start + offsets.at(name)));
+    in.read(t.bytes.data(), std::streamsize(t.bytes.size()));
+    if (!in) throw Error("reading tensor '" + name + "' from " + p + " failed.");
+  }
   return f;
+}
+
+// The metadata alone: the header is read, no tensor data.
+inline std::map<std::string, std::string> read_metadata(const std::filesystem::path& path) {
+  return read(path, [](File& f) { f.tensors.clear(); }).metadata;
 }
 
 }  // namespace unetflow::safetensors

@@ -32,6 +32,7 @@ class Adam {
       B::adam_update(s.param->data(), s.param->grad.data(), s.exp_avg.data(), s.exp_avg_sq.data(), s.param->size,
                      options.lr, options.beta1, options.beta2, options.eps, options.weight_decay, long(step_.value));
   }
+  std::int64_t steps() const { return step_.value; }
   void zero_grad() {
     for (auto& s : slots_) s.param->zero_grad();
   }

@@ -48,6 +48,7 @@ class Ema {
     });
   }
   double decay() const { return decay_; }
+  std::int64_t updates() const { return updates_.value; }
 
   template <class F>
   void visit(const std::string& prefix, F&& f) {

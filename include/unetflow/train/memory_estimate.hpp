@@ -6,7 +6,6 @@
 // per-sample cost, which is linear in the batch for every layer here. Backends without the count are not checked.
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -15,6 +14,7 @@
 #include "../error.hpp"
 #include "../optim/adam.hpp"
 #include "../random.hpp"
+#include "../system_memory.hpp"
 #include "../tensor.hpp"
 
 namespace unetflow {
@@ -24,19 +24,6 @@ struct StepMemory {
   double per_sample_bytes = 0;  // what each sample of a batch adds
   double at(int batch) const { return fixed_bytes + per_sample_bytes * batch; }
 };
-
-// What this machine can still give a process (MemAvailable of /proc/meminfo), in bytes; 0 when unknown.
-inline double available_memory_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("MemAvailable:", 0) == 0) {
-      std::istringstream fields(line.substr(13));
-      double kib = 0;
-      if (fields >> kib) return kib * 1024;
-    }
-  return 0;
-}
 
 template <class B>
 concept CountsAllocations = requires {
@@ -96,7 +83,7 @@ inline void check_step_fits(const StepMemory& m, int batch, int samples, double 
   throw Error("a training step at batch " + std::to_string(batch) + " needs about " + gb(need) + " GB (" +
               gb(m.fixed_bytes) + " GB fixed, " + std::to_string(std::int64_t((m.per_sample_bytes + per_sample_extra) / 1e3)) +
               " kB per sample), more than the " + gb(limit) + " GB " +
-              (of_machine ? "it may take (90 % of what this machine has available)" : "allowed") + ": use a batch of at most " +
+              (of_machine ? "it may take (90 % of what this machine and its container have available)" : "allowed") + ": use a batch of at most " +
               std::to_string(fits) + ".");
 }
 

@@ -5,7 +5,9 @@
 //   - run_dir/checkpoint.safetensors is the newest full state (replaced atomically);
 //     run_dir/model-epoch<k>.safetensors the weights after epoch k (PyTorch state_dict names), written after the
 //     epoch's other outputs (on_epoch_end): a run stopped between the checkpoint and it completes them on resume.
-//   - Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and returns Outcome::interrupted.
+//   - Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and returns Outcome::interrupted; a step
+//     that does not end in time cannot hold the program (train/stop_request.hpp).
+//   - One writer per run folder: the rank-0 trainer holds the folder's lock (io/folder_lock.hpp) from construction on.
 //   - A loss that is not finite stops the run with an Error before any optimiser step or checkpoint write.
 //   - A run directory that already holds a checkpoint is continued only when resume is asked for.
 // Bit-identical resume holds for the same binary and thread count (the reductions' order depends on it).
@@ -13,10 +15,8 @@
 // walks the same permutation and takes its rows of each batch (dist/data_parallel.hpp), the gradients of the whole
 // batch are formed with one all-reduce per step, and only rank 0 writes (checkpoints, epoch files, the progress
 // line, on_epoch_end). Each process reads the checkpoint on resume, whatever the process count it was written with.
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -28,11 +28,13 @@
 #include "../dist/comm.hpp"
 #include "../dist/data_parallel.hpp"
 #include "../io/checkpoint.hpp"
+#include "../io/folder_lock.hpp"
 #include "../optim/adam.hpp"
 #include "../optim/ema.hpp"
 #include "../optim/exponential_lr.hpp"
 #include "memory_estimate.hpp"
 #include "progress.hpp"
+#include "stop_request.hpp"
 
 namespace unetflow {
 
@@ -86,19 +88,10 @@ inline void restore_rng(Rng& r, const Words& w, const std::string& source) {
   for (int i = 0; i < 4; ++i) s.s[std::size_t(i)] = std::uint64_t(w.values[std::size_t(i)]);
   std::memcpy(&s.cached_normal, &w.values[4], sizeof s.cached_normal);
   s.has_cached = w.values[5] != 0;
-  r.set_state(s);
+  r.set_state(s, source + ": the saved random-stream state cannot be used");
 }
 
 namespace detail {
-inline std::atomic<bool>& stop_flag() {
-  static std::atomic<bool> flag{false};
-  return flag;
-}
-extern "C" inline void on_sigint(int) {
-  stop_flag() = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C (or SIGTERM) ends the program at once
-  std::signal(SIGTERM, SIG_DFL);
-}
 // The communicator of a one-process trainer.
 template <class Comm>
 Comm& one_process() {
@@ -137,6 +130,7 @@ class Trainer {
                         options_.memory_limit_bytes);
     host_images_.resize(std::size_t(local_batch_) * In::size);
     images_.resize(local_batch_);
+    if (writes_outputs()) lock_ = lock_folder(options_.run_dir);  // after the checks: a refused run creates no folder
   }
 
   std::filesystem::path checkpoint_path() const { return options_.run_dir / "checkpoint.safetensors"; }
@@ -178,17 +172,8 @@ class Trainer {
       if (progress_.batch.value == 0 && progress_.epoch.value > 0 && !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
         finish_epoch(progress_.epoch.value, on_epoch_end);
     }
-    detail::stop_flag() = false;
     // Ctrl-C, and SIGTERM (what mpirun sends its processes when it is interrupted), stop after the current step.
-    auto previous = std::signal(SIGINT, detail::on_sigint);
-    auto previous_term = std::signal(SIGTERM, detail::on_sigint);
-    struct Restore {
-      decltype(previous) handler, term_handler;
-      ~Restore() {
-        std::signal(SIGINT, handler);
-        std::signal(SIGTERM, term_handler);
-      }
-    } restore{previous, previous_term};
+    StopOnSignal stop_signal(checkpoint_path());
 
     ProgressBar bar(options_.progress && writes_outputs());
     const long steps = steps_per_epoch();
@@ -198,13 +183,14 @@ class Trainer {
       double seconds_per_step = 0;
       for (long b = progress_.batch.value; b < steps; ++b) {
         const auto t0 = std::chrono::steady_clock::now();
+        stop_signal.step_started();
         const BatchRows rows = rows_of(loader_.batch_rows(int(b)), comm_);
         const int n = rows.total;
         loader_.fill(epoch, int(b), host_images_.data(), labels_.data(), rows.offset, rows.n);
         B::from_host(host_images_.data(), images_.data(), std::ptrdiff_t(rows.n) * In::size);
         adam_.zero_grad();
         double loss = task_step(View<In, const T>{images_.data(), rows.n}, rows.shard());
-        bool stop = detail::stop_flag();
+        bool stop = stop_signal.requested();
         if (averager_) {
           const auto global = averager_->average(double(rows.n) / rows.total, loss, stop);
           loss = global.loss;
@@ -219,6 +205,7 @@ class Trainer {
         ++progress_.step.value;
         const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         seconds_per_step = seconds_per_step == 0 ? dt : 0.9 * seconds_per_step + 0.1 * dt;
+        stop_signal.step_ended(seconds_per_step);
         const long remaining = (steps - b - 1) + long(options_.epochs - epoch - 1) * steps;
         bar.update(long(epoch + 1), options_.epochs, b + 1, steps, loss, n / dt, remaining, seconds_per_step);
         if (stop) {
@@ -265,11 +252,11 @@ class Trainer {
     on_epoch_end(int(epoch));
     save_weights(epoch_weights_path(epoch));
   }
-  // Temporaries of write_atomically (<file>.tmp) that a killed run left in the run folder.
+  // Temporaries of write_atomically (<file>.unetflow.tmp) that a killed run left in the run folder; nothing else.
   void remove_stray_temporaries() {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(options_.run_dir, ec))
-      if (entry.is_regular_file(ec) && entry.path().extension() == ".tmp") std::filesystem::remove(entry.path(), ec);
+      if (entry.is_regular_file(ec) && is_temporary(entry.path())) std::filesystem::remove(entry.path(), ec);
   }
   void save() {
     progress_.noise_rng = save_rng(noise_);
@@ -304,6 +291,15 @@ class Trainer {
       throw Error("checkpoint " + checkpoint_path().string() + ": progress.step is " + std::to_string(progress_.step.value) + " but progress.losses holds " + std::to_string(progress_.losses.values.size()) + " losses; the file is damaged.");
     if (std::size_t(progress_.epoch.value) != progress_.epoch_seconds.values.size())
       throw Error("checkpoint " + checkpoint_path().string() + ": progress.epoch is " + std::to_string(progress_.epoch.value) + " but progress.epoch_seconds holds " + std::to_string(progress_.epoch_seconds.values.size()) + " epoch times; the file is damaged.");
+    // The other parts count the same steps and epochs: a schedule whose epoch disagrees would set another learning
+    // rate, an optimiser whose step disagrees another bias correction.
+    auto agree = [&](const char* name, std::int64_t value, const char* with, std::int64_t expected) {
+      if (value != expected)
+        throw Error("checkpoint " + checkpoint_path().string() + ": " + name + " is " + std::to_string(value) + " but " + with + " is " + std::to_string(expected) + "; the two count the same thing, so the file is damaged.");
+    };
+    agree("sched.last_epoch", schedule_.last_epoch(), "progress.epoch", progress_.epoch.value);
+    agree("optim.step", adam_.steps(), "progress.step", progress_.step.value);
+    if (ema_) agree("ema.updates", ema_->updates(), "progress.step", progress_.step.value);
   }
 
   // A task takes part in data-parallel training by taking a Shard; one without runs in one process.
@@ -337,6 +333,7 @@ class Trainer {
   int local_batch_;
   std::optional<Ema<B>> ema_;
   std::optional<GradientAverager<B, Comm>> averager_;
+  std::shared_ptr<FolderLock> lock_;  // rank 0's: held for the trainer's life
   TrainProgress progress_;
   std::vector<T> host_images_;
   Tensor<In, B> images_;
