@@ -73,11 +73,7 @@ TEST_CASE("data parallel: a shard's random numbers are its rows of the whole bat
 
 TEST_CASE("data parallel: the trainer refuses batches that leave a process without rows") {
   using Net = UNet<1, 28, 28, 4>;
-  ImageSet set;
-  set.n = 10;
-  set.height = set.width = 28;
-  set.images.assign(10 * 784, 0.5f);
-  set.labels.assign(10, 0);
+  auto set = test_util::constant_images(10);
   auto model = std::make_unique<Net>();
   DenoiseTask<Net> task(0.5, false);
   TrainOptions o;

@@ -12,24 +12,16 @@
 #include <utility>
 #include <vector>
 
+#include "command.hpp"
 #include "synthetic_idx.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;
-};
-Result run(const std::string& cmd) {
-  std::string out;
-  std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  const int rc = ::pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
+using test_command::read_text;
+using test_command::run;
+using test_command::write_text;
 
 fs::path data_dir() {
   static const fs::path dir = [] {
@@ -356,14 +348,6 @@ TEST_CASE("--device: a wrong value is refused, cuda where there is none stops wi
 }
 
 namespace {
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-void write_text(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
 // The values of every attribute `name` (src, href) in an HTML page.
 std::vector<std::string> attribute_values(const std::string& html, const std::string& name) {
   std::vector<std::string> values;

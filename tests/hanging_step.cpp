@@ -8,6 +8,8 @@
 #include <thread>
 #include <unetflow/unetflow.hpp>
 
+#include "test_util.hpp"
+
 using namespace unetflow;
 using Tiny = UNet<1, 28, 28, 4>;
 
@@ -35,11 +37,7 @@ struct ThirdStepTask : DenoiseTask<Tiny> {
 
 int main(int argc, char** argv) {
   if (argc != 3) return 2;
-  ImageSet set;
-  set.n = 64;
-  set.height = set.width = 28;
-  set.images.assign(std::size_t(set.n) * 784, 0.25f);
-  set.labels.assign(std::size_t(set.n), 0);
+  const auto set = test_util::constant_images(64, 0.25f);
   TrainOptions o;
   o.epochs = 1;
   o.batch = 8;

@@ -42,20 +42,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// A PNG of 45 bytes whose header claims width x height grey pixels, with no pixel data.
-std::vector<std::uint8_t> png_header_only(std::uint32_t width, std::uint32_t height) {
-  std::vector<std::uint8_t> ihdr{'I', 'H', 'D', 'R'};
-  for (std::uint32_t v : {width, height})
-    for (int s = 24; s >= 0; s -= 8) ihdr.push_back(std::uint8_t(v >> s));
-  ihdr.insert(ihdr.end(), {8, 0, 0, 0, 0});
-  const auto crc = std::uint32_t(crc32(0, ihdr.data(), unsigned(ihdr.size())));
-  std::vector<std::uint8_t> png{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
-  png.insert(png.end(), ihdr.begin(), ihdr.end());
-  for (int s = 24; s >= 0; s -= 8) png.push_back(std::uint8_t(crc >> s));
-  png.insert(png.end(), {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82});
-  return png;
-}
-
 }  // namespace
 
 TEST_CASE("a random-stream state that cannot produce numbers is refused, so no draw loop can spin") {
@@ -78,11 +64,7 @@ TEST_CASE("a random-stream state that cannot produce numbers is refused, so no d
 
 TEST_CASE("a resume whose saved noise state is all zeros stops with one sentence at load, in well under a second") {
   using Tiny = UNet<1, 28, 28, 4>;
-  ImageSet set;
-  set.n = 16;
-  set.height = set.width = 28;
-  set.images.assign(16 * 784, 0.5f);
-  set.labels.assign(16, 0);
+  const auto set = test_util::constant_images(16);
   const auto dir = test_util::temp_dir("zero_noise");
   fs::remove_all(dir);
   TrainOptions o;
@@ -175,7 +157,7 @@ TEST_CASE("a gzip file that inflates past its IDX header is refused after header
 
 TEST_CASE("image folders: a header that claims a huge image is refused from the header, before any allocation") {
   const auto dir = test_util::temp_dir("png_bomb");
-  const auto bomb = png_header_only(32000, 32000);
+  const auto bomb = synthetic::png_claiming(32000, 32000);
   fs::create_directories(dir / "set" / "a");
   for (int i = 0; i < 4; ++i) synthetic::write(dir / "set" / "a" / ("bomb" + std::to_string(i) + ".png"), bomb);
   // With the sizes the caller takes: refused by size.
@@ -183,12 +165,30 @@ TEST_CASE("image folders: a header that claims a huge image is refused from the 
   CHECK(message.find("bomb0.png is 32000x32000 pixels (by its header); the images must be 28x28 or 32x32") != std::string::npos);
   // With any size: refused because 45 bytes cannot hold 3 GB of pixels.
   message = test_util::error_of([&] { load_image_folder(dir / "set"); });
-  CHECK(message.find("bomb0.png claims 32000x32000 pixels in its header, more than a file of 45 bytes can hold") != std::string::npos);
+  CHECK(message.find("bomb0.png claims 32000x32000 pixels in its header, more than a file of 66 bytes can hold") != std::string::npos);
   // A plausible size that the caller does not take is refused by its header too.
   fs::create_directories(dir / "set2" / "a");
-  synthetic::write(dir / "set2" / "a" / "x.png", png_header_only(28, 28));
+  synthetic::write(dir / "set2" / "a" / "x.png", synthetic::png_claiming(28, 28));
   message = test_util::error_of([&] { load_image_folder(dir / "set2", {{32, 32}}); });
   CHECK(message.find("is 28x28 pixels (by its header); the images must be 32x32") != std::string::npos);
+  // Damaged PNGs and other formats are refused before stb_image sees them: a wrong CRC, an empty IDAT (stb_image
+  // copies to a null pointer), a JPEG whose Huffman table makes stb_image write out of bounds (found by the fuzzer).
+  auto bad = synthetic::png_claiming(28, 28);
+  bad[30] ^= 1;  // inside IHDR: its CRC no longer matches
+  synthetic::write(dir / "set2" / "a" / "x.png", bad);
+  CHECK(test_util::error_of([&] { load_image_folder(dir / "set2"); }).find("x.png is not a well-formed PNG: the CRC of its IHDR chunk is wrong") !=
+        std::string::npos);
+  auto empty_idat = synthetic::png_claiming(28, 28);
+  const std::vector<std::uint8_t> iend(empty_idat.end() - 12, empty_idat.end());
+  empty_idat.resize(33);  // signature and IHDR
+  for (std::uint8_t b : std::vector<std::uint8_t>{0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e}) empty_idat.push_back(b);
+  empty_idat.insert(empty_idat.end(), iend.begin(), iend.end());
+  synthetic::write(dir / "set2" / "a" / "x.png", empty_idat);
+  CHECK(test_util::error_of([&] { load_image_folder(dir / "set2"); }).find("x.png is not a well-formed PNG: it has an empty IDAT chunk") !=
+        std::string::npos);
+  synthetic::write(dir / "set2" / "a" / "x.png", {0xff, 0xd8, 0xff, 0xc4, 0x0e, 0, 0, 0, 0x84, 0x84, 0x84, 0x84});
+  CHECK(test_util::error_of([&] { load_image_folder(dir / "set2"); }).find("x.png is not a PNG file: image folders hold PNG images only") !=
+        std::string::npos);
   fs::remove_all(dir);
 }
 

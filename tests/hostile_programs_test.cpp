@@ -21,24 +21,17 @@
 #include <unetflow/io/safetensors.hpp>
 #include <vector>
 
+#include "command.hpp"
 #include "synthetic_idx.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;
-};
-Result run(const std::string& cmd) {
-  std::string out;
-  std::FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  const int rc = ::pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
+using test_command::read_text;
+using test_command::Result;
+using test_command::run;
+using test_command::write_text;
 
 // The command's peak resident memory in MB, by GNU time (Debian's `time`, which scripts/setup.sh installs); -1 without it.
 struct Measured {
@@ -56,14 +49,16 @@ Measured run_measured(const std::string& cmd) {
   return m;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+// The command stops with exit status 1 and `message`, its peak memory under 300 MB (where it can be measured).
+void refused_within_300_mb(const std::string& cmd, const std::string& message, const std::string& what) {
+  const auto m = run_measured(cmd);
+  INFO(what, ": ", m.result.output);
+  CHECK(m.result.status == 1);
+  CHECK(m.result.output.find(message) != std::string::npos);
+  if (m.peak_mb >= 0) CHECK(m.peak_mb < 300);
+  MESSAGE(what << ": peak " << m.peak_mb << " MB");
 }
-void write_text(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
+
 // Every file under `dir` with its bytes: two snapshots compare equal when nothing was added, removed or changed.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
   std::map<std::string, std::string> files;
@@ -246,28 +241,19 @@ TEST_CASE("bombs: a gzip IDX file, image headers and a checkpoint tensor that cl
     fs::remove(gz / "t10k-images-idx3-ubyte");
   }
   CHECK(fs::file_size(gz / "t10k-images-idx3-ubyte.gz") < 2000000);
-  auto m = run_measured(std::string(NOISING_FIGURE) + " --data " + gz.string() + " --runs " + (work() / "bomb_runs").string());
-  INFO(m.result.output);
-  CHECK(m.result.status == 1);
-  CHECK(m.result.output.find("t10k-images-idx3-ubyte.gz is longer than its header says") != std::string::npos);
-  if (m.peak_mb >= 0) CHECK(m.peak_mb < 300);
-  MESSAGE("gzip bomb (1 GB inflated): peak " << m.peak_mb << " MB");
+  refused_within_300_mb(std::string(NOISING_FIGURE) + " --data " + gz.string() + " --runs " + (work() / "bomb_runs").string(),
+                        "t10k-images-idx3-ubyte.gz is longer than its header says", "gzip bomb (1 GB inflated)");
 
-  // Four 45-byte PNGs whose headers claim 32000x32000 grey pixels (1 GB each: under stb_image's own limit of 2^30).
+  // Four 66-byte PNGs whose headers claim 32000x32000 grey pixels (1 GB each: under stb_image's own limit of 2^30).
   const auto png = work() / "png_bomb";
-  const std::vector<std::uint8_t> bomb{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0x7d, 0,
-                                       0, 0, 0x7d, 0, 8, 0, 0, 0, 0, 0xa6, 0xe9, 0x8d, 0xd1, 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  const auto bomb = synthetic::png_claiming(32000, 32000);
   for (const char* split : {"train", "test"})
     for (int i = 0; i < 4; ++i) {
       fs::create_directories(png / split / "cat");
       synthetic::write(png / split / "cat" / (std::to_string(i) + ".png"), bomb);
     }
-  m = run_measured(std::string(TRAIN_CLASSIFIER) + " --data " + png.string() + " --runs " + (work() / "bomb_runs").string() + " --quiet");
-  INFO(m.result.output);
-  CHECK(m.result.status == 1);
-  CHECK(m.result.output.find("0.png is 32000x32000 pixels (by its header); the images must be 28x28 or 32x32") != std::string::npos);
-  if (m.peak_mb >= 0) CHECK(m.peak_mb < 300);
-  MESSAGE("PNG header bomb (4 x 32000x32000): peak " << m.peak_mb << " MB");
+  refused_within_300_mb(std::string(TRAIN_CLASSIFIER) + " --data " + png.string() + " --runs " + (work() / "bomb_runs").string() + " --quiet",
+                        "0.png is 32000x32000 pixels (by its header); the images must be 28x28 or 32x32", "PNG header bomb (4 x 32000x32000)");
 
   // A model-epoch file with one more tensor of 2 GB (a hole in a sparse file).
   const auto big = work() / "big.safetensors";
@@ -287,12 +273,8 @@ TEST_CASE("bombs: a gzip IDX file, image headers and a checkpoint tensor that cl
     out.close();
     fs::resize_file(big, 8 + n + data + extra);
   }
-  m = run_measured(std::string(SAMPLE) + " " + big.string() + " -n 4 --steps 2 --out " + (work() / "big_out").string());
-  INFO(m.result.output);
-  CHECK(m.result.status == 1);
-  CHECK(m.result.output.find("holds tensor 'zzz_extra', which this model does not have") != std::string::npos);
-  if (m.peak_mb >= 0) CHECK(m.peak_mb < 300);
-  MESSAGE("checkpoint with a 2 GB extra tensor: peak " << m.peak_mb << " MB");
+  refused_within_300_mb(std::string(SAMPLE) + " " + big.string() + " -n 4 --steps 2 --out " + (work() / "big_out").string(),
+                        "holds tensor 'zzz_extra', which this model does not have", "checkpoint with a 2 GB extra tensor");
   fs::remove(big);
 }
 

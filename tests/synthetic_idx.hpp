@@ -29,6 +29,33 @@ inline void write(const std::filesystem::path& p, const std::vector<std::uint8_t
   }
 }
 
+// A well-formed PNG of 8-bit grey pixels whose header claims width x height, with one tiny IDAT (a zlib stream of one
+// zero byte): 66 bytes that a reader trusting the header would allocate width x height bytes for.
+inline std::vector<std::uint8_t> png_claiming(std::uint32_t width, std::uint32_t height) {
+  std::vector<std::uint8_t> png{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
+    for (int s = 24; s >= 0; s -= 8) png.push_back(std::uint8_t(data.size() >> s));
+    std::vector<std::uint8_t> body(type, type + 4);
+    body.insert(body.end(), data.begin(), data.end());
+    png.insert(png.end(), body.begin(), body.end());
+    const auto crc = std::uint32_t(crc32(0, body.data(), unsigned(body.size())));
+    for (int s = 24; s >= 0; s -= 8) png.push_back(std::uint8_t(crc >> s));
+  };
+  std::vector<std::uint8_t> ihdr;
+  for (std::uint32_t v : {width, height})
+    for (int s = 24; s >= 0; s -= 8) ihdr.push_back(std::uint8_t(v >> s));
+  ihdr.insert(ihdr.end(), {8, 0, 0, 0, 0});
+  chunk("IHDR", ihdr);
+  const std::uint8_t zero = 0;
+  std::vector<std::uint8_t> idat(compressBound(1));
+  uLongf length = uLongf(idat.size());
+  compress(idat.data(), &length, &zero, 1);
+  idat.resize(length);
+  chunk("IDAT", idat);
+  chunk("IEND", {});
+  return png;
+}
+
 // n images of 28x28 (a bright bar whose position depends on the label) and their labels.
 inline void write_mnist_like(const std::filesystem::path& dir, const std::string& prefix, std::uint32_t n, bool gzip = false) {
   std::filesystem::create_directories(dir);

@@ -7,6 +7,7 @@
 #include <string>
 #include <unetflow/error.hpp>
 #include <unetflow/backend/cpu.hpp>
+#include <unetflow/data/mnist.hpp>
 #include <unetflow/layers/param.hpp>
 
 namespace test_util {
@@ -27,6 +28,16 @@ inline std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "(no error)";
+}
+
+// n grey 28x28 images of one value, all of class 0 (trainer tests that need a set, not its content).
+inline unetflow::ImageSet constant_images(int n, float value = 0.5f) {
+  unetflow::ImageSet set;
+  set.n = n;
+  set.height = set.width = 28;
+  set.images.assign(std::size_t(n) * 784, value);
+  set.labels.assign(std::size_t(n), 0);
+  return set;
 }
 
 // A module of one parameter named "p" (optimiser and weight-averaging tests).

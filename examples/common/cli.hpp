@@ -134,12 +134,12 @@ inline void TrainFlags::add_to(CLI::App& app, DataKinds kinds) {
                "under mpirun: add the processes' gradients in rank order, so that a run repeats its bits");
 }
 
-// Applies a preset's values to every flag the user left unset.
 // CLI11_PARSE after the number checks every program's flags get (check_number_flags).
 #define EXAMPLES_PARSE_FLAGS(app, argc, argv) \
   examples::check_number_flags(app);        \
   CLI11_PARSE(app, argc, argv)
 
+// Applies a preset's values to every flag the user left unset.
 inline void TrainFlags::apply_preset(CLI::App& app, const TrainFlags& quick) {
   if (preset != "quick") return;
   auto unset = [&](const char* flag) { return app.get_option(flag)->count() == 0; };

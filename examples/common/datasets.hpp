@@ -2,7 +2,7 @@
 // The data sets the flow programs train on, found from --data DIR by what the folder holds:
 //   MNIST-format IDX files   train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-... (MNIST, Fashion-MNIST)
 //   CIFAR-10 binary batches  data_batch_1.bin .. data_batch_5.bin, test_batch.bin (cifar-10-batches-bin)
-//   image folders            DIR/train/<class>/<image> and DIR/test/<class>/<image> (PNG, JPEG, ...; stb_image)
+//   image folders            DIR/train/<class>/<image> and DIR/test/<class>/<image> (PNG; stb_image)
 // and the image shapes the programs are built for (each is a separate model type).
 #include <algorithm>
 #include <cmath>

@@ -29,16 +29,13 @@ int main(int argc, char** argv) {
   longer.resize(pixels.size() + 100000, 0);
   synthetic::write(dir / "gzip" / "longer.gz", synthetic::idx_bytes({2, 28, 28}, longer), true);
 
-  // image_folder: a grey and a colour PNG of 28x28, a BMP, and a PNG whose header claims 32000x32000 pixels.
+  // image_folder: a grey and a colour PNG of 28x28, a BMP (refused), and a PNG whose header claims 32000x32000 pixels.
   std::vector<unsigned char> rgb(28 * 28 * 3);
   for (std::size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<unsigned char>(i * 13);
   stbi_write_png((dir / "image_folder" / "grey.png").c_str(), 28, 28, 1, pixels.data(), 28);
   stbi_write_png((dir / "image_folder" / "colour.png").c_str(), 28, 28, 3, rgb.data(), 28 * 3);
   stbi_write_bmp((dir / "image_folder" / "colour.bmp").c_str(), 28, 28, 3, rgb.data());
-  const std::vector<std::uint8_t> bomb{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',                       // signature
-                                       0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0x7d, 0, 0, 0, 0x7d, 0,  // 32000 x 32000
-                                       8, 0, 0, 0, 0, 0xa6, 0xe9, 0x8d, 0xd1,                          // 8-bit grey, CRC
-                                       0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  const auto bomb = synthetic::png_claiming(32000, 32000);
   synthetic::write(dir / "image_folder" / "bomb.png", bomb);
 
   const std::vector<float> values{1.5f, -2.0f, 3.25f, 0.0f, 7.0f, -8.5f};

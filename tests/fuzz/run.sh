@@ -21,7 +21,7 @@ flags=(-std=c++20 -O1 -g -fopenmp -fsanitize=fuzzer,address,undefined -fno-sanit
        -I"$root/include" -I/usr/include/eigen3)
 for t in "${targets[@]}"; do
   binary=$work/${t}_fuzz
-  if [[ ! -x $binary || $here/${t}_fuzz.cpp -nt $binary || -n $(find "$root/include" -newer "$binary" -name '*.hpp' -print -quit) ]]; then
+  if [[ ! -x $binary || $here/${t}_fuzz.cpp -nt $binary || -n $(find "$root/include" "$here" -newer "$binary" -name '*.hpp' -print -quit) ]]; then
     echo "building $t fuzzer ..."
     "$clang" "${flags[@]}" "$here/${t}_fuzz.cpp" -o "$binary" -lz
   fi

@@ -1,14 +1,16 @@
 #pragma once
-// A data set from a folder of images with one sub-folder per class (PNG, JPEG, BMP, ... anything stb_image reads):
+// A data set from a folder of PNG images with one sub-folder per class:
 //   DIR/airplane/0001.png, DIR/airplane/0002.png, ..., DIR/truck/5000.png
 // Classes are the sub-folders in name order (label 0 is the first); files are read in name order. Every image must
 // have the same height and width; the set is RGB when any image has colour, grey otherwise (an alpha channel is
 // dropped). Needs stb_image: link the CMake target unetflow::figures (Debian: libstb-dev).
-// Every size comes from the files' headers (stbi_info) and is checked before anything is allocated or decoded:
-// against `sizes` when the caller says which sizes it takes, against what a file of its length can hold, and the
-// whole set against the memory this process may take (system_memory.hpp). A 68-byte PNG whose header claims
-// 32000x32000 pixels is refused in one sentence, not allocated. A PNG's chunk structure and CRCs are checked before
-// stb_image decodes it (io/png_check.hpp).
+// Every file is checked before anything is allocated for it or stb_image decodes it: its PNG chunk structure and
+// CRCs (io/png_check.hpp), its size from its header against `sizes` when the caller says which sizes it takes and
+// against what a file of its length can hold, and the whole set against the memory this process may take
+// (system_memory.hpp). A 45-byte PNG whose header claims 32000x32000 pixels is refused in one sentence.
+// PNG only: fuzzing found stb_image's JPEG decoder writing out of bounds on a 12-byte file (its Huffman table
+// builder), and its other decoders have no checks in front of them; convert other formats to PNG first
+// (ImageMagick: mogrify -format png *.jpg).
 #ifndef STBI_INCLUDE_STB_IMAGE_H  // one definition per translation unit, whoever includes stb_image first
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
@@ -35,11 +37,11 @@ struct ImageSize {
   std::string text() const { return std::to_string(width) + "x" + std::to_string(height); }
 };
 
-// No format read here inflates more than about 4,000 decoded bytes from one byte of file (deflate's limit is 1,032;
-// GIF's LZW and JPEG's run lengths stay below 4,000): a header that claims more describes pixels the file cannot hold.
-inline constexpr double max_decoded_bytes_per_file_byte = 4000;
+// Deflate, which holds a PNG's pixels, gives at most 1,032 bytes from one: a header that claims more describes pixels
+// the file cannot hold.
+inline constexpr double max_inflated_bytes_per_file_byte = 1032;
 
-// A whole image file, which must fit in memory and in stb_image's int length.
+// A whole image file, which must fit in memory and in stb_image's int length, and be a well-formed PNG.
 inline std::vector<unsigned char> read_image_file(const std::filesystem::path& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
@@ -49,6 +51,11 @@ inline std::vector<unsigned char> read_image_file(const std::filesystem::path& p
   std::vector<unsigned char> bytes(size);
   std::ifstream in(path, std::ios::binary);
   if (!in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size))) throw Error("cannot read " + path.string() + ".");
+  if (!png::has_signature(bytes))
+    throw Error(path.string() + " is not a PNG file: image folders hold PNG images only (convert others first, e.g. "
+                "mogrify -format png).");
+  if (const auto problem = png::structure_problem(bytes); !problem.empty())
+    throw Error(path.string() + " is not a well-formed PNG: " + problem + ".");
   return bytes;
 }
 
@@ -73,9 +80,9 @@ inline ImageSet load_image_folder(const std::filesystem::path& dir, const std::v
     std::sort(in_class.begin(), in_class.end());
     if (in_class.empty()) throw Error("the class folder " + classes[c].string() + " holds no images.");
     for (const auto& f : in_class) {
-      int w = 0, h = 0, comp = 0;
-      if (!stbi_info(f.c_str(), &w, &h, &comp))
-        throw Error(f.string() + " is not an image stb_image can read (" + stbi_failure_reason() + ").");
+      const auto bytes = read_image_file(f);
+      const auto header = png::header(bytes);
+      const int w = int(header.width), h = int(header.height);
       if (files.empty()) {
         const ImageSize size{h, w};
         if (!sizes.empty() && std::none_of(sizes.begin(), sizes.end(), [&](const ImageSize& s) { return s.height == h && s.width == w; })) {
@@ -87,12 +94,11 @@ inline ImageSet load_image_folder(const std::filesystem::path& dir, const std::v
       } else if (h != height || w != width)
         throw Error(f.string() + " is " + std::to_string(w) + "x" + std::to_string(h) + " but " + files.front().first.string() +
                     " is " + std::to_string(width) + "x" + std::to_string(height) + ": every image must have the same size.");
-      std::error_code ec;
-      const double file_bytes = double(fs::file_size(f, ec));
-      if (double(w) * h * comp > max_decoded_bytes_per_file_byte * file_bytes + 65536)
+      const double file_bytes = double(bytes.size());
+      if (header.raw_bytes() > max_inflated_bytes_per_file_byte * file_bytes)
         throw Error(f.string() + " claims " + std::to_string(w) + "x" + std::to_string(h) + " pixels in its header, more than a file of " +
                     std::to_string(std::int64_t(file_bytes)) + " bytes can hold: it is damaged or made to exhaust memory.");
-      if (comp >= 3) channels = 3;
+      if (header.colour) channels = 3;
       files.emplace_back(f, int(c));
     }
   }
@@ -110,9 +116,6 @@ inline ImageSet load_image_folder(const std::filesystem::path& dir, const std::v
   set.images.resize(files.size() * std::size_t(channels * plane));
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto bytes = read_image_file(files[i].first);
-    if (png::has_signature(bytes))
-      if (const auto problem = png::structure_problem(bytes); !problem.empty())
-        throw Error(files[i].first.string() + " is not a well-formed PNG: " + problem + ".");
     int w = 0, h = 0, comp = 0;
     std::unique_ptr<unsigned char, void (*)(void*)> pixels(
         stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &comp, channels), &stbi_image_free);

@@ -92,10 +92,9 @@ inline Array read(const std::filesystem::path& path, const std::vector<std::opti
   }
   // The values and, in the programs, the floats made of them.
   require_memory(double(count) * 5, "reading " + p + " (its header declares " + std::to_string(count) + " values)");
-  constexpr std::size_t chunk = std::size_t(1) << 24;
   std::uint64_t have = 0;
-  while (have < count) {
-    const std::size_t want = std::size_t(std::min<std::uint64_t>(count - have, chunk));
+  while (have < count) {  // the buffer at most doubles each time, so it stays within twice what the file holds
+    const std::size_t want = std::size_t(std::min<std::uint64_t>(count - have, std::max<std::uint64_t>(have, 1 << 16)));
     a.data.resize(std::size_t(have) + want);
     const std::size_t r = in.read(a.data.data() + have, want);
     have += r;
