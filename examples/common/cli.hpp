@@ -107,7 +107,7 @@ inline void TrainFlags::add_to(CLI::App& app, DataKinds kinds) {
                                      ? "data set folder: MNIST-format IDX files, raw or .gz (MNIST or Fashion-MNIST; "
                                        "scripts/fetch_mnist.sh fetches MNIST)"
                                      : "data set folder: MNIST-format IDX files (raw or .gz), CIFAR-10 binary batches, or "
-                                       "train/ and test/ folders of class sub-folders")->capture_default_str();
+                                       "train/ and test/ folders of class sub-folders of PNG images")->capture_default_str();
   app.add_option("--runs", runs, "parent of the run directories")->capture_default_str();
   app.add_option("--name", name, "run name: outputs go to RUNS/NAME")->check(plain_name)->capture_default_str();
   app.add_option("--preset", preset, "full: the assignment's settings; quick: every file in minutes on a CPU")

@@ -52,8 +52,8 @@ inline std::vector<unsigned char> read_image_file(const std::filesystem::path& p
   std::ifstream in(path, std::ios::binary);
   if (!in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size))) throw Error("cannot read " + path.string() + ".");
   if (!png::has_signature(bytes))
-    throw Error(path.string() + " is not a PNG file: image folders hold PNG images only (convert others first, e.g. "
-                "mogrify -format png).");
+    throw Error(path.string() + " is not an image this reader takes: image folders hold PNG files only (convert "
+                "others first, e.g. mogrify -format png).");
   if (const auto problem = png::structure_problem(bytes); !problem.empty())
     throw Error(path.string() + " is not a well-formed PNG: " + problem + ".");
   return bytes;
