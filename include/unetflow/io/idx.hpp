@@ -65,7 +65,7 @@ class GzReader {
 }  // namespace detail
 
 // `expected_dims`: the rank must match, and each dimension that is not `any`. The header is read and checked
-// first, then exactly the data it declares plus one byte, to tell a longer file: a compressed file is never inflated
+// first, then exactly the data it declares plus a 4 KiB probe, to tell a longer file: a compressed file is never inflated
 // past what its header promises (a small .gz of gigabytes of zeros costs no more than its header says), and the data
 // buffer grows with what was read, not with what the header claims. A header that declares more than the process
 // can hold is refused before any of its data is read (system_memory.hpp).
