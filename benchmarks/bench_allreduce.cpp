@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <unetflow/dist/mpi.hpp>
+#include <unetflow/distributed/mpi.hpp>
 
 int main(int argc, char** argv) {
   const long values = argc > 1 ? std::stol(argv[1]) : 1996419;

@@ -47,7 +47,7 @@ if(UNETFLOW_CUDNN)
   target_link_libraries(unetflow_cuda PUBLIC ${UNETFLOW_CUDNN_LIBRARY})
 endif()
 
-# unetflow::nccl (<unetflow/dist/nccl.hpp>): NCCL from the CUDA toolkit, bootstrapped over MPI.
+# unetflow::nccl (<unetflow/distributed/nccl.hpp>): NCCL from the CUDA toolkit, bootstrapped over MPI.
 find_library(UNETFLOW_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
 find_path(UNETFLOW_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
 if(UNETFLOW_NCCL_LIBRARY AND UNETFLOW_NCCL_INCLUDE AND TARGET unetflow::mpi AND NOT TARGET unetflow::nccl)

@@ -2,7 +2,7 @@
 # found (in the build tree and in an installed package alike):
 #   unetflow::npy      <unetflow/io/npy.hpp>      xtensor (Debian: xtensor-dev)
 #   unetflow::figures  <unetflow/io/figures.hpp>  stb_image_write (Debian: libstb-dev); gnuplot-nox at run time
-#   unetflow::mpi      <unetflow/dist/mpi.hpp>    an MPI library (Debian: libopenmpi-dev; mpirun: openmpi-bin)
+#   unetflow::mpi      <unetflow/distributed/mpi.hpp>    an MPI library (Debian: libopenmpi-dev; mpirun: openmpi-bin)
 if(NOT TARGET unetflow::npy)
   find_package(xtensor QUIET)
   if(TARGET xtensor)

@@ -4,9 +4,10 @@
 #include <unetflow/io/figures.hpp>
 #include <unetflow/io/npy.hpp>
 
-#include "common/cli.hpp"
-#include "common/images.hpp"
-#include "common/run_summary.hpp"
+#include "support/cli.hpp"
+#include "support/deliverable_files.hpp"
+#include "support/images.hpp"
+#include "support/programs.hpp"
 
 int main(int argc, char** argv) {
   examples::use_program_wait_policy(argv);
@@ -37,19 +38,19 @@ int main(int argc, char** argv) {
         View<In, const float> x{digits.data() + r * In::size, 1};
         add_noise(x, sigmas[std::size_t(c)], rng, View<In, float>{grid.data() + (r * cols + c) * In::size, 1});
       }
-    RunSummary summary(fs::path(runs) / name);
+    examples::RunSummary summary(fs::path(runs) / name);
     std::vector<std::string> rows, col_labels;
     for (int r = 0; r < count; ++r) rows.push_back("digit " + std::to_string(test.labels[std::size_t(r)]));
     for (double s : sigmas) col_labels.push_back("sigma " + fmt(s, 1));
-    write_npy(summary.file("d1_noising.npy", "D1: [digits, 7 sigmas, 28, 28], values not clipped"), grid.data(),
+    write_npy(summary.file(files::d1_noising + ".npy", "D1: [digits, 7 sigmas, 28, 28], values not clipped"), grid.data(),
               {std::size_t(count), sigmas.size(), 28, 28});
-    write_labelled_grid(summary.file("d1_noising.png", "D1 figure"),
+    write_labelled_grid(summary.file(files::d1_noising + ".png", "D1 figure"),
                         "Noising process z = x + sigma * eps on MNIST test digits (shown clipped to [0, 1])",
                         grid.data(), count, cols, 28, 28, rows, col_labels);
     summary["deliverables"] = "D1";
     summary["config"] = {{"sigmas", sigmas}, {"digits", count}, {"seed", seed}, {"data", data}};
     summary.write();
-    std::printf("D1 written to %s\n", (fs::path(runs) / name / "d1_noising.png").c_str());
+    std::printf("D1 written to %s\n", (fs::path(runs) / name / (files::d1_noising + ".png")).c_str());
     return 0;
   });
 }

@@ -5,9 +5,9 @@
 
 #include <sstream>
 
-#include "common/cli.hpp"
-#include "common/datasets.hpp"
-#include "common/flow_run.hpp"
+#include "support/cli.hpp"
+#include "support/flags.hpp"
+#include "runs/flow.hpp"
 #include <unetflow/io/safetensors.hpp>
 
 int main(int argc, char** argv) {

@@ -1,8 +1,8 @@
 // Scores a set of samples (.npy [n, C, H, W], values about [0, 1]) with the classifier of their data set:
 //   score runs/flow_class/d10_samples_epoch10.npy --labels runs/flow_class/d10_labels_epoch10.npy
 //   score samples.npy --data /usr/share/datasets/fashion-mnist   (the classifier of runs/classifier_fashion-mnist)
-#include "common/classifier_run.hpp"
-#include "common/cli.hpp"
+#include "runs/classifier.hpp"
+#include "support/cli.hpp"
 
 int main(int argc, char** argv) {
   examples::use_program_wait_policy(argv);

@@ -1,9 +1,9 @@
 // Trains the classifier that scores generated images of a data set (score, train_flow), and reports its test
 // accuracy and the Frechet distance of the test set's own halves (the floor of that measure). Writes
 // runs/classifier/classifier.safetensors for data/mnist, runs/classifier_<folder>/ for any other --data.
-#include "common/classifier_run.hpp"
-#include "common/cli.hpp"
-#include "common/datasets.hpp"
+#include "runs/classifier.hpp"
+#include "support/cli.hpp"
+#include "support/flags.hpp"
 
 int main(int argc, char** argv) {
   examples::use_program_wait_policy(argv);

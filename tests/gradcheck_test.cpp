@@ -148,7 +148,7 @@ TEST_CASE("gradient check: whole UNets (double precision, D = 2)") {
   }
 }
 
-// The layer protocol's accumulate flag (layers/layer.hpp): backward(x, dy, dx, true) adds dL/dx to what dx holds.
+// The layer protocol's accumulate flag (module.hpp): backward(x, dy, dx, true) adds dL/dx to what dx holds.
 template <class In, class L>
 void check_accumulates() {
   using Out = typename L::template output_shape<In>;

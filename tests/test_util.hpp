@@ -8,7 +8,7 @@
 #include <unetflow/error.hpp>
 #include <unetflow/backend/cpu.hpp>
 #include <unetflow/data/mnist.hpp>
-#include <unetflow/layers/param.hpp>
+#include <unetflow/param.hpp>
 
 namespace test_util {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "blocks/sequential.hpp"
-#include "layers/param.hpp"
+#include "param.hpp"
 #include "shape_name.hpp"
 
 namespace unetflow {

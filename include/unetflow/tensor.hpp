@@ -75,9 +75,6 @@ struct View {
   operator View<S, const T>() const { return {data, n, stride}; }
 };
 
-template <class S, class T>
-using CView = View<S, const T>;
-
 // Room for n samples of shape S in s, seen as a view (contents are not kept when it grows).
 template <class S, class B>
 View<S, typename B::scalar> reserve_view(Storage<B>& s, int n) {

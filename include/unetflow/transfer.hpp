@@ -1,11 +1,13 @@
 #pragma once
 // Moving batches between host memory and a backend's memory (a plain copy for the CPU backend). Random numbers
 // are always drawn on the host, from the same stream whatever the backend, and then moved.
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
-#include "backend/cpu.hpp"
-#include "dist/comm.hpp"
+#include "backend/backend.hpp"
+#include "backend/cpu_fwd.hpp"
+#include "distributed/comm.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
 
@@ -53,7 +55,7 @@ void draw_uniform(Rng& rng, T* dst, std::ptrdiff_t n, std::vector<T>& staging, d
   B::from_host(staging.data(), dst, n);
 }
 
-// n rows of `row` values for a shard of a global batch (dist/comm.hpp): the whole batch's rows are drawn, as one
+// n rows of `row` values for a shard of a global batch (distributed/comm.hpp): the whole batch's rows are drawn, as one
 // process would draw them, and the shard's rows [offset, offset + n) are moved.
 template <class B, class T, class Draw>
 void draw_rows(T* dst, int n, std::ptrdiff_t row, Shard shard, std::vector<T>& staging, Draw&& draw) {
@@ -81,6 +83,22 @@ template <class S, class B>
 void fill_uniform(Tensor<S, B>& t, Rng& rng, double lo = 0, double hi = 1) {
   std::vector<typename B::scalar> staging;
   draw_uniform<B>(rng, t.data(), t.numel(), staging, lo, hi);
+}
+
+// y = f(x) over n host images (contiguous, of shape S) in batches of at most `batch`: each batch is moved into backend B's memory,
+// f(View in) returns the output view (backend memory), which is moved back and appended.
+template <class S, class B, class F>
+std::vector<float> map_batches(const float* x, int n, int batch, F&& f) {
+  std::vector<float> out;
+  Tensor<S, B> staged;
+  for (int begin = 0; begin < n; begin += batch) {
+    const int m = std::min(batch, n - begin);
+    auto in = staged.resize(m);
+    B::from_host(x + std::ptrdiff_t(begin) * S::size, in.data, in.numel());
+    const auto y = download<B>(f(View<S, const float>(in)));
+    out.insert(out.end(), y.begin(), y.end());
+  }
+  return out;
 }
 
 }  // namespace unetflow

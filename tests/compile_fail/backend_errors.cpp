@@ -5,7 +5,7 @@
 #include <unetflow/layers/conv2d.hpp>
 #include <unetflow/layers/conv_transpose2d.hpp>
 #include <unetflow/layers/gelu.hpp>
-#include <unetflow/layers/layer.hpp>
+#include <unetflow/module.hpp>
 #include <unetflow/layers/linear.hpp>
 
 using namespace unetflow;

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <unetflow/dist/mpi.hpp>
+#include <unetflow/distributed/mpi.hpp>
 #include <unetflow/unetflow.hpp>
 
 using namespace unetflow;

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <vector>
 
-#include <unetflow/dist/nccl.hpp>
+#include <unetflow/distributed/nccl.hpp>
 
 using namespace unetflow;
 

@@ -3,8 +3,8 @@
 // It fulfils the contract of backend.hpp; each group of primitives lives in its own room under cpu/:
 //   memory.hpp     allocation, transfers (copies), per-thread scratch, Graph (runs the step)
 //   gemm.hpp       GEMM
-//   conv.hpp       which convolution path each geometry takes; im2col.hpp, conv_winograd.hpp (with winograd*.hpp)
-//                  and direct_conv.hpp are the paths
+//   conv/          the convolution engine: conv.hpp picks each geometry's path; im2col.hpp, conv_winograd.hpp
+//                  (with winograd*.hpp) and direct_conv.hpp are the paths
 //   norm.hpp       per-channel bias and batch normalisation
 //   pointwise.hpp  GELU, row copies, pooling, modulation, MSE, flow interpolation (gelu_rows.hpp: the GELU rows)
 //   optimiser.hpp  Adam, weight blending
@@ -16,7 +16,8 @@
 // primitive that loops over data is therefore defined out of class in its room: GCC instantiates in-class (inline)
 // members even under `extern template`.
 #include "backend.hpp"
-#include "cpu/conv.hpp"
+#include "cpu_fwd.hpp"
+#include "cpu/conv/conv.hpp"
 #include "cpu/gemm.hpp"
 #include "cpu/memory.hpp"
 #include "cpu/norm.hpp"

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../param.hpp"
 #include "common.hpp"
 
 namespace unetflow {
@@ -113,5 +114,51 @@ class RecordedStep {
   bool warm_ = false, recorded_ = false, disabled_ = false, said_ = false;
   RecordedStepStatistics statistics_;
 };
+
+// f(counter) for each batch-norm layer's batch counter (num_batches_tracked): the host state of a training step.
+template <class M, class F>
+void for_each_batch_counter(M& m, F&& f) {
+  const std::string counter = "num_batches_tracked";
+  m.visit("", [&](const std::string& name, auto& e) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>)
+      if (name.size() >= counter.size() && name.compare(name.size() - counter.size(), counter.size(), counter) == 0)
+        f(e);
+  });
+}
+// What a replayed (recorded) training step leaves undone on the host: the batch counters move on by one.
+template <class M>
+void count_replayed_batch(M& m) {
+  for_each_batch_counter(m, [](Counter& c) { ++c.value; });
+}
+// A recorded step's snapshot (backend/recorded_step.hpp): the counters now, and an undo that puts them back
+// after a failed recording ran the step's host code.
+template <class M>
+auto batch_counters_snapshot(M& m) {
+  std::vector<std::int64_t> values;
+  for_each_batch_counter(m, [&](Counter& c) { values.push_back(c.value); });
+  return [&m, values = std::move(values)] {
+    std::size_t i = 0;
+    for_each_batch_counter(m, [&](Counter& c) { c.value = values.at(i++); });
+  };
+}
+// What a recorded step must know of a module's modes (a step recorded in training mode must not be replayed in
+// evaluation mode): a 64-bit FNV-1a hash of every Mode flag in visiting order.
+template <class M>
+std::uintptr_t modes_key(M& m) {
+  std::uint64_t h = 14695981039346656037ull;
+  m.visit("", [&](const std::string&, auto& e) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) h = (h ^ (e.training ? 0x5bu : 0xa4u)) * 1099511628211ull;
+  });
+  return std::uintptr_t(h);
+}
+// One training step of `model` through `graph` (the backend's Graph, a RecordedStep on a recording backend): the
+// step's key is `inputs` with the model's address and modes; the batch-norm counters are put back after a failed
+// recording, and moved on by one after a replay (whose host code, which moves them, did not run).
+template <class Graph, class M, class F, class... Key>
+void run_training_step(Graph& graph, M& model, F&& step, Key... inputs) {
+  const int ran = graph.run({std::uintptr_t(inputs)..., key_of(&model), modes_key(model)}, std::forward<F>(step),
+                            [&] { return batch_counters_snapshot(model); });
+  if (ran == 0) count_replayed_batch(model);
+}
 
 }  // namespace unetflow

@@ -18,7 +18,7 @@
 
 #include "../error.hpp"
 #include "../module.hpp"
-#include "../layers/check.hpp"
+#include "../module.hpp"
 
 namespace unetflow {
 

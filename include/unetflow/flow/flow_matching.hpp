@@ -5,16 +5,15 @@
 //   B.2  sampling: x ~ N(0, I); for i = 0 .. T-1, t = i / T: x <- x + u(x, t) / T (Euler; ode.hpp has the
 //        higher-order solvers FlowSampler::solver selects)
 //   B.4  classifier-free guidance: u = u_uncond + gamma (u_cond - u_uncond), both passes as one batch of 2n
-// The deterministic parts (flow_matching_loss, guided_velocity, euler) take their noise as arguments, so that
-// tests can compare them with PyTorch on fixed inputs; the task and the sampler draw it.
+// The deterministic parts (guided_velocity, euler; FlowMatchingLoss in train/tasks/flow_matching.hpp) take their
+// noise as arguments, so that tests can compare them with PyTorch on fixed inputs; the task and the sampler draw it.
 #include <bit>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "../error.hpp"
-#include "../layers/mse_loss.hpp"
-#include "../layers/param.hpp"
+#include "../backend/recorded_step.hpp"
 #include "../random.hpp"
 #include "../tensor.hpp"
 #include "../transfer.hpp"
@@ -30,78 +29,6 @@ View<typename Model::In, typename Model::T> velocity(Model& m, View<typename Mod
   if constexpr (Model::classes > 0) return m.forward(x, t, c);
   else return m.forward(x, t);
 }
-
-// One flow-matching objective evaluation (B.1 / B.3) with the noise given: forward, loss, backward (recorded
-// once and replayed on a device backend); returns the loss.
-template <class Model>
-class FlowMatchingLoss {
- public:
-  using In = typename Model::In;
-  using B = typename Model::backend;
-  using T = typename B::scalar;
-
-  double operator()(Model& m, View<In, const T> x1, View<In, const T> x0, View<Vec<1>, const T> t,
-                    View<typename Model::ClassIn, const T> c = {}) {
-    const int n = x1.n;
-    auto xt = xt_.resize(n), target = target_.resize(n), grad = grad_.resize(n);
-    const StepKey key{std::uintptr_t(n), key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data), key_of(&m),
-                       modes_key(m)};
-    const int ran = graph_.run(key, [&] {
-      B::interpolate(x0.rows(), x1.rows(), t.data, xt.rows(), target.rows(), n, In::size);
-      auto y = velocity(m, View<In, const T>(xt), t, c);
-      loss_(y, View<In, const T>(target), grad);
-      m.backward(grad);
-    }, [&] { return batch_counters_snapshot(m); });
-    if (ran == 0) count_replayed_batch(m);
-    return loss_.value();
-  }
-  const typename B::Graph& graph() const { return graph_; }  // its statistics, on a recording backend
-
- private:
-  Tensor<In, B> xt_, target_, grad_;
-  MseLoss<B> loss_;
-  typename B::Graph graph_;
-};
-
-// The training task for Trainer: draws x0, t and (class-conditioned) the dropped-out one-hot c on the host.
-template <class Model>
-class FlowMatchingTask {
- public:
-  using In = typename Model::In;
-  using B = typename Model::backend;
-  using T = typename B::scalar;
-  double p_uncond = 0.1;
-
-  explicit FlowMatchingTask(double p_uncond_ = 0.1) : p_uncond(p_uncond_) {}
-
-  // shard: x1 and labels are rows of a larger batch (data-parallel training): the random numbers are drawn for
-  // the whole batch, so the rows get what one process training on the whole batch would give them.
-  double step(Model& m, View<In, const T> x1, const std::uint8_t* labels, Rng& rng, Shard shard = {}) {
-    const int n = x1.n;
-    auto x0 = x0_.resize(n);
-    auto t = t_.resize(n);
-    draw_normal_rows<B>(rng, x0.data, n, In::size, shard, staging_);
-    draw_uniform_rows<B>(rng, t.data, n, 1, shard, staging_);
-    auto c = c_.resize(n);
-    if constexpr (Model::classes > 0) {
-      staging_.assign(std::size_t(c.numel()), T(0));
-      for (int s = -shard.offset; s < shard.total_or(n) - shard.offset; ++s) {
-        const bool dropped = rng.bernoulli(p_uncond);
-        if (s >= 0 && s < n && !dropped) staging_[std::size_t(s) * Model::classes + labels[s]] = T(1);
-      }
-      B::from_host(staging_.data(), c.data, c.numel());
-    }
-    return loss_(m, x1, View<In, const T>(x0), View<Vec<1>, const T>(t), View<typename Model::ClassIn, const T>(c));
-  }
-  const typename B::Graph& graph() const { return loss_.graph(); }
-
- private:
-  FlowMatchingLoss<Model> loss_;
-  Tensor<In, B> x0_;
-  Tensor<Vec<1>, B> t_;
-  Tensor<typename Model::ClassIn, B> c_;
-  std::vector<T> staging_;
-};
 
 // Euler integration of dx/dt = u(x, t) from t = 0 to 1 in T steps: x <- x + u(x, i / T) / T.
 // u(x, t, out) writes the velocity of every sample; x (contiguous) is updated in place.

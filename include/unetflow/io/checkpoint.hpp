@@ -7,13 +7,15 @@
 // Loading checks every tensor of every part (present, dtype, shape), that the file holds nothing else and that
 // the expected metadata match, before it changes anything: a failed load leaves every object as it was, and its
 // message names the file and the tensor.
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "../layers/param.hpp"
+#include "../param.hpp"
+#include "../random.hpp"
 #include "safetensors.hpp"
 
 namespace unetflow {
@@ -172,6 +174,24 @@ void save_weights(const std::filesystem::path& path, const Metadata& metadata, M
 template <class M>
 Metadata load_weights(const std::filesystem::path& path, const Metadata& expected, M& model) {
   return detail::load(path, expected, {"optim.", "sched.", "progress.", "ema."}, part("", model));
+}
+
+// A random stream's state as a checkpoint record (Words), and back; a state that cannot be used is refused, naming
+// `source`.
+inline Words save_rng(const Rng& r) {
+  const auto& s = r.state();
+  std::int64_t cached;
+  std::memcpy(&cached, &s.cached_normal, sizeof cached);
+  return {{std::int64_t(s.s[0]), std::int64_t(s.s[1]), std::int64_t(s.s[2]), std::int64_t(s.s[3]), cached,
+           s.has_cached ? 1 : 0}};
+}
+inline void restore_rng(Rng& r, const Words& w, const std::string& source) {
+  if (w.values.size() != 6) throw Error(source + ": the saved random-stream state has " + std::to_string(w.values.size()) + " words, not 6.");
+  Rng::State s;
+  for (int i = 0; i < 4; ++i) s.s[std::size_t(i)] = std::uint64_t(w.values[std::size_t(i)]);
+  std::memcpy(&s.cached_normal, &w.values[4], sizeof s.cached_normal);
+  s.has_cached = w.values[5] != 0;
+  r.set_state(s, source + ": the saved random-stream state cannot be used");
 }
 
 }  // namespace unetflow

@@ -1,8 +1,8 @@
 #pragma once
 // AvgPool2d<K>: k x k windows with stride k, no padding (as nn.AvgPool2d(K)).
-#include "../backend/cpu.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
 #include "../module.hpp"
-#include "check.hpp"
 
 namespace unetflow {
 

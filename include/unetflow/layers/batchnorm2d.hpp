@@ -6,15 +6,15 @@
 //                            statistics are kept for x as stored, the running mean is moved by x + b)
 //   replay(x, y, act)        the last forward's output again, from its saved statistics (no running update)
 //   prepare_evaluation(b), apply_sample(x, y, plane, act)   evaluation mode one sample at a time
-//   backward(x, dy, dx, acc) the layer protocol (layer.hpp); dx may alias dy (then it is computed in place)
+//   backward(x, dy, dx, acc) the layer protocol (module.hpp); dx may alias dy (then it is computed in place)
 //   backward_fused(x, dy, dx, act)  with act = gelu, dy is the gradient of GELU's output, whose input is recomputed
 //                            from x (nothing else is kept); dx may alias dy
 #include <string>
 
-#include "../backend/cpu.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
 #include "../module.hpp"
-#include "check.hpp"
-#include "param.hpp"
+#include "../param.hpp"
 
 namespace unetflow {
 

@@ -5,8 +5,9 @@
 //   forward_first<Bs>(a) -> {the concatenation, its last Bs::C channels}: a is copied, b's producer writes there
 #include <utility>
 
-#include "../backend/cpu.hpp"
-#include "check.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
+#include "../module.hpp"
 
 namespace unetflow {
 

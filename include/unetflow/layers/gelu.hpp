@@ -1,12 +1,12 @@
 #pragma once
-// GELU, exact (erf) form as nn.GELU(). Follows the layer protocol (layer.hpp):
+// GELU, exact (erf) form as nn.GELU(). Follows the layer protocol (module.hpp):
 //   forward(x, y)                   y may alias x
 //   backward(x, dy, dx, accumulate) x is the forward's input; dx may alias dy (then computed in place)
 #include <string>
 
-#include "../backend/cpu.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
 #include "../module.hpp"
-#include "check.hpp"
 
 namespace unetflow {
 

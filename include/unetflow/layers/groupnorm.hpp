@@ -5,13 +5,13 @@
 // Built from the backend's BatchNorm and modulation primitives (so every backend has it): a sample's group is
 // contiguous, so the batch seen as one sample of n·G "channels" of (C/G)·plane values has exactly the groups'
 // statistics; the per-channel affine is a modulation whose scale and shift rows are all gamma and beta.
-//   forward(x, y), backward(x, dy, dx, accumulate): the layer protocol (layer.hpp); y may not alias x.
+//   forward(x, y), backward(x, dy, dx, accumulate): the layer protocol (module.hpp); y may not alias x.
 #include <string>
 
-#include "../backend/cpu.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
 #include "../module.hpp"
-#include "check.hpp"
-#include "param.hpp"
+#include "../param.hpp"
 
 namespace unetflow {
 

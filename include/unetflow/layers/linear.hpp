@@ -3,10 +3,10 @@
 #include <cmath>
 #include <string>
 
-#include "../backend/cpu.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
 #include "../module.hpp"
-#include "check.hpp"
-#include "param.hpp"
+#include "../param.hpp"
 
 namespace unetflow {
 

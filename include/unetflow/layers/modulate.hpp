@@ -1,8 +1,9 @@
 #pragma once
 // Conditioning by broadcast: y = h * scale (+ shift), with scale and shift one value per channel and sample
 // (the [:, :, None, None] broadcast of the reference). Stateless: backward takes the forward's inputs again.
-#include "../backend/cpu.hpp"
-#include "check.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
+#include "../module.hpp"
 
 namespace unetflow {
 

@@ -6,7 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "../backend/cpu.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
 #include "../error.hpp"
 
 namespace unetflow {

@@ -7,8 +7,9 @@
 #include <string>
 #include <type_traits>
 
-#include "../backend/cpu.hpp"
-#include "check.hpp"
+#include "../backend/backend.hpp"
+#include "../backend/cpu_fwd.hpp"
+#include "../module.hpp"
 
 namespace unetflow {
 

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "../blocks/chain.hpp"
-#include "../dist/comm.hpp"
 #include "../blocks/sequential.hpp"
 #include "../layers/gelu.hpp"
 #include "../layers/linear.hpp"
@@ -69,23 +68,5 @@ class ImageClassifier {
 
 template <int W = 32, class B = cpu>
 using DigitClassifier = ImageClassifier<Shape<1, 28, 28>, 10, W, B>;
-
-// The training objective for Trainer: cross-entropy on the labels.
-template <class Model>
-class ClassificationTask {
- public:
-  using B = typename Model::backend;
-  using T = typename B::scalar;
-  double step(Model& m, View<typename Model::In, const T> x, const std::uint8_t* labels, Rng&, Shard = {}) {
-    auto logits = m.forward(x);
-    auto g = grad_.resize(x.n);
-    const double loss = cross_entropy<B>(logits, labels, g);
-    m.backward(g);
-    return loss;
-  }
-
- private:
-  Tensor<typename Model::Logits, B> grad_;
-};
 
 }  // namespace unetflow

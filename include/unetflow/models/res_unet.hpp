@@ -1,6 +1,6 @@
 #pragma once
 // ResUNet: a UNet of residual blocks with self-attention at one resolution, in the manner of the DDPM/ADM UNets,
-// composed from levels (unet_level.hpp):
+// composed from levels (unet_level.hpp), a sibling of the assignment's family (unet.hpp):
 //   stem ResBlock<Cin, D>, then per level k (C_k = D * W_k channels, the side halved):
 //     down  DownConv<C_{k-1}, C_k> -> ResBlock<C_k, C_k>            (-> SelfAttention where the side is A)
 //     up    UpConv<2 C_k, C_{k-1}> -> ResBlock<C_{k-1}, C_{k-1}>     (-> SelfAttention where the side is A)
@@ -10,7 +10,10 @@
 #include "../blocks/res_block.hpp"
 #include "../blocks/self_attention.hpp"
 #include "../blocks/sequential.hpp"
-#include "unet.hpp"
+#include "../layers/conv2d.hpp"
+#include "leveled_unet.hpp"
+#include "unet_level.hpp"
+#include "unet_sizes.hpp"
 
 namespace unetflow {
 

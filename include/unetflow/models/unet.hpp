@@ -1,5 +1,6 @@
 #pragma once
-// The assignment's UNets (docs/models.md), composed from levels (unet_level.hpp); the three models are aliases:
+// The assignment's UNets (docs/models.md), composed from levels (unet_level.hpp); the three models are aliases of
+// UNetModel, a LeveledUNet (leveled_unet.hpp):
 //   UNet<Cin, H, W, D>                    y = net(x)
 //   TimeUNet<Cin, H, W, D>                y = net(x, t)      t: Vec<1> in [0, 1]
 //   ClassTimeUNet<Cin, H, W, D, N>        y = net(x, t, c)   c: one-hot Vec<N>, all zeros = no class
@@ -12,33 +13,12 @@
 #include <vector>
 
 #include "../blocks/chain.hpp"
+#include "../layers/conv2d.hpp"
+#include "leveled_unet.hpp"
 #include "unet_level.hpp"
+#include "unet_sizes.hpp"
 
 namespace unetflow {
-
-namespace detail {
-// Instantiated with the image's size, so that the line above a failure shows H and W.
-template <int H, int W, int Levels>
-struct UNetSizes {
-  static_assert(H % (1 << Levels) == 0,
-                "UNet: the image height H does not divide by 2^levels (one stride-2 halving per level)");
-  static_assert(W % (1 << Levels) == 0,
-                "UNet: the image width W does not divide by 2^levels (one stride-2 halving per level)");
-  static_assert(H == W, "UNet: the image must be square (the bottleneck averages its whole map)");
-  static constexpr bool ok = true;
-  static constexpr bool fit = H % (1 << Levels) == 0 && W % (1 << Levels) == 0 && H == W;
-};
-// What a UNet of a size that does not fit becomes once its static_assert has spoken: a type that takes any call,
-// so that the one message above is the only one.
-struct UNetOfWrongSize {
-  template <class... A>
-  void forward(A&&...) {}
-  template <class... A>
-  void backward(A&&...) {}
-  template <class... A>
-  void visit(A&&...) {}
-};
-}  // namespace detail
 
 namespace detail {
 // Levels d1..dL of the plain family below a parent of Cp channels: level k has D * W_k channels, a DownBlock in, an
@@ -54,17 +34,11 @@ struct PlainLevels<Cp, K, Cond, B, C> {
 };
 }  // namespace detail
 
-// Per-level width multipliers of the hidden width D, outermost first: Widths<1, 2> is the assignment's (D, 2D).
-template <int... M>
-struct Widths {
-  static constexpr int levels = sizeof...(M);
-};
-
 namespace detail {
-template <int Cin, int H, int W, int D, class Ws, class Cond, class OuterCond, class B>
+template <int Cin, int H, int W, int D, class Ws, class Cond, class B>
 struct PlainUNetType;
-template <int Cin, int H, int W, int D, int... M, class Cond, class OuterCond, class B>
-struct PlainUNetType<Cin, H, W, D, Widths<M...>, Cond, OuterCond, B> {
+template <int Cin, int H, int W, int D, int... M, class Cond, class B>
+struct PlainUNetType<Cin, H, W, D, Widths<M...>, Cond, B> {
   static_assert(sizeof...(M) > 0, "PlainUNet: give Widths at least one level");
   static_assert(((M > 0) && ...), "PlainUNet: every width multiplier must be positive");
   static_assert(UNetSizes<H, W, sizeof...(M)>::ok);
@@ -73,7 +47,7 @@ struct PlainUNetType<Cin, H, W, D, Widths<M...>, Cond, OuterCond, B> {
                                   LeveledUNet<Shape<Cin, H, W>,
                                               UNetLevel<ConvBlock<Cin, D, B>,
                                                         typename PlainLevels<D, K, Cond, B, D * M...>::type,
-                                                        ConvBlock<2 * D, D, B>, OuterCond>,
+                                                        ConvBlock<2 * D, D, B>, Cond>,
                                               Conv2d<D, Cin, 3, 1, 1, B>>,
                                   UNetOfWrongSize>;
 };
@@ -82,20 +56,29 @@ struct PlainUNetType<Cin, H, W, D, Widths<M...>, Cond, OuterCond, B> {
 // The assignment's blocks at any depth: PlainUNet<1, 32, 32, 32, Widths<1, 2, 4>, TimeConditioned> has three
 // halvings (32 -> 16 -> 8 -> 4) with 32, 64 and 128 channels, the time reaching every up level.
 template <int Cin, int H, int W, int D, class Ws = Widths<1, 2>, class Cond = Unconditioned, class B = cpu>
-using PlainUNet = typename detail::PlainUNetType<Cin, H, W, D, Ws, Cond, Cond, B>::type;
+using PlainUNet = typename detail::PlainUNetType<Cin, H, W, D, Ws, Cond, B>::type;
 
+namespace detail {
+template <bool Time, int Classes>
+using AssignmentConditioning = std::conditional_t<(Classes > 0), TimeClassConditioned<(Classes > 0 ? Classes : 1)>,
+                                                  std::conditional_t<Time, TimeConditioned, Unconditioned>>;
+}  // namespace detail
+
+// The assignment's wiring: a LeveledUNet of two levels of widths (D, 2D), conditioned at the two up levels below the
+// outermost; a size that does not fit leaves one static_assert and an inert type.
 template <int Cin, int H, int W, int D, bool Time, int Classes, class B = cpu>
 class UNetModel
-    : public detail::PlainUNetType<
-          Cin, H, W, D, Widths<1, 2>,
-          std::conditional_t<(Classes > 0), TimeClassConditioned<(Classes > 0 ? Classes : 1)>,
-                             std::conditional_t<Time, TimeConditioned, Unconditioned>>,
-          Unconditioned, B>::type {
+    : public std::conditional_t<
+          detail::UNetSizes<H, W, 2>::fit,
+          LeveledUNet<Shape<Cin, H, W>,
+                      UNetLevel<ConvBlock<Cin, D, B>,
+                                typename detail::PlainLevels<D, (H >> 2), detail::AssignmentConditioning<Time, Classes>,
+                                                             B, D, 2 * D>::type,
+                                ConvBlock<2 * D, D, B>, Unconditioned>,
+                      Conv2d<D, Cin, 3, 1, 1, B>>,
+          detail::UNetOfWrongSize> {
   static_assert(!(Classes > 0 && !Time), "UNetModel: class conditioning is only defined together with time conditioning");
   static_assert(detail::UNetSizes<H, W, 2>::ok);
-
- public:
-  static constexpr int hidden = D;
 };
 
 template <int Cin, int H, int W, int D, class B = cpu>

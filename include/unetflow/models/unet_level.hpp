@@ -1,13 +1,11 @@
 #pragma once
-// UNets composed from levels; each level is one resolution of the U:
+// One resolution of a UNet (leveled_unet.hpp puts levels together):
 //   UNetLevel<Down, Inner, Up, Conditioning>     d = down(x);  y = up(concat(d, condition(inner(d))))
 //   UNetBottleneck<C, K>                          the assignment's middle: flat (K x K -> 1) then unflat (1 -> K x K)
-//   LeveledUNet<In, Top, Head>                    y = head(top(x)), top the outermost level
-// Inner is the next level down, a UNetBottleneck, or any module (module.hpp) as the middle of the U. Down, Up and
-// Head are modules: blocks, Sequentials of them, a user's own. Conditioning says how the inner part's output is
-// conditioned before the skip concatenation: Unconditioned; TimeConditioned, h * fc_t(t);
-// TimeClassConditioned<N>, h * fc_c(c) + fc_t(t) with c one-hot over N classes (all zeros: no class).
-// Forward, backward, visit and every shape are derived from the composition; a wiring mistake fails to compile.
+// Inner is the next level down, a UNetBottleneck, or any module (module.hpp) as the middle of the U. Down and Up are
+// modules: blocks, Sequentials of them, a user's own. Conditioning (conditioning.hpp) says how the inner part's
+// output is conditioned before the skip concatenation. Forward, backward, visit and every shape are derived from the
+// composition; a wiring mistake fails to compile.
 //
 // State names, the assignment's at any depth: the outermost level's down and up modules are c0 and c1; level k
 // below it has d{k} and u{depth}, where depth counts from the bottom (1 = the level around the middle), and its
@@ -18,97 +16,20 @@
 #include <utility>
 #include <vector>
 
-#include "../blocks/fc_block.hpp"
-#include "../blocks/flatten.hpp"
 #include "../blocks/conv_bn_gelu.hpp"
+#include "../blocks/flatten.hpp"
 #include "../error.hpp"
 #include "../layers/concat.hpp"
-#include "../layers/modulate.hpp"
 #include "../module.hpp"
 #include "../shape_name.hpp"
+#include "conditioning.hpp"
 
 namespace unetflow {
 
-// A member that a model without some conditioning leaves out (it has no parameters).
-struct Absent {
-  template <class F>
-  void visit(const std::string&, F&&) {}
-};
-
-// What reaches every level: the batch's time and class rows (empty where the model takes none).
-template <class T, int Classes>
-struct Conditions {
-  View<Vec<1>, const T> t;
-  View<Vec<(Classes > 0 ? Classes : 1)>, const T> c;
-};
-
+// Each named part's output shape (name, shape), for summary().
 using ShapeRows = std::vector<std::pair<std::string, std::string>>;
 
 namespace detail {
-
-// stem + k + suffix ("d" 2 "." -> "d2."), built by appending (GCC 12 warns falsely on "d" + std::to_string(k)).
-inline std::string numbered(const char* stem, int k, const char* suffix = "") {
-  std::string s(stem);
-  s += std::to_string(k);
-  s += suffix;
-  return s;
-}
-
-struct NoConditioner {
-  static constexpr bool active = false;
-  template <class F>
-  void visit_time(const std::string&, F&&, int) {}
-  template <class F>
-  void visit_class(const std::string&, F&&, int) {}
-};
-
-// Classes == 0: y = h * fc_t(t). Classes > 0: y = h * fc_c(c) + fc_t(t).
-template <int C, int Classes, class B>
-class Conditioner {
- public:
-  using T = typename B::scalar;
-  static constexpr bool active = true;
-
-  FCBlock<1, C, B> fc_t;
-  [[no_unique_address]] std::conditional_t<(Classes > 0), FCBlock<Classes, C, B>, Absent> fc_c;
-
-  template <class S, class U, class Ctx>
-  void forward(View<S, U> h, const Ctx& ctx, View<S, T> y) {
-    auto tv = fc_t.forward(ctx.t);
-    if constexpr (Classes > 0) modulate_.forward(h, fc_c.forward(ctx.c), tv, y);
-    else modulate_.forward(h, tv, View<Vec<C>, T>{}, y);
-  }
-  // dL/dh (in this object's memory) given dy = dL/dy; the FC blocks take their parameters' gradients.
-  template <class S, class U, class V, class Ctx>
-  View<S, T> backward(View<S, U> h, View<S, V> dy, const Ctx& ctx) {
-    using Vc = Vec<C>;
-    auto dh = reserve_view<S>(g_h_, h.n);
-    auto dscale = reserve_view<Vc>(g_scale_, h.n);
-    if constexpr (Classes > 0) {
-      auto dshift = reserve_view<Vc>(g_shift_, h.n);
-      modulate_.backward(h, fc_c.output(), dy, dh, dscale, dshift);
-      fc_c.backward(ctx.c, dscale, View<Vec<Classes>, T>{});
-      fc_t.backward(ctx.t, dshift, View<Vec<1>, T>{});
-    } else {
-      modulate_.backward(h, fc_t.output(), dy, dh, dscale, View<Vc, T>{});
-      fc_t.backward(ctx.t, dscale, View<Vec<1>, T>{});
-    }
-    return dh;
-  }
-
-  template <class F>
-  void visit_time(const std::string& prefix, F&& f, int depth) {
-    fc_t.visit(prefix + numbered("fc", depth, "_t."), f);
-  }
-  template <class F>
-  void visit_class(const std::string& prefix, F&& f, int depth) {
-    fc_c.visit(prefix + numbered("fc", depth, "_c."), f);
-  }
-
- private:
-  Modulate<B> modulate_;
-  Storage<B> g_h_, g_scale_, g_shift_;
-};
 
 // A level or bottleneck (it takes the conditions and names its parts by level), as opposed to a plain module.
 template <class M>
@@ -126,27 +47,6 @@ template <class M>
 concept InPlaceBackward = requires { M::chain_depth; };
 
 }  // namespace detail
-
-struct Unconditioned {
-  static constexpr bool time = false;
-  static constexpr int classes = 0;
-  template <int C, class B>
-  using conditioner = detail::NoConditioner;
-};
-struct TimeConditioned {
-  static constexpr bool time = true;
-  static constexpr int classes = 0;
-  template <int C, class B>
-  using conditioner = detail::Conditioner<C, 0, B>;
-};
-template <int N>
-struct TimeClassConditioned {
-  static_assert(N > 0, "TimeClassConditioned: the class count must be positive");
-  static constexpr bool time = true;
-  static constexpr int classes = N;
-  template <int C, class B>
-  using conditioner = detail::Conditioner<C, N, B>;
-};
 
 template <int C, int K, class B = cpu>
 class UNetBottleneck {
@@ -373,121 +273,6 @@ class UNetLevel {
   std::ptrdiff_t d_stride_ = 0;
   T* cat_ = nullptr;
   int n_ = 0;
-};
-
-template <class InShape, class Top, class Head>
-class LeveledUNet {
- public:
-  using backend = typename Top::backend;
-  using B = backend;
-  using T = typename B::scalar;
-  static constexpr int classes = Top::classes;
-  static constexpr bool time_conditioned = Top::time;
-  static constexpr bool Time = time_conditioned;
-  static_assert(!(classes > 0 && !Time), "UNet: class conditioning is only defined together with time conditioning");
-
-  using In = InShape;
-  using top_type = Top;
-  using TimeIn = Vec<1>;
-  using ClassIn = Vec<(classes > 0 ? classes : 1)>;
-  using Hidden = typename Top::template output_shape<In>;
-  static_assert(std::is_same_v<typename Head::template output_shape<Hidden>, In>,
-                "UNet: the output shape must equal the input shape");
-  using Out = In;  // (named plainly, so that diagnostics print the shape, not the derivation)
-
-  // The module interface (module.hpp) for an unconditioned UNet, whose only input is x.
-  template <class S>
-  using output_shape = Out;
-  template <class S>
-  static constexpr bool accepts = std::is_same_v<S, In>;
-
-  Top top;
-  Head out;
-
-  // Every input holds one row per sample: t and c have as many samples as x (checked; unetflow::Error if not).
-  View<Out, T> forward(View<In, const T> x) requires(!Time) { return run(x, {}, {}); }
-  View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t) requires(Time && classes == 0) {
-    return run(x, t, {});
-  }
-  View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t, View<ClassIn, const T> c)
-    requires(classes > 0) {
-    return run(x, t, c);
-  }
-
-  // Gradients of every parameter for the last forward, given dL/dy; dx receives dL/dx (dx += dL/dx with
-  // accumulate) when it is given. Backward consumes what the forward saved (each activation's buffer takes its
-  // gradient once it has been read), so every backward needs a forward of its own, as in PyTorch.
-  void backward(View<Out, const T> dy, View<In, T> dx = {}, bool accumulate = false) {
-    if (!saved_) throw Error("UNet::backward: no forward to go back through (each backward needs a forward of its own).");
-    check_batch("UNet::backward: dy", dy.n, x_.n);
-    if (dx) check_batch("UNet::backward: dx", dx.n, x_.n);
-    saved_ = false;
-    if constexpr (recomputes_hidden) top.recompute(hidden_);
-    auto g_hidden = hidden_;  // the head's input gradient overwrites its input
-    out.backward(hidden_, dy, g_hidden);
-    top.backward(x_, g_hidden, dx, accumulate, ctx_);
-  }
-  // The module interface's form: x must be the last forward's input.
-  void backward(View<In, const T> x, View<Out, T> dy, View<In, T> dx, bool accumulate = false) requires(!Time) {
-    if (saved_ && (x.data != x_.data || x.n != x_.n))
-      throw Error("UNet::backward: x is not the input of the last forward.");
-    backward(View<Out, const T>(dy), dx, accumulate);
-  }
-
-  // Each named part's output shape, for summary().
-  static ShapeRows output_shapes() {
-    ShapeRows rows;
-    Top::template shapes<In>(rows, 0);
-    rows.push_back({"out", shape_name<Out>()});
-    return rows;
-  }
-
-  // The blocks from the outside in and back out, the head, then the conditioning networks (time, then class).
-  template <class F>
-  void visit(const std::string& prefix, F&& f) {
-    top.visit_blocks(prefix, f, 0);
-    out.visit(prefix + "out.", f);
-    top.visit_time(prefix, f);
-    top.visit_class(prefix, f);
-  }
-
- private:
-  // The top's output is the head's input only: where the top's up module is a convolution block, it lives in the
-  // activation scratch one depth above that block's own (free while the head runs) and backward recomputes it.
-  static constexpr bool recomputes_hidden = detail::InPlaceBackward<typename Top::up_type>;
-
-  static void check_batch(const char* what, int n, int expected) {
-    if (n != expected)
-      throw Error(std::string(what) + " holds " + std::to_string(n) + " samples but x holds " +
-                  std::to_string(expected) + "; every input needs one row per sample.");
-  }
-
-  View<Hidden, T> hidden_room(int n) {
-    if constexpr (recomputes_hidden) {
-      constexpr int slot = Top::up_type::chain_depth;
-      return {B::activation_scratch(slot, std::ptrdiff_t(n) * Hidden::size), n};
-    } else {
-      return reserve_view<Hidden>(hidden_store_, n);
-    }
-  }
-
-  View<Out, T> run(View<In, const T> x, View<TimeIn, const T> t, View<ClassIn, const T> c) {
-    if constexpr (Time) check_batch("UNet::forward: t", t.n, x.n);
-    if constexpr (classes > 0) check_batch("UNet::forward: c", c.n, x.n);
-    x_ = x;
-    ctx_ = {t, c};
-    hidden_ = top.forward(x, ctx_, hidden_room(x.n));
-    auto y = reserve_view<Out>(y_, x.n);
-    out.forward(hidden_, y);
-    saved_ = true;
-    return y;
-  }
-
-  Storage<B> y_, hidden_store_;
-  View<In, const T> x_;
-  Conditions<T, classes> ctx_;
-  View<Hidden, T> hidden_;
-  bool saved_ = false;
 };
 
 }  // namespace unetflow

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "../layers/param.hpp"
+#include "../param.hpp"
 
 namespace unetflow {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "../layers/param.hpp"
+#include "../param.hpp"
 
 namespace unetflow {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "../backend/cpu.hpp"
-#include "../layers/param.hpp"
+#include "../param.hpp"
 #include "../module.hpp"
 #include "../random.hpp"
 #include "../tensor.hpp"
@@ -116,7 +116,7 @@ GradientReport check_gradients(M& m, Forward forward, Backward backward, const G
   return report;
 }
 
-// A layer that follows the layer protocol (layers/layer.hpp), built on cpu_f64, for input shape In.
+// A layer that follows the layer protocol (module.hpp), built on cpu_f64, for input shape In.
 template <class L, class In>
 GradientReport check_layer_gradients(const GradientOptions& o = {}) {
   using Out = typename L::template output_shape<In>;

@@ -17,7 +17,7 @@
 #include "../backend/cpu.hpp"
 #include "../error.hpp"
 #include "../io/safetensors.hpp"
-#include "../layers/param.hpp"
+#include "../param.hpp"
 #include "../tensor.hpp"
 #include "compare.hpp"
 

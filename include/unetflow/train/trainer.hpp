@@ -11,8 +11,8 @@
 //   - A loss that is not finite stops the run with an Error before any optimiser step or checkpoint write.
 //   - A run directory that already holds a checkpoint is continued only when resume is asked for.
 // Bit-identical resume holds for the same binary and thread count (the reductions' order depends on it).
-// Data-parallel (Comm: dist/comm.hpp, e.g. MpiComm under mpirun): every process starts from rank 0's weights,
-// walks the same permutation and takes its rows of each batch (dist/data_parallel.hpp), the gradients of the whole
+// Data-parallel (Comm: distributed/comm.hpp, e.g. MpiComm under mpirun): every process starts from rank 0's weights,
+// walks the same permutation and takes its rows of each batch (distributed/data_parallel.hpp), the gradients of the whole
 // batch are formed with one all-reduce per step, and only rank 0 writes (checkpoints, epoch files, the progress
 // line, on_epoch_end). Each process reads the checkpoint on resume, whatever the process count it was written with.
 #include <chrono>
@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "../data/loader.hpp"
-#include "../dist/comm.hpp"
-#include "../dist/data_parallel.hpp"
+#include "../distributed/comm.hpp"
+#include "../distributed/data_parallel.hpp"
 #include "../io/checkpoint.hpp"
 #include "../io/folder_lock.hpp"
 #include "../optim/adam.hpp"
@@ -35,6 +35,7 @@
 #include "memory_estimate.hpp"
 #include "progress.hpp"
 #include "stop_request.hpp"
+#include "train_progress.hpp"
 
 namespace unetflow {
 
@@ -54,42 +55,6 @@ struct TrainOptions {
   // another model); 0: 90 % of what the machine has available; negative: no check.
   double memory_limit_bytes = 0;
 };
-
-// Where a run stands; checkpointed under "progress.".
-struct TrainProgress {
-  Counter epoch;        // completed epochs
-  Counter batch;        // completed batches of the current epoch
-  Counter step;         // optimiser steps so far
-  Series losses;        // loss of every step
-  Series epoch_seconds; // wall time of each completed epoch
-  Words noise_rng;      // state of the stream the task draws from
-
-  template <class F>
-  void visit(const std::string& prefix, F&& f) {
-    f(prefix + "epoch", epoch);
-    f(prefix + "batch", batch);
-    f(prefix + "step", step);
-    f(prefix + "losses", losses);
-    f(prefix + "epoch_seconds", epoch_seconds);
-    f(prefix + "noise_rng", noise_rng);
-  }
-};
-
-inline Words save_rng(const Rng& r) {
-  const auto& s = r.state();
-  std::int64_t cached;
-  std::memcpy(&cached, &s.cached_normal, sizeof cached);
-  return {{std::int64_t(s.s[0]), std::int64_t(s.s[1]), std::int64_t(s.s[2]), std::int64_t(s.s[3]), cached,
-           s.has_cached ? 1 : 0}};
-}
-inline void restore_rng(Rng& r, const Words& w, const std::string& source) {
-  if (w.values.size() != 6) throw Error(source + ": the saved random-stream state has " + std::to_string(w.values.size()) + " words, not 6.");
-  Rng::State s;
-  for (int i = 0; i < 4; ++i) s.s[std::size_t(i)] = std::uint64_t(w.values[std::size_t(i)]);
-  std::memcpy(&s.cached_normal, &w.values[4], sizeof s.cached_normal);
-  s.has_cached = w.values[5] != 0;
-  r.set_state(s, source + ": the saved random-stream state cannot be used");
-}
 
 namespace detail {
 // The communicator of a one-process trainer.
@@ -119,7 +84,7 @@ class Trainer {
     check_images_fit<In>(train, "the training set");
     if (comm_.size() > 1) {
       if (!takes_shard)
-        throw Error("data-parallel training needs a task whose step takes the Shard of the batch it is given (dist/comm.hpp); this one computes whole batches only.");
+        throw Error("data-parallel training needs a task whose step takes the Shard of the batch it is given (distributed/comm.hpp); this one computes whole batches only.");
       check_batches_split(train.n);
       averager_.emplace(model, comm_);
       averager_->broadcast_state();
@@ -157,71 +122,20 @@ class Trainer {
   // Trains up to options.epochs; after each completed epoch (1-based) and its checkpoint calls on_epoch_end.
   template <class OnEpochEnd>
   Outcome run(OnEpochEnd&& on_epoch_end) {
-    if (writes_outputs()) std::filesystem::create_directories(options_.run_dir);
-    if (options_.resume) {
-      if (!std::filesystem::exists(checkpoint_path()))
-        throw Error("cannot resume: " + checkpoint_path().string() + " does not exist (start the run without --resume).");
-      load();
-    } else if (std::filesystem::exists(checkpoint_path())) {
-      throw Error(options_.run_dir.string() + " already holds a checkpoint: continue it with --resume, or give the run another name.");
-    }
-    // A run stopped after an epoch's checkpoint but before that epoch's outputs were all written (its weights file
-    // is written last) completes them first: the checkpoint holds exactly the state they come from.
-    if (writes_outputs()) {
-      remove_stray_temporaries();
-      if (progress_.batch.value == 0 && progress_.epoch.value > 0 && !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
-        finish_epoch(progress_.epoch.value, on_epoch_end);
-    }
+    start_or_resume(on_epoch_end);
     // Ctrl-C, and SIGTERM (what mpirun sends its processes when it is interrupted), stop after the current step.
     StopOnSignal stop_signal(checkpoint_path());
-
     ProgressBar bar(options_.progress && writes_outputs());
-    const long steps = steps_per_epoch();
     for (std::int64_t epoch = progress_.epoch.value; epoch < options_.epochs; ++epoch) {
       set_training(model_, true);
       const auto epoch_start = std::chrono::steady_clock::now();
       double seconds_per_step = 0;
-      for (long b = progress_.batch.value; b < steps; ++b) {
-        const auto t0 = std::chrono::steady_clock::now();
-        stop_signal.step_started();
-        const BatchRows rows = rows_of(loader_.batch_rows(int(b)), comm_);
-        const int n = rows.total;
-        loader_.fill(epoch, int(b), host_images_.data(), labels_.data(), rows.offset, rows.n);
-        B::from_host(host_images_.data(), images_.data(), std::ptrdiff_t(rows.n) * In::size);
-        adam_.zero_grad();
-        double loss = task_step(View<In, const T>{images_.data(), rows.n}, rows.shard());
-        bool stop = stop_signal.requested();
-        if (averager_) {
-          const auto global = averager_->average(double(rows.n) / rows.total, loss, stop);
-          loss = global.loss;
-          stop = global.stop;
-        }
-        if (!std::isfinite(loss))
-          throw Error("training stopped: the loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(b + 1) + " (learning rate too high?); " + (std::filesystem::exists(checkpoint_path()) ? "the last good checkpoint " + checkpoint_path().string() + " is untouched." : "no checkpoint was written."));
-        adam_.step();
-        if (ema_) ema_->update();
-        progress_.losses.values.push_back(loss);
-        progress_.batch.value = b + 1;
-        ++progress_.step.value;
-        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        seconds_per_step = seconds_per_step == 0 ? dt : 0.9 * seconds_per_step + 0.1 * dt;
-        stop_signal.step_ended(seconds_per_step);
-        const long remaining = (steps - b - 1) + long(options_.epochs - epoch - 1) * steps;
-        bar.update(long(epoch + 1), options_.epochs, b + 1, steps, loss, n / dt, remaining, seconds_per_step);
-        if (stop) {
+      for (long b = progress_.batch.value; b < steps_per_epoch(); ++b)
+        if (!train_step(epoch, b, stop_signal, bar, seconds_per_step)) {
           if (writes_outputs()) save();
           return Outcome::interrupted;
         }
-      }
-      progress_.epoch_seconds.values.push_back(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count());
-      progress_.epoch.value = epoch + 1;
-      progress_.batch.value = 0;
-      schedule_.step();
-      if (writes_outputs()) {
-        save();
-        finish_epoch(epoch + 1, on_epoch_end);
-      }
+      end_epoch(epoch, epoch_start, on_epoch_end);
     }
     set_training(model_, true);
     return Outcome::finished;
@@ -231,6 +145,71 @@ class Trainer {
   }
 
  private:
+  // A new run refuses a folder that holds a checkpoint; a resumed one loads it. A run stopped after an epoch's
+  // checkpoint but before that epoch's outputs were all written (its weights file is written last) completes them
+  // first: the checkpoint holds exactly the state they come from.
+  template <class OnEpochEnd>
+  void start_or_resume(OnEpochEnd& on_epoch_end) {
+    if (writes_outputs()) std::filesystem::create_directories(options_.run_dir);
+    if (options_.resume) {
+      if (!std::filesystem::exists(checkpoint_path()))
+        throw Error("cannot resume: " + checkpoint_path().string() + " does not exist (start the run without --resume).");
+      load();
+    } else if (std::filesystem::exists(checkpoint_path())) {
+      throw Error(options_.run_dir.string() + " already holds a checkpoint: continue it with --resume, or give the run another name.");
+    }
+    if (writes_outputs()) {
+      remove_stray_temporaries();
+      if (progress_.batch.value == 0 && progress_.epoch.value > 0 && !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
+        finish_epoch(progress_.epoch.value, on_epoch_end);
+    }
+  }
+
+  // Batch b of the epoch: the task's step, the all-reduce, Adam and the moving average, the progress line. Returns
+  // false when a stop was asked for (by any process).
+  bool train_step(std::int64_t epoch, long b, StopOnSignal& stop_signal, ProgressBar& bar, double& seconds_per_step) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const long steps = steps_per_epoch();
+    stop_signal.step_started();
+    const BatchRows rows = rows_of(loader_.batch_rows(int(b)), comm_);
+    loader_.fill(epoch, int(b), host_images_.data(), labels_.data(), rows.offset, rows.n);
+    B::from_host(host_images_.data(), images_.data(), std::ptrdiff_t(rows.n) * In::size);
+    adam_.zero_grad();
+    double loss = task_step(View<In, const T>{images_.data(), rows.n}, rows.shard());
+    bool stop = stop_signal.requested();
+    if (averager_) {
+      const auto global = averager_->average(double(rows.n) / rows.total, loss, stop);
+      loss = global.loss;
+      stop = global.stop;
+    }
+    if (!std::isfinite(loss))
+      throw Error("training stopped: the loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(b + 1) + " (learning rate too high?); " + (std::filesystem::exists(checkpoint_path()) ? "the last good checkpoint " + checkpoint_path().string() + " is untouched." : "no checkpoint was written."));
+    adam_.step();
+    if (ema_) ema_->update();
+    progress_.losses.values.push_back(loss);
+    progress_.batch.value = b + 1;
+    ++progress_.step.value;
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    seconds_per_step = seconds_per_step == 0 ? dt : 0.9 * seconds_per_step + 0.1 * dt;
+    stop_signal.step_ended(seconds_per_step);
+    const long remaining = (steps - b - 1) + long(options_.epochs - epoch - 1) * steps;
+    bar.update(long(epoch + 1), options_.epochs, b + 1, steps, loss, rows.total / dt, remaining, seconds_per_step);
+    return !stop;
+  }
+
+  // The end of epoch `epoch` (0-based): its time, the schedule's step, the checkpoint and the epoch's outputs.
+  template <class OnEpochEnd>
+  void end_epoch(std::int64_t epoch, std::chrono::steady_clock::time_point start, OnEpochEnd& on_epoch_end) {
+    progress_.epoch_seconds.values.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    progress_.epoch.value = epoch + 1;
+    progress_.batch.value = 0;
+    schedule_.step();
+    if (writes_outputs()) {
+      save();
+      finish_epoch(epoch + 1, on_epoch_end);
+    }
+  }
+
   Metadata metadata() const {
     Metadata meta = metadata_;
     meta["epochs_completed"] = std::to_string(progress_.epoch.value);
@@ -283,23 +262,8 @@ class Trainer {
     with_parts([&](auto&&... parts) { load_checkpoint(checkpoint_path(), expected, parts...); });
     schedule_.restore();
     restore_rng(noise_, progress_.noise_rng, checkpoint_path().string());
-    if (progress_.batch.value > steps_per_epoch())
-      throw Error(checkpoint_path().string() + " stopped at batch " + std::to_string(progress_.batch.value) + " of an epoch, but this run has " + std::to_string(steps_per_epoch()) + " batches per epoch: resume with the same batch size and preset.");
-    // The counters must agree with the records that grow with them (one loss per step, one time per epoch): a file
-    // whose counters were changed would otherwise send the loader and the epoch loop out of range.
-    if (std::size_t(progress_.step.value) != progress_.losses.values.size())
-      throw Error("checkpoint " + checkpoint_path().string() + ": progress.step is " + std::to_string(progress_.step.value) + " but progress.losses holds " + std::to_string(progress_.losses.values.size()) + " losses; the file is damaged.");
-    if (std::size_t(progress_.epoch.value) != progress_.epoch_seconds.values.size())
-      throw Error("checkpoint " + checkpoint_path().string() + ": progress.epoch is " + std::to_string(progress_.epoch.value) + " but progress.epoch_seconds holds " + std::to_string(progress_.epoch_seconds.values.size()) + " epoch times; the file is damaged.");
-    // The other parts count the same steps and epochs: a schedule whose epoch disagrees would set another learning
-    // rate, an optimiser whose step disagrees another bias correction.
-    auto agree = [&](const char* name, std::int64_t value, const char* with, std::int64_t expected) {
-      if (value != expected)
-        throw Error("checkpoint " + checkpoint_path().string() + ": " + name + " is " + std::to_string(value) + " but " + with + " is " + std::to_string(expected) + "; the two count the same thing, so the file is damaged.");
-    };
-    agree("sched.last_epoch", schedule_.last_epoch(), "progress.epoch", progress_.epoch.value);
-    agree("optim.step", adam_.steps(), "progress.step", progress_.step.value);
-    if (ema_) agree("ema.updates", ema_->updates(), "progress.step", progress_.step.value);
+    check_resumed(progress_, checkpoint_path().string(), steps_per_epoch(), schedule_.last_epoch(), adam_.steps(),
+                  ema_ ? std::optional<std::int64_t>(ema_->updates()) : std::nullopt);
   }
 
   // A task takes part in data-parallel training by taking a Shard; one without runs in one process.
