@@ -2,8 +2,8 @@
 
     /usr/bin/python3 benchmarks/compare_pytorch.py [--build build] [--threads 2] [--torch-ref PATH] [--skip-scaling]
 
-Runs ../shared/reference/torch_ref.py (speed and sample) and build/benchmarks/bench_step with the same thread
-count, then prints, each with the ratio:
+Runs benchmarks/torch_steps.py (PyTorch's training steps and sampling of the same models) and
+build/benchmarks/bench_step with the same thread count, then prints, each with the ratio:
   - training-step images/s of the three SPEC configurations,
   - the step's GFLOP/s as a share of the machine's SGEMM rate (n = 2048, measured in the same run),
   - CFG sampling time (40 digits, T = 50, D = 64, both passes as one batch),
@@ -26,7 +26,8 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--build", default=os.path.join(root, "build"))
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--steps", type=int, default=3)
-ap.add_argument("--torch-ref", default=os.path.join(root, "..", "shared", "reference", "torch_ref.py"))
+ap.add_argument("--torch-ref", default=os.path.join(root, "benchmarks", "torch_steps.py"),
+                help="the PyTorch side (default: benchmarks/torch_steps.py)")
 ap.add_argument("--skip-scaling", action="store_true", help="do not time the 1-thread step")
 a = ap.parse_args()
 

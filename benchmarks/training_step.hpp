@@ -1,5 +1,5 @@
 #pragma once
-// The three training steps that ../shared/reference/torch_ref.py times, written against the library:
+// The three training steps that benchmarks/torch_steps.py times in PyTorch, written against the library:
 // draw the batch's noise (and t, c), forward, MSE, backward, Adam. Inputs are fixed random images, as there.
 #include <memory>
 #include <unetflow/unetflow.hpp>

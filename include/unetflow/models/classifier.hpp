@@ -7,6 +7,7 @@
 // The head sees the whole H/4 x W/4 map (not its average), so the position of strokes counts. A Sequential inside.
 #include <string>
 
+#include "../backend/cpu.hpp"  // the default backend of the models
 #include "../blocks/chain.hpp"
 #include "../blocks/sequential.hpp"
 #include "../layers/gelu.hpp"

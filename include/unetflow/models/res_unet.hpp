@@ -7,6 +7,7 @@
 //   the middle the bottleneck (K x K -> 1 -> K x K), the outermost up ResBlock<2D, D>, the head a 3x3 Conv2d.
 // Cond conditions every level (Unconditioned, TimeConditioned, TimeClassConditioned<N>).
 //   ResUNet<3, 32, 32, 32, Widths<1, 2, 2>, TimeClassConditioned<10>, 8>: 32 -> 16 -> 8 -> 4, attention at 8x8.
+#include "../backend/cpu.hpp"  // the default backend of the models
 #include "../blocks/res_block.hpp"
 #include "../blocks/self_attention.hpp"
 #include "../blocks/sequential.hpp"

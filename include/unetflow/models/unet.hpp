@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "../backend/cpu.hpp"  // the default backend of the models
 #include "../blocks/chain.hpp"
 #include "../layers/conv2d.hpp"
 #include "leveled_unet.hpp"
