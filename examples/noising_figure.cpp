@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> rows, col_labels;
     for (int r = 0; r < count; ++r) rows.push_back("digit " + std::to_string(test.labels[std::size_t(r)]));
     for (double s : sigmas) col_labels.push_back("sigma " + fmt(s, 1));
-    write_npy(summary.file(files::d1_noising + ".npy", "D1: [digits, 7 sigmas, 28, 28], values not clipped"), grid.data(),
-              {std::size_t(count), sigmas.size(), 28, 28});
+    write_npy(summary.file(files::d1_noising + ".npy", "D1: [digits, 7 sigmas, 28, 28], values not clipped"),
+              grid.data(), {std::size_t(count), sigmas.size(), 28, 28});
     write_labelled_grid(summary.file(files::d1_noising + ".png", "D1 figure"),
                         "Noising process z = x + sigma * eps on MNIST test digits (shown clipped to [0, 1])",
                         grid.data(), count, cols, 28, 28, rows, col_labels);

@@ -20,12 +20,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Build the deliverables website from the runs' summaries"};
   std::string runs = "runs", out;
   bool quiet = false;
-  app.add_option("--runs", runs, "the folder of runs (one subfolder per run, each with its summary.json)")->capture_default_str();
+  app.add_option("--runs", runs, "the folder of runs (one subfolder per run, each with its summary.json)")
+      ->capture_default_str();
   app.add_option("--out", out, "the site's folder (default: RUNS/site)");
   app.add_flag("--quiet", quiet, "print only warnings and errors");
   CLI11_PARSE(app, argc, argv);
   try {
-    if (!fs::is_directory(runs)) throw unetflow::Error("--runs " + runs + ": no such folder (run scripts/deliverables.sh first, or name the folder of your runs).");
+    if (!fs::is_directory(runs))
+      throw unetflow::Error("--runs " + runs +
+                            ": no such folder (run scripts/deliverables.sh first, or name the folder of your runs).");
     fs::path site = out.empty() ? fs::path(runs) / "site" : fs::path(out);
     if (!site.has_filename()) site = site.parent_path();  // "site/" names the folder "site"
     report::check_site_folder(site, runs);

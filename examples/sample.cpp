@@ -15,14 +15,20 @@ int main(int argc, char** argv) {
   using namespace examples;
   CLI::App app{"Draw samples from a trained flow-matching checkpoint (time- or class-conditioned UNet)"};
   SampleFlags f;
-  app.add_option("checkpoint", f.checkpoint, "a model-epoch<k>.safetensors or checkpoint.safetensors")->required()->check(CLI::ExistingFile);
+  app.add_option("checkpoint", f.checkpoint, "a model-epoch<k>.safetensors or checkpoint.safetensors")
+      ->required()
+      ->check(CLI::ExistingFile);
   app.add_option("--out", f.out, "output directory")->capture_default_str();
-  app.add_option("-n,--count", f.n, "number of samples (without --digits)")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("-n,--count", f.n, "number of samples (without --digits)")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   app.add_option("--digits", f.digits, "classes (digits) to draw, one sample each (class-conditioned; -1 = no class)")
       ->delimiter(',')
       ->check(CLI::Range(-1, 9));
   app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->check(finite_number)->capture_default_str();
-  app.add_option("--steps", f.steps, "solver steps T (each takes 1, 2, 2 or 4 model evaluations)")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--steps", f.steps, "solver steps T (each takes 1, 2, 2 or 4 model evaluations)")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   add_solver_flag(app, f.solver);
   app.add_option("--seed", f.seed, "noise seed")->capture_default_str();
   add_device_flag(app, f.device);
@@ -32,14 +38,16 @@ int main(int argc, char** argv) {
     apply_threads(f.threads);
     const auto meta = safetensors::read_metadata(f.checkpoint);
     const auto it = meta.find("model");
-    if (it == meta.end()) throw Error(f.checkpoint + " names no model in its metadata: it was not written by unetflow's trainer.");
+    if (it == meta.end())
+      throw Error(f.checkpoint + " names no model in its metadata: it was not written by unetflow's trainer.");
     f.model_name = it->second;
     if (const auto names = meta.find("class_names"); names != meta.end() && !names->second.empty()) {
       std::stringstream list(names->second);
       for (std::string name; std::getline(list, name);) f.class_names.push_back(name);
     }
     std::smatch m;
-    if (!std::regex_match(f.model_name, m, std::regex(R"((Class)?TimeUNet<(1,28,28|3,32,32),D=(\d{1,3})(,classes=10)?>)")))
+    if (!std::regex_match(f.model_name, m,
+                          std::regex(R"((Class)?TimeUNet<(1,28,28|3,32,32),D=(\d{1,3})(,classes=10)?>)")))
       throw Error(f.checkpoint + " holds a " + f.model_name + ", not a flow-matching model of the programs " +
                   "(TimeUNet or ClassTimeUNet on 1x28x28 or 3x32x32 images).");
     const bool classes = m[1].matched;

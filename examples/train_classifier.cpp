@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   flags.lr = 2e-3;
   flags.add_to(app);
   EXAMPLES_PARSE_FLAGS(app, argc, argv);
-  if (app.get_option("--name")->count() == 0) flags.name = default_classifier_for(flags.data).parent_path().filename().string();
+  if (app.get_option("--name")->count() == 0)
+    flags.name = default_classifier_for(flags.data).parent_path().filename().string();
   return guarded([&] {
     flags.apply_threads();
     return with_backend(flags.device, [&]<class B>() { return train_classifier_run<B>(flags); });

@@ -19,9 +19,10 @@ const BetterRecipe better_recipe{"every-level", "midpoint", 0.999, 25};
 int main(int argc, char** argv) {
   using namespace examples;
   use_program_wait_policy(argv);
-  CLI::App app{"Part 2: flow matching on MNIST (or --data: MNIST-format, CIFAR-10 binary or image folders). "
-               "Time-conditioned (D7, D8); --classes: class-conditioned with classifier-free guidance (D9, D10); "
-               "--classes --no-scheduler: without the LR schedule (D11)"};
+  CLI::App app{
+      "Part 2: flow matching on MNIST (or --data: MNIST-format, CIFAR-10 binary or image folders). "
+      "Time-conditioned (D7, D8); --classes: class-conditioned with classifier-free guidance (D9, D10); "
+      "--classes --no-scheduler: without the LR schedule (D11)"};
   Part2Flags f;
   f.train.epochs = 10;
   f.train.batch = 64;
@@ -31,24 +32,34 @@ int main(int argc, char** argv) {
   app.add_flag("--classes", f.classes, "condition on the digit class too (p_uncond dropout, CFG sampling)");
   app.add_flag("--no-scheduler", f.no_scheduler,
                "constant learning rate (no ExponentialLR); defaults then become lr 3e-3 and --ema 0.999");
-  app.add_option("--p-uncond", f.p_uncond, "probability of training without the class")->check(finite_number & CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--p-uncond", f.p_uncond, "probability of training without the class")
+      ->check(finite_number & CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->check(finite_number)->capture_default_str();
-  app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")->check(finite_number & CLI::Range(0.0, 0.99999));
-  app.add_option("--sample-steps", f.sample_steps, "solver steps T of sampling")->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")
+      ->check(finite_number & CLI::Range(0.0, 0.99999));
+  app.add_option("--sample-steps", f.sample_steps, "solver steps T of sampling")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   add_solver_flag(app, f.solver);
-  app.add_option("--classifier", f.classifier, "classifier that scores the samples (default: train_classifier's for --data)");
-  app.add_option("--compare-with", f.compare_with, "D11: run directory of the scheduled run to compare with (default: RUNS/flow_class)");
+  app.add_option("--classifier", f.classifier,
+                 "classifier that scores the samples (default: train_classifier's for --data)");
+  app.add_option("--compare-with", f.compare_with,
+                 "D11: run directory of the scheduled run to compare with (default: RUNS/flow_class)");
   app.add_flag("--better", f.better,
                "D12: the better time-only model of docs/part3.md (its --arch, --ema, --solver, --sample-steps and "
                "--score-samples unless given), beside Part 2's model (--compare-with, default RUNS/flow_time)");
-  app.add_option("--arch", f.arch, "UNet: assignment (Part 2's), every-level (time at every level) or residual "
-                                   "(ResBlocks, attention at 7x7); the last two time-only on 28x28, D 16-64 and 16-32")
+  app.add_option("--arch", f.arch,
+                 "UNet: assignment (Part 2's), every-level (time at every level) or residual "
+                 "(ResBlocks, attention at 7x7); the last two time-only on 28x28, D 16-64 and 16-32")
       ->check(CLI::IsMember({"assignment", "every-level", "residual"}))
       ->capture_default_str();
   app.add_option("--score-samples", f.score_samples, "score the final model on this many samples (0: none)")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
-  app.add_option("--per-digit", f.per_digit, "samples of each digit (class-conditioned)")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--per-digit", f.per_digit, "samples of each digit (class-conditioned)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   EXAMPLES_PARSE_FLAGS(app, argc, argv);
   if (f.better && f.classes) {
     std::fprintf(stderr, "error: --better is D12, a time-only model: drop --classes.\n");
@@ -59,9 +70,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (app.get_option("--name")->count() == 0)
-    f.train.name = f.better ? "flow_better" : !f.classes ? "flow_time" : f.no_scheduler ? "flow_class_noscheduler" : "flow_class";
+    f.train.name = f.better         ? "flow_better"
+                   : !f.classes     ? "flow_time"
+                   : f.no_scheduler ? "flow_class_noscheduler"
+                                    : "flow_class";
   if (f.classifier.empty()) f.classifier = default_classifier_for(f.train.data, f.train.runs).string();
-  if (f.compare_with.empty()) f.compare_with = (fs::path(f.train.runs) / (f.better ? "flow_time" : "flow_class")).string();
+  if (f.compare_with.empty())
+    f.compare_with = (fs::path(f.train.runs) / (f.better ? "flow_time" : "flow_class")).string();
   if (f.better) {  // D12's recipe (docs/part3.md has the measurements behind it)
     auto unset = [&](const char* flag) { return app.get_option(flag)->count() == 0; };
     if (unset("--arch")) f.arch = better_recipe.arch;
@@ -92,4 +107,3 @@ int main(int argc, char** argv) {
     });
   });
 }
-

@@ -88,7 +88,7 @@ TEST_CASE("train_pure_noise writes D5") {
 TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample and score write D7-D11") {
   const auto d = data_dir();
   const std::string io = " --data " + (d / "data").string() + " --runs " + (d / "runs").string();
-  // runs/classifier_<folder> for a --data other than data/mnist (datasets.hpp)
+  // runs/classifier_<folder> for a --data other than data/mnist (default_classifier_for, examples/support/flags.hpp)
   const auto classifier = d / "runs" / "classifier_data" / "classifier.safetensors";
   auto r = run(std::string(TRAIN_CLASSIFIER) + io + " --epochs 1 --batch 64 --quiet");
   INFO(r.output);

@@ -17,8 +17,10 @@ inline std::string fixed(double x, int digits) {
 // Three significant digits for values of any size (a loss of 0.0695, an MSE of 1.04e-05).
 inline std::string significant(double x) {
   char buf[64];
-  if (x != 0 && (std::fabs(x) < 1e-3 || std::fabs(x) >= 1e6)) std::snprintf(buf, sizeof buf, "%.2e", x);
-  else std::snprintf(buf, sizeof buf, "%.3g", x);
+  if (x != 0 && (std::fabs(x) < 1e-3 || std::fabs(x) >= 1e6))
+    std::snprintf(buf, sizeof buf, "%.2e", x);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", x);
   return buf;
 }
 

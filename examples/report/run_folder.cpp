@@ -144,7 +144,8 @@ RunFolder::RunFolder(const fs::path& runs, const fs::path& skip) : path_(runs) {
     if (const auto* files = run.find({"files"}))
       for (const auto& [file, what] : files->items()) {
         if (!plain_file_name(file)) {
-          run.warnings_.push_back(shown_summary.string() + ": the listed file \"" + file + "\" is not a name inside the run folder; left out.");
+          run.warnings_.push_back(shown_summary.string() + ": the listed file \"" + file +
+                                  "\" is not a name inside the run folder; left out.");
           continue;
         }
         run.files_[file] = what.is_string() ? what.get<std::string>() : "";

@@ -20,7 +20,6 @@ namespace report {
 using json = nlohmann::json;
 namespace files = examples::files;
 
-
 inline json table(const std::string& title, const std::vector<std::string>& header) {
   json t{{"title", title}, {"header", json::array()}, {"rows", json::array()}};
   for (const auto& h : header) t["header"].push_back({{"cell", h}});
@@ -71,8 +70,10 @@ class Builder {
   // with the commands that make them.
   json section(const std::string& id, const std::string& title, const std::vector<std::string>& runs,
                const std::vector<std::string>& commands) {
-    json s{{"id", "d" + id.substr(1)}, {"label", id},   {"title", title},         {"figures", json::array()},
-           {"tables", json::array()},  {"answer", json::array()}, {"runs", json::array()}, {"missing", json::array()},
+    json s{{"id", "d" + id.substr(1)}, {"label", id},
+           {"title", title},           {"figures", json::array()},
+           {"tables", json::array()},  {"answer", json::array()},
+           {"runs", json::array()},    {"missing", json::array()},
            {"notes", json::array()}};
     int present = 0;
     std::vector<std::string> unreadable;
@@ -85,8 +86,10 @@ class Builder {
         continue;
       }
       std::string why = folder_.problem(name);
-      if (!why.empty()) unreadable.push_back(name);
-      else why = (folder_.shown() / name).string() + "/ does not exist (no run yet)";
+      if (!why.empty())
+        unreadable.push_back(name);
+      else
+        why = (folder_.shown() / name).string() + "/ does not exist (no run yet)";
       s["missing"].push_back({{"why", why}, {"command", commands[std::min(i, commands.size() - 1)]}});
     }
     for (const auto& name : unreadable) affected_[name].push_back(present > 0 ? id + " (in part)" : id);
@@ -114,7 +117,8 @@ class Builder {
     for (const auto& [name, ids] : affected_) {
       std::string list;
       for (const auto& id : ids) append(list, ", ", id);
-      sentences.push_back(folder_.problem(name) + "; " + list + (ids.size() > 1 ? " are" : " is") + " shown as missing.");
+      sentences.push_back(folder_.problem(name) + "; " + list + (ids.size() > 1 ? " are" : " is") +
+                          " shown as missing.");
     }
     for (const auto& [name, problem] : folder_.damaged())
       if (!affected_.count(name)) sentences.push_back(problem + "; the run is left out.");
@@ -132,7 +136,8 @@ class Builder {
   const RunFolder& folder_;
   SiteContent& out_;
   std::set<std::string> used_, copied_;
-  std::map<std::string, std::vector<std::string>> affected_;  // unreadable run -> the deliverables it leaves missing (or in part)
+  std::map<std::string, std::vector<std::string>>
+      affected_;  // unreadable run -> the deliverables it leaves missing (or in part)
 };
 
 inline std::string model_phrase(const Run& r) {
@@ -185,12 +190,20 @@ inline json scores_table(const Run& r, bool conditioned) {
   std::sort(tags.begin(), tags.end());
   for (const auto& [epoch, tag] : tags) {
     const char* k = tag.c_str();
-    add("epoch " + std::to_string(epoch), [&](const char* key) { return r.number({"scores", k, key}); },
+    add(
+        "epoch " + std::to_string(epoch),
+        [&](const char* key) {
+          return r.number({"scores", k, key});
+        },
         r.number({"sampling", k, "samples"}), r.number({"sampling", k, "seconds"}));
   }
   if (r.object({"final_scores"}))
-    add("final model", [&](const char* key) { return r.number({"final_scores", key}); }, std::nullopt,
-        r.number({"final_scores", "sampling_seconds"}));
+    add(
+        "final model",
+        [&](const char* key) {
+          return r.number({"final_scores", key});
+        },
+        std::nullopt, r.number({"final_scores", "sampling_seconds"}));
   return t;
 }
 
@@ -198,7 +211,8 @@ inline std::string flow_sampling_phrase(const Run& r) {
   const auto steps = r.number({"config", "sample_steps"});
   const auto solver = r.text({"config", "solver"}).value_or("euler");
   std::string s = steps ? count(*steps) + " " + (solver == "euler" ? "Euler" : solver) + " steps" : solver + " solver";
-  if (const auto ema = r.number({"config", "ema_decay"}); ema && *ema > 0) s += ", EMA weights (decay " + plain(*ema) + ")";
+  if (const auto ema = r.number({"config", "ema_decay"}); ema && *ema > 0)
+    s += ", EMA weights (decay " + plain(*ema) + ")";
   return s;
 }
 

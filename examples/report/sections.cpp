@@ -11,17 +11,19 @@ namespace {
 
 const std::string flow_time_command = "build/examples/train_flow --data data/mnist --preset quick";
 const std::string flow_class_command = "build/examples/train_flow --data data/mnist --classes --preset quick";
-const std::string flow_noscheduler_command = "build/examples/train_flow --data data/mnist --classes --no-scheduler --preset quick";
+const std::string flow_noscheduler_command =
+    "build/examples/train_flow --data data/mnist --classes --no-scheduler --preset quick";
 const std::string flow_better_command = "build/examples/train_flow --data data/mnist --better --preset quick";
 
-json loss_section(Builder& b, const std::string& id, const std::string& title, const std::string& run, const std::string& command,
-                  const std::string& file, const std::string& what) {
+json loss_section(Builder& b, const std::string& id, const std::string& title, const std::string& run,
+                  const std::string& command, const std::string& file, const std::string& what) {
   auto s = b.section(id, title, {run}, {command});
   if (const auto* r = b.run(run)) {
     b.figure(s, *r, file,
              "Training loss of every step and its moving average (" + what + "): " + model_phrase(*r) + ", batch " +
-                 or_dash(r->number({"config", "batch"}), count) + ", Adam lr " + or_dash(r->number({"config", "lr"}), plain) +
-                 ", " + r->text({"config", "schedule"}).value_or("schedule —") + "; dashed lines mark the epochs.");
+                 or_dash(r->number({"config", "batch"}), count) + ", Adam lr " +
+                 or_dash(r->number({"config", "lr"}), plain) + ", " +
+                 r->text({"config", "schedule"}).value_or("schedule —") + "; dashed lines mark the epochs.");
     s["tables"].push_back(training_table(*r));
   }
   return s;
@@ -30,18 +32,23 @@ json loss_section(Builder& b, const std::string& id, const std::string& title, c
 void sample_figures(Builder& b, json& s, const Run& r, const std::string& prefix, const std::string& what) {
   for (int e : listed_epochs(r, prefix, ".png"))
     b.figure(s, r, prefix + std::to_string(e) + ".png",
-             what + " after " + of_epochs(r, e) + " (" + flow_sampling_phrase(r) + data_phrase(r) + "; the same starting noise at every epoch).");
+             what + " after " + of_epochs(r, e) + " (" + flow_sampling_phrase(r) + data_phrase(r) +
+                 "; the same starting noise at every epoch).");
 }
 
 json scoring_note(const Builder& b) {
   std::string accuracy;
   if (const auto* c = b.run("classifier"))
     if (const auto a = c->number({"test_accuracy"})) accuracy = ", " + percent(*a) + " accurate on the test set";
-  return {{"p", "Scores: a small classifier trained on the same data set (runs/classifier" + accuracy + ") classifies the samples. "
-                "\"As asked\" is the share classified as the class requested; \"confident\" the share it assigns to some "
-                "class with probability ≥ 0.9; \"class spread\" the entropy of the predicted classes over log 10 (1: all "
-                "classes equally often); the Fréchet distance compares the classifier's features of the samples and of the test "
-                "set (lower is better; 40 samples carry a large small-sample bias, compare it between runs of equal n)."}};
+  return {
+      {"p",
+       "Scores: a small classifier trained on the same data set (runs/classifier" + accuracy +
+           ") classifies the samples. "
+           "\"As asked\" is the share classified as the class requested; \"confident\" the share it assigns to some "
+           "class with probability ≥ 0.9; \"class spread\" the entropy of the predicted classes over log 10 (1: all "
+           "classes equally often); the Fréchet distance compares the classifier's features of the samples and of the "
+           "test "
+           "set (lower is better; 40 samples carry a large small-sample bias, compare it between runs of equal n)."}};
 }
 
 json d8(Builder& b) {
@@ -55,10 +62,13 @@ json d8(Builder& b) {
 }
 
 json d10(Builder& b) {
-  auto s = b.section("D10", "Class-conditioned samples with classifier-free guidance", {"flow_class"}, {flow_class_command});
+  auto s =
+      b.section("D10", "Class-conditioned samples with classifier-free guidance", {"flow_class"}, {flow_class_command});
   if (const auto* r = b.run("flow_class")) {
     const auto gamma = r->number({"config", "cfg_gamma"});
-    sample_figures(b, s, *r, files::epoch_prefix(files::d10_samples), "Four samples of each digit 0–9 (rows), CFG γ = " + or_dash(gamma, [](double x) { return fixed(x, 1); }) + ",");
+    sample_figures(
+        b, s, *r, files::epoch_prefix(files::d10_samples),
+        "Four samples of each digit 0–9 (rows), CFG γ = " + or_dash(gamma, [](double x) { return fixed(x, 1); }) + ",");
     s["tables"].push_back(scores_table(*r, true));
     s["notes"].push_back(scoring_note(b));
   }
@@ -66,17 +76,21 @@ json d10(Builder& b) {
 }
 
 json d11(Builder& b) {
-  auto s = b.section("D11", "Without the learning-rate scheduler", {"flow_class_noscheduler"}, {flow_noscheduler_command});
+  auto s =
+      b.section("D11", "Without the learning-rate scheduler", {"flow_class_noscheduler"}, {flow_noscheduler_command});
   const auto* r = b.run("flow_class_noscheduler");
   if (!r) return s;
   const auto epochs = r->number({"config", "epochs"});
   b.figure(s, *r, files::d11_comparison + ".png",
            "After " + or_dash(epochs, [](double e) { return "epoch " + count(e); }) +
-               ": the scheduled run (runs/flow_class, left columns) beside this run without a scheduler (right), from the same "
+               ": the scheduled run (runs/flow_class, left columns) beside this run without a scheduler (right), from "
+               "the same "
                "starting noise, four samples of each digit.");
-  b.figure(s, *r, files::d11_loss + ".png", "Training loss without a scheduler: " + model_phrase(*r) + ", constant lr " +
-                                      or_dash(r->number({"config", "lr"}), plain) + ".");
-  if (!r->lists(files::d11_comparison + ".png")) sample_figures(b, s, *r, files::epoch_prefix(files::d11_samples), "Four samples of each digit 0–9 (rows)");
+  b.figure(s, *r, files::d11_loss + ".png",
+           "Training loss without a scheduler: " + model_phrase(*r) + ", constant lr " +
+               or_dash(r->number({"config", "lr"}), plain) + ".");
+  if (!r->lists(files::d11_comparison + ".png"))
+    sample_figures(b, s, *r, files::epoch_prefix(files::d11_samples), "Four samples of each digit 0–9 (rows)");
   json t = table("Both runs at the last epoch, same noise", {"run", "as asked", "confident", "Fréchet distance"});
   for (const char* side : {"with_scheduler", "without_scheduler"}) {
     auto num = [&](const char* key) { return r->number({"comparison", side, key}); };
@@ -89,22 +103,26 @@ json d11(Builder& b) {
   const auto lr = r->number({"config", "lr"});
   const auto ema = r->number({"config", "ema_decay"});
   s["answer_title"] = "What compensates for the scheduler";
-  s["answer"].push_back({{"p", "ExponentialLR shrinks Adam's step tenfold over the run: large steps early to make progress, small steps "
-                               "late so that the weights settle instead of jittering around a minimum with the noise of each batch. "
-                               "Without it, two things take over that job: a constant learning rate of " + or_dash(lr, plain) +
-                               ", about the geometric mean of the schedule's range (fast at the start, not so large that late training "
-                               "keeps bouncing), and sampling from an exponential moving average of the weights (decay " +
-                               or_dash(ema, plain) +
-                               "). Averaging the last thousand or so iterates cancels the batch-to-batch jitter the way a decayed "
-                               "step would, without knowing the run's length in advance."}});
+  s["answer"].push_back(
+      {{"p",
+        "ExponentialLR shrinks Adam's step tenfold over the run: large steps early to make progress, small steps "
+        "late so that the weights settle instead of jittering around a minimum with the noise of each batch. "
+        "Without it, two things take over that job: a constant learning rate of " +
+            or_dash(lr, plain) +
+            ", about the geometric mean of the schedule's range (fast at the start, not so large that late training "
+            "keeps bouncing), and sampling from an exponential moving average of the weights (decay " +
+            or_dash(ema, plain) +
+            "). Averaging the last thousand or so iterates cancels the batch-to-batch jitter the way a decayed "
+            "step would, without knowing the run's length in advance."}});
   const auto with_acc = r->number({"comparison", "with_scheduler", "accuracy"});
   const auto without_acc = r->number({"comparison", "without_scheduler", "accuracy"});
   const auto with_fd = r->number({"comparison", "with_scheduler", "frechet_distance"});
   const auto without_fd = r->number({"comparison", "without_scheduler", "frechet_distance"});
   if (with_acc && without_acc && with_fd && without_fd)
-    s["answer"].push_back({{"p", "Measured on the same starting noise after the last epoch: with the scheduler " + percent(*with_acc) +
-                                     " of the samples are the digit asked for (Fréchet distance " + fixed(*with_fd, 1) +
-                                     "), without it " + percent(*without_acc) + " (" + fixed(*without_fd, 1) + ")."}});
+    s["answer"].push_back(
+        {{"p", "Measured on the same starting noise after the last epoch: with the scheduler " + percent(*with_acc) +
+                   " of the samples are the digit asked for (Fréchet distance " + fixed(*with_fd, 1) +
+                   "), without it " + percent(*without_acc) + " (" + fixed(*without_fd, 1) + ")."}});
   return s;
 }
 
@@ -117,13 +135,16 @@ json d12(Builder& b) {
   const auto epochs = listed_epochs(*r, files::epoch_prefix(files::d12_comparison), ".png");
   if (!epochs.empty())
     b.figure(s, *r, files::epoch_prefix(files::d12_comparison) + std::to_string(epochs.back()) + ".png",
-             "After " + of_epochs(*r, epochs.back()) + ", from the same starting noise: Part 2's time-conditioned UNet (top "
-             "rows) and the better model (bottom rows, " + flow_sampling_phrase(*r) + ").");
+             "After " + of_epochs(*r, epochs.back()) +
+                 ", from the same starting noise: Part 2's time-conditioned UNet (top "
+                 "rows) and the better model (bottom rows, " +
+                 flow_sampling_phrase(*r) + ").");
   else
     sample_figures(b, s, *r, files::epoch_prefix(files::d12_samples), "40 samples of the better time-only model");
   b.figure(s, *r, files::d12_loss + ".png", "Training loss of the better model: " + model_phrase(*r) + ".");
   const auto* reference = b.run("flow_time");
-  json t = table("Final models, scored on their own samples", {"model", "samples", "confident", "class spread", "Fréchet distance"});
+  json t = table("Final models, scored on their own samples",
+                 {"model", "samples", "confident", "class spread", "Fréchet distance"});
   auto add = [&](const Run& run, const std::string& what) {
     auto num = [&](const char* key) { return run.number({"final_scores", key}); };
     add_row(t, {what, or_dash(num("samples"), count), or_dash(num("confident_share"), percent),
@@ -136,53 +157,66 @@ json d12(Builder& b) {
   s["tables"].push_back(scores_table(*r, false));
   const auto arch = r->text({"config", "arch"}).value_or("");
   s["answer_title"] = "What made the time-only model better";
-  s["answer"].push_back(
-      {{"p", "The better model (" + r->text({"config", "model"}).value_or("—") + ", --arch " + (arch.empty() ? "—" : arch) +
-                 ") tells every level of the UNet the time, not only the two upsampling levels of the assignment's wiring: each "
-                 "level's features are scaled by a small network of t, so the whole UNet knows how noisy its input is. It trains "
-                 "with the same data, batches and learning-rate schedule, samples from an exponential moving average of its weights "
-                 "and integrates with the midpoint rule (" + flow_sampling_phrase(*r) + "). One change at a time, measured on 500 "
-                 "samples each (docs/part3.md), conditioning every level on the time did as much as twice the training; the moving "
-                 "average and the midpoint solver did not help the assignment's model alone but add a little on top of it; a "
-                 "wider UNet did worse at this budget."}});
+  s["answer"].push_back({{"p", "The better model (" + r->text({"config", "model"}).value_or("—") + ", --arch " +
+                                   (arch.empty() ? "—" : arch) +
+                                   ") tells every level of the UNet the time, not only the two upsampling levels of "
+                                   "the assignment's wiring: each "
+                                   "level's features are scaled by a small network of t, so the whole UNet knows how "
+                                   "noisy its input is. It trains "
+                                   "with the same data, batches and learning-rate schedule, samples from an "
+                                   "exponential moving average of its weights "
+                                   "and integrates with the midpoint rule (" +
+                                   flow_sampling_phrase(*r) +
+                                   "). One change at a time, measured on 500 "
+                                   "samples each (docs/part3.md), conditioning every level on the time did as much as "
+                                   "twice the training; the moving "
+                                   "average and the midpoint solver did not help the assignment's model alone but add "
+                                   "a little on top of it; a "
+                                   "wider UNet did worse at this budget."}});
   const auto fd = r->number({"final_scores", "frechet_distance"});
   const auto confident = r->number({"final_scores", "confident_share"});
   if (reference && fd && confident) {
     const auto ref_fd = reference->number({"final_scores", "frechet_distance"});
     const auto ref_confident = reference->number({"final_scores", "confident_share"});
     if (ref_fd && ref_confident)
-      s["answer"].push_back({{"p", "Measured here: Fréchet distance " + fixed(*ref_fd, 1) + " → " + fixed(*fd, 1) + ", samples the "
-                                       "classifier is sure of " + percent(*ref_confident) + " → " + percent(*confident) + "."}});
+      s["answer"].push_back({{"p", "Measured here: Fréchet distance " + fixed(*ref_fd, 1) + " → " + fixed(*fd, 1) +
+                                       ", samples the "
+                                       "classifier is sure of " +
+                                       percent(*ref_confident) + " → " + percent(*confident) + "."}});
   }
   return s;
 }
 
 json d13(Builder& b) {
   const std::string fashion = "/usr/share/datasets/fashion-mnist";
-  auto s = b.section("D13", "Another data set: Fashion-MNIST", {"fashion_time", "fashion_class"},
-                     {"build/examples/train_flow --data " + fashion + " --name fashion_time --preset quick",
-                      "build/examples/train_flow --data " + fashion + " --classes --name fashion_class --preset quick"});
+  auto s =
+      b.section("D13", "Another data set: Fashion-MNIST", {"fashion_time", "fashion_class"},
+                {"build/examples/train_flow --data " + fashion + " --name fashion_time --preset quick",
+                 "build/examples/train_flow --data " + fashion + " --classes --name fashion_class --preset quick"});
   if (const auto* r = b.run("fashion_time")) {
     const auto epochs = listed_epochs(*r, files::epoch_prefix(files::d8_samples), ".png");
     if (!epochs.empty())
       b.figure(s, *r, files::epoch_prefix(files::d8_samples) + std::to_string(epochs.back()) + ".png",
-               "Time-conditioned samples after " + of_epochs(*r, epochs.back()) + " (" + flow_sampling_phrase(*r) + data_phrase(*r) + ").");
+               "Time-conditioned samples after " + of_epochs(*r, epochs.back()) + " (" + flow_sampling_phrase(*r) +
+                   data_phrase(*r) + ").");
     s["tables"].push_back(scores_table(*r, false));
   }
   if (const auto* r = b.run("fashion_class")) {
     const auto epochs = listed_epochs(*r, files::epoch_prefix(files::d10_samples), ".png");
     if (!epochs.empty())
       b.figure(s, *r, files::epoch_prefix(files::d10_samples) + std::to_string(epochs.back()) + ".png",
-               "Class-conditioned samples after " + of_epochs(*r, epochs.back()) + ", four of each class (rows), CFG γ = " +
-                   or_dash(r->number({"config", "cfg_gamma"}), [](double x) { return fixed(x, 1); }) + " (" + flow_sampling_phrase(*r) +
-                   data_phrase(*r) + ").");
-    b.figure(s, *r, files::d9_loss + ".png", "Training loss of the class-conditioned Fashion-MNIST model: " + model_phrase(*r) + ".");
+               "Class-conditioned samples after " + of_epochs(*r, epochs.back()) +
+                   ", four of each class (rows), CFG γ = " +
+                   or_dash(r->number({"config", "cfg_gamma"}), [](double x) { return fixed(x, 1); }) + " (" +
+                   flow_sampling_phrase(*r) + data_phrase(*r) + ").");
+    b.figure(s, *r, files::d9_loss + ".png",
+             "Training loss of the class-conditioned Fashion-MNIST model: " + model_phrase(*r) + ".");
     s["tables"].push_back(scores_table(*r, true));
   }
   if (const auto* c = b.run("classifier_fashion-mnist"))
     if (const auto accuracy = c->number({"test_accuracy"}))
-      s["notes"].push_back({{"p", "Scored by a classifier of Fashion-MNIST (runs/classifier_fashion-mnist), " + percent(*accuracy) +
-                                      " accurate on its test set."}});
+      s["notes"].push_back({{"p", "Scored by a classifier of Fashion-MNIST (runs/classifier_fashion-mnist), " +
+                                      percent(*accuracy) + " accurate on its test set."}});
   return s;
 }
 
@@ -207,7 +241,8 @@ json run_cards(const RunFolder& folder, const std::set<std::string>& used) {
         c["rows"].push_back({{"key", key}, {"value", v}});
       }
     if (const auto device = r.text({"device"})) c["rows"].push_back({{"key", "device"}, {"value", *device}});
-    if (const auto accuracy = r.number({"test_accuracy"})) c["rows"].push_back({{"key", "test accuracy"}, {"value", percent(*accuracy)}});
+    if (const auto accuracy = r.number({"test_accuracy"}))
+      c["rows"].push_back({{"key", "test accuracy"}, {"value", percent(*accuracy)}});
     c["rows"].push_back({{"key", "commit"}, {"value", r.text({"commit"}).value_or("not recorded")}});
     cards.push_back(c);
   };
@@ -233,18 +268,22 @@ SiteContent build_site_content(const RunFolder& folder) {
   SiteContent out;
   Builder b(folder, out);
   std::vector<json> parts;
-  parts.push_back(part("Part 1: a single-step denoising UNet",
-                       "A UNet learns to map a noisy MNIST digit z = x + σε back to x with an L2 loss (σ = 0.5 in training).",
-                       {d1(b), d2(b), d3(b), d4(b), d5(b), d6(b)}));
-  parts.push_back(part("Part 2: flow matching",
-                       "A UNet learns the velocity x₁ − x₀ from noise x₀ to a digit x₁ at every time t, conditioned on t (D7, D8), "
-                       "then also on the digit with classifier-free guidance (D9–D11); samples integrate that velocity from noise.",
-                       {loss_section(b, "D7", "Training loss of the time-conditioned UNet", "flow_time", flow_time_command, files::d7_loss + ".png", "time-conditioned"),
-                        d8(b),
-                        loss_section(b, "D9", "Training loss of the class-conditioned UNet", "flow_class", flow_class_command, files::d9_loss + ".png",
-                                     "class-conditioned, one-hot dropped with probability p_uncond"),
-                        d10(b), d11(b)}));
-  parts.push_back(part("Part 3: bells and whistles", "A better time-only model, and flow matching on another data set.", {d12(b), d13(b)}));
+  parts.push_back(
+      part("Part 1: a single-step denoising UNet",
+           "A UNet learns to map a noisy MNIST digit z = x + σε back to x with an L2 loss (σ = 0.5 in training).",
+           {d1(b), d2(b), d3(b), d4(b), d5(b), d6(b)}));
+  parts.push_back(
+      part("Part 2: flow matching",
+           "A UNet learns the velocity x₁ − x₀ from noise x₀ to a digit x₁ at every time t, conditioned on t (D7, D8), "
+           "then also on the digit with classifier-free guidance (D9–D11); samples integrate that velocity from noise.",
+           {loss_section(b, "D7", "Training loss of the time-conditioned UNet", "flow_time", flow_time_command,
+                         files::d7_loss + ".png", "time-conditioned"),
+            d8(b),
+            loss_section(b, "D9", "Training loss of the class-conditioned UNet", "flow_class", flow_class_command,
+                         files::d9_loss + ".png", "class-conditioned, one-hot dropped with probability p_uncond"),
+            d10(b), d11(b)}));
+  parts.push_back(part("Part 3: bells and whistles", "A better time-only model, and flow matching on another data set.",
+                       {d12(b), d13(b)}));
 
   json toc = json::array();
   int missing = 0;

@@ -12,7 +12,7 @@
 namespace report {
 
 struct ImageCopy {
-  fs::path from;  // in the run folder
+  fs::path from;   // in the run folder
   std::string to;  // relative to the site folder
 };
 

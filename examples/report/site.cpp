@@ -54,8 +54,10 @@ std::string read_all(const std::filesystem::path& path) {
 // Removes a folder only when it is a site this program built (or an empty folder): never anything else.
 void remove_site(const std::filesystem::path& dir) {
   std::error_code ec;
-  if (is_site_folder(dir)) std::filesystem::remove_all(dir, ec);
-  else std::filesystem::remove(dir, ec);  // fails, leaving it, unless it is empty
+  if (is_site_folder(dir))
+    std::filesystem::remove_all(dir, ec);
+  else
+    std::filesystem::remove(dir, ec);  // fails, leaving it, unless it is empty
 }
 
 // The folders an earlier, interrupted build left beside `out` (<out>.partial-<pid>, <out>.previous-<pid>), when they
@@ -97,10 +99,13 @@ bool is_site_folder(const std::filesystem::path& dir) {
   bool has_index = false;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const auto name = entry.path().filename().string();
-    if (name == "index.html") has_index = true;
-    else if (name != "style.css" && name != "img") return false;
+    if (name == "index.html")
+      has_index = true;
+    else if (name != "style.css" && name != "img")
+      return false;
   }
-  return has_index && read_all(dir / "index.html").find("built by unetflow's\n<code>report</code>") != std::string::npos;
+  return has_index &&
+         read_all(dir / "index.html").find("built by unetflow's\n<code>report</code>") != std::string::npos;
 }
 
 void check_site_folder(const std::filesystem::path& out, const std::filesystem::path& runs) {
@@ -108,14 +113,17 @@ void check_site_folder(const std::filesystem::path& out, const std::filesystem::
   const auto site = resolved(out), runs_folder = resolved(runs);
   const std::string flag = "--out " + out.string();
   if (within(runs_folder, site))
-    throw unetflow::Error(flag + " is or holds the runs folder (--runs " + runs.string() + "): the site must not replace the runs it shows.");
+    throw unetflow::Error(flag + " is or holds the runs folder (--runs " + runs.string() +
+                          "): the site must not replace the runs it shows.");
   if (within(site, runs_folder) && site.parent_path() != runs_folder)
-    throw unetflow::Error(flag + " lies inside a run of --runs " + runs.string() + ": put the site in a folder of its own (the default is RUNS/site).");
+    throw unetflow::Error(flag + " lies inside a run of --runs " + runs.string() +
+                          ": put the site in a folder of its own (the default is RUNS/site).");
   std::error_code ec;
   if (fs::exists(site, ec) && !fs::is_directory(site, ec))
     throw unetflow::Error(flag + " is a file, not a folder: name a new folder, or a site that report built.");
   if (fs::is_directory(site, ec) && !fs::is_empty(site, ec) && !is_site_folder(site))
-    throw unetflow::Error(flag + " already holds files that report did not write (it has no " + std::string(site_marker) +
+    throw unetflow::Error(flag + " already holds files that report did not write (it has no " +
+                          std::string(site_marker) +
                           "): name a new or empty folder, or a site that report built, which it replaces.");
 }
 
@@ -132,7 +140,9 @@ std::uintmax_t write_site(const SiteContent& content, const std::filesystem::pat
   if (ec) throw unetflow::Error("cannot create " + partial.string() + " (" + ec.message() + ").");
   std::uintmax_t bytes = 0;
   try {
-    unetflow::write_atomically(partial / site_marker, std::string("A website built by unetflow's report; report replaces this folder whole.\n"));
+    unetflow::write_atomically(
+        partial / site_marker,
+        std::string("A website built by unetflow's report; report replaces this folder whole.\n"));
     for (const auto& image : content.images) {
       const auto to = partial / image.to;
       fs::create_directories(to.parent_path());
@@ -148,7 +158,8 @@ std::uintmax_t write_site(const SiteContent& content, const std::filesystem::pat
     const fs::path previous = out.string() + ".previous-" + pid;
     const bool had_site = fs::exists(out);
     if (had_site && !fs::is_empty(out) && !is_site_folder(out))
-      throw unetflow::Error("--out " + out.string() + " gained files that report did not write while the site was built; it is left as it is.");
+      throw unetflow::Error("--out " + out.string() +
+                            " gained files that report did not write while the site was built; it is left as it is.");
     if (had_site) fs::rename(out, previous);
     fs::rename(partial, out, ec);
     if (ec) {
@@ -158,7 +169,8 @@ std::uintmax_t write_site(const SiteContent& content, const std::filesystem::pat
     if (had_site) remove_site(previous);
   } catch (const fs::filesystem_error& e) {
     remove_site(partial);
-    throw unetflow::Error("cannot write the site to " + out.string() + ": " + e.code().message() + " (" + e.path1().string() + ").");
+    throw unetflow::Error("cannot write the site to " + out.string() + ": " + e.code().message() + " (" +
+                          e.path1().string() + ").");
   } catch (...) {
     remove_site(partial);
     throw;

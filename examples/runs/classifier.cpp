@@ -44,7 +44,8 @@ int train_classifier_for(const TrainFlags& flags, const ImageSet& train, const I
     write_atomically(out, bytes);
   }
   set_training(*model, false);
-  const auto logits = map_batches<typename Model::In, B>(test.images.data(), test.n, 500, [&](View<typename Model::In, const float> x) { return model->forward(x); });
+  const auto logits = map_batches<typename Model::In, B>(
+      test.images.data(), test.n, 500, [&](View<typename Model::In, const float> x) { return model->forward(x); });
   int correct = 0;
   for (int i = 0; i < test.n; ++i) {
     const float* z = logits.data() + std::ptrdiff_t(i) * 10;
@@ -71,10 +72,11 @@ int train_classifier_for(const TrainFlags& flags, const ImageSet& train, const I
   summary["device"] = device_description<B>();
   summary["real_digits_scores"] = real.json();
   summary["real_digits_40_scores"] = real40.json();
-  summary["training"] = {{"epoch_seconds", trainer.progress().epoch_seconds.values}, {"final_loss", trainer.losses().back()}};
+  summary["training"] = {{"epoch_seconds", trainer.progress().epoch_seconds.values},
+                         {"final_loss", trainer.losses().back()}};
   summary.write();
-  std::printf("classifier test accuracy %.2f%% (%d of %d); real test images score: %s\n", 100.0 * correct / test.n, correct,
-              test.n, real.line().c_str());
+  std::printf("classifier test accuracy %.2f%% (%d of %d); real test images score: %s\n", 100.0 * correct / test.n,
+              correct, test.n, real.line().c_str());
   std::printf("40 real test images (4 of each class), the reference for a sample grid: %s\n", real40.line().c_str());
   std::printf("written to %s\n", out.c_str());
   return 0;
@@ -96,10 +98,11 @@ int score_for(const ScoreFlags& f, const ImageSet& test) {
     for (std::size_t i = 0; i < shape.size(); ++i) t += (i ? ", " : "") + std::to_string(shape[i]);
     return t + (shape.size() == 1 ? ",)" : ")");
   };
-  if (samples.shape.size() != 4 || samples.shape[0] == 0 || !std::equal(image.begin(), image.end(), samples.shape.begin() + 1))
-    throw Error(f.samples + " has the shape " + shape_text(samples.shape) + ", not (n, " + std::to_string(In::C) + ", " +
-                std::to_string(In::H) + ", " + std::to_string(In::W) + ") with n >= 1: the images of " + test.source + " are " +
-                test.shape_text() + ".");
+  if (samples.shape.size() != 4 || samples.shape[0] == 0 ||
+      !std::equal(image.begin(), image.end(), samples.shape.begin() + 1))
+    throw Error(f.samples + " has the shape " + shape_text(samples.shape) + ", not (n, " + std::to_string(In::C) +
+                ", " + std::to_string(In::H) + ", " + std::to_string(In::W) + ") with n >= 1: the images of " +
+                test.source + " are " + test.shape_text() + ".");
   const auto& x = samples.data;
   if (const auto bad = std::find_if(x.begin(), x.end(), [](float v) { return !std::isfinite(v); }); bad != x.end())
     throw Error(f.samples + " holds a value that is not a finite number (" + std::to_string(*bad) + " at index " +
@@ -109,13 +112,14 @@ int score_for(const ScoreFlags& f, const ImageSet& test) {
   if (!f.labels.empty()) {
     const auto labels = read_npy_array<std::int64_t>(f.labels);
     if (labels.shape.size() != 1 || labels.shape[0] != std::size_t(n))
-      throw Error(f.labels + " has the shape " + shape_text(labels.shape) + ", not (" + std::to_string(n) + ",): one label for each of the " +
-                  std::to_string(n) + " samples.");
+      throw Error(f.labels + " has the shape " + shape_text(labels.shape) + ", not (" + std::to_string(n) +
+                  ",): one label for each of the " + std::to_string(n) + " samples.");
     y = labels.data;
     // sample writes -1 for a sample drawn without a class: it counts as not what was asked.
-    if (const auto bad = std::find_if(y.begin(), y.end(), [](std::int64_t c) { return c < -1 || c > 9; }); bad != y.end())
-      throw Error(f.labels + " holds the label " + std::to_string(*bad) + " at index " + std::to_string(bad - y.begin()) +
-                  ", neither a class 0-9 nor -1 (no class).");
+    if (const auto bad = std::find_if(y.begin(), y.end(), [](std::int64_t c) { return c < -1 || c > 9; });
+        bad != y.end())
+      throw Error(f.labels + " holds the label " + std::to_string(*bad) + " at index " +
+                  std::to_string(bad - y.begin()) + ", neither a class 0-9 nor -1 (no class).");
   }
   Scorer<In, B> scorer(f.classifier.empty() ? default_classifier_for(f.data) : fs::path(f.classifier), test);
   const auto s = scorer.score(x.data(), n, y.empty() ? nullptr : y.data());

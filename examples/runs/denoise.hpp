@@ -27,7 +27,10 @@ inline int part1_main(int argc, char** argv, bool pure_noise) {
   f.pure_noise = pure_noise;
   f.train.name = pure_noise ? "pure_noise" : "denoiser";
   f.train.add_to(app, TrainFlags::DataKinds::mnist_only);
-  if (!pure_noise) app.add_option("--sigma", f.sigma, "noise level of training")->check(finite_number & CLI::Range(0.0, 10.0))->capture_default_str();
+  if (!pure_noise)
+    app.add_option("--sigma", f.sigma, "noise level of training")
+        ->check(finite_number & CLI::Range(0.0, 10.0))
+        ->capture_default_str();
   EXAMPLES_PARSE_FLAGS(app, argc, argv);
   TrainFlags quick;
   quick.epochs = 5;

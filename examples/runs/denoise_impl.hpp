@@ -23,15 +23,24 @@ int run_part1(const Part1Flags& f) {
   reset_parameters(*model, init);
   DenoiseTask<Model> task(f.sigma, f.pure_noise);
   const std::string model_name = "UNet<1,28,28,D=" + std::to_string(D) + ">";
-  Trainer<Model, DenoiseTask<Model>, ProcessComm> trainer(*model, task, train, train_options(flags),
-                                                          {{"model", model_name}, {"task", f.pure_noise ? "pure_noise" : "denoise"}},
-                                                          process_comm_for<B>(flags));
+  Trainer<Model, DenoiseTask<Model>, ProcessComm> trainer(
+      *model, task, train, train_options(flags),
+      {{"model", model_name}, {"task", f.pure_noise ? "pure_noise" : "denoise"}}, process_comm_for<B>(flags));
   RunSummary summary(flags.run_dir(), trainer.writes_outputs());
   summary["deliverables"] = f.pure_noise ? "D5, D6" : "D2, D3, D4, D6";
-  summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
-                       {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr}, {"sigma", f.sigma},
-                       {"pure_noise", f.pure_noise}, {"steps_per_epoch", trainer.steps_per_epoch()},
-                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()}, {"data", flags.data}};
+  summary["config"] = {{"model", model_name},
+                       {"parameters", parameter_count(*model)},
+                       {"preset", flags.preset},
+                       {"epochs", flags.epochs},
+                       {"batch", flags.batch},
+                       {"lr", flags.lr},
+                       {"sigma", f.sigma},
+                       {"pure_noise", f.pure_noise},
+                       {"steps_per_epoch", trainer.steps_per_epoch()},
+                       {"seed", flags.seed},
+                       {"threads", omp_get_max_threads()},
+                       {"device", device_description<B>()},
+                       {"data", flags.data}};
 
   const auto digits = gather(test, first_indices(shown));
   std::vector<std::string> digit_labels;
@@ -53,17 +62,21 @@ int run_part1(const Part1Flags& f) {
       add_noise(View<In, const float>{digits.data(), shown}, f.sigma, noise, noisy);
       auto out = map_batches<In, B>(noisy.data, shown, shown, eval_forward);
       std::copy(out.begin(), out.end(), grid.begin() + 2 * std::ptrdiff_t(digits.size()));
-      write_npy(summary.file(files::d3_results + tag + ".npy", "D3: [3 (clean, noisy, denoised), 8, 28, 28] after " + tag), grid.data(), {3, shown, 28, 28});
-      write_labelled_grid(summary.file(files::d3_results + tag + ".png", "D3 figure after " + tag),
-                          "Denoising test digits at sigma = " + fmt(f.sigma, 1) + " after epoch " + std::to_string(epoch),
-                          grid.data(), 3, shown, 28, 28, {"clean", "noisy", "denoised"}, digit_labels);
+      write_npy(
+          summary.file(files::d3_results + tag + ".npy", "D3: [3 (clean, noisy, denoised), 8, 28, 28] after " + tag),
+          grid.data(), {3, shown, 28, 28});
+      write_labelled_grid(
+          summary.file(files::d3_results + tag + ".png", "D3 figure after " + tag),
+          "Denoising test digits at sigma = " + fmt(f.sigma, 1) + " after epoch " + std::to_string(epoch), grid.data(),
+          3, shown, 28, 28, {"clean", "noisy", "denoised"}, digit_labels);
     } else {
       // D5: what the model makes of pure noise.
       std::vector<float> grid(2 * digits.size());
       noise.fill_normal(grid.data(), std::ptrdiff_t(digits.size()));
       auto out = map_batches<In, B>(grid.data(), shown, shown, eval_forward);
       std::copy(out.begin(), out.end(), grid.begin() + std::ptrdiff_t(digits.size()));
-      write_npy(summary.file(files::d5_samples + tag + ".npy", "D5: [2 (input noise, output), 8, 28, 28] after " + tag), grid.data(), {2, shown, 28, 28});
+      write_npy(summary.file(files::d5_samples + tag + ".npy", "D5: [2 (input noise, output), 8, 28, 28] after " + tag),
+                grid.data(), {2, shown, 28, 28});
       std::vector<std::string> cols;
       for (int i = 0; i < shown; ++i) cols.push_back("sample " + std::to_string(i + 1));
       write_labelled_grid(summary.file(files::d5_samples + tag + ".png", "D5 samples after " + tag),
@@ -93,8 +106,11 @@ int run_part1(const Part1Flags& f) {
     add_noise(View<In, const float>{eval_set.data(), n_eval}, f.sigma, noise, View<In, float>{noisy.data(), n_eval});
     const auto denoised = map_batches<In, B>(noisy.data(), n_eval, 256, eval_forward);
     const double mse_noisy = mse(noisy, eval_set), mse_model = mse(denoised, eval_set);
-    summary["test"] = {{"images", n_eval}, {"sigma", f.sigma}, {"mse_noisy_input", mse_noisy},
-                       {"mse_denoised", mse_model}, {"improvement", mse_noisy / mse_model}};
+    summary["test"] = {{"images", n_eval},
+                       {"sigma", f.sigma},
+                       {"mse_noisy_input", mse_noisy},
+                       {"mse_denoised", mse_model},
+                       {"improvement", mse_noisy / mse_model}};
     std::printf("test MSE at sigma=%.2f over %d images: noisy input %.5f, denoised %.5f (%.1fx lower)\n", f.sigma,
                 n_eval, mse_noisy, mse_model, mse_noisy / mse_model);
 
@@ -106,7 +122,8 @@ int run_part1(const Part1Flags& f) {
     Rng noise4(flags.seed, 5);
     for (int j = 0; j < cols; ++j) {
       std::vector<float> noisy_j(std::size_t(count) * In::size);
-      add_noise(View<In, const float>{digits.data(), count}, sigmas[std::size_t(j)], noise4, View<In, float>{noisy_j.data(), count});
+      add_noise(View<In, const float>{digits.data(), count}, sigmas[std::size_t(j)], noise4,
+                View<In, float>{noisy_j.data(), count});
       const auto out = map_batches<In, B>(noisy_j.data(), count, count, eval_forward);
       for (int d = 0; d < count; ++d) {
         std::copy_n(noisy_j.begin() + d * In::size, In::size, grid.begin() + ((2 * d) * cols + j) * In::size);
@@ -119,7 +136,9 @@ int run_part1(const Part1Flags& f) {
       rows.push_back(digit_labels[std::size_t(d)] + " denoised");
     }
     for (double s : sigmas) col_labels.push_back("sigma " + fmt(s, 1));
-    write_npy(summary.file(files::d4_out_of_distribution + ".npy", "D4: [4 digits, 2 (noisy, denoised), 7 sigmas, 28, 28]"), grid.data(), {count, 2, sigmas.size(), 28, 28});
+    write_npy(
+        summary.file(files::d4_out_of_distribution + ".npy", "D4: [4 digits, 2 (noisy, denoised), 7 sigmas, 28, 28]"),
+        grid.data(), {count, 2, sigmas.size(), 28, 28});
     write_labelled_grid(summary.file(files::d4_out_of_distribution + ".png", "D4 figure"),
                         "Out-of-distribution noise levels through the sigma = " + fmt(f.sigma, 1) + " denoiser",
                         grid.data(), rows_per * count, cols, 28, 28, rows, col_labels);
@@ -151,16 +170,19 @@ int run_part1(const Part1Flags& f) {
                            {"mse_output_to_mean_training_digit", to_mean / per},
                            {"mse_test_digit_to_mean_training_digit", test_to_mean / per},
                            {"mse_output_to_average_output", spread / per}};
-    std::printf("pure noise in, over %d inputs: MSE(output, mean training digit) = %.5f; for comparison "
-                "MSE(test digit, mean training digit) = %.5f; outputs vary around their own average by %.5f\n",
-                n_eval, to_mean / per, test_to_mean / per, spread / per);
+    std::printf(
+        "pure noise in, over %d inputs: MSE(output, mean training digit) = %.5f; for comparison "
+        "MSE(test digit, mean training digit) = %.5f; outputs vary around their own average by %.5f\n",
+        n_eval, to_mean / per, test_to_mean / per, spread / per);
     std::vector<float> pair(2 * In::size);
     std::copy(mean.begin(), mean.end(), pair.begin());
     std::copy(avg_out.begin(), avg_out.end(), pair.begin() + In::size);
-    write_npy(summary.file(files::d5_centroid + ".npy", "D5: [2 (mean training digit, average output), 28, 28]"), pair.data(), {2, 28, 28});
-    write_labelled_grid(summary.file(files::d5_centroid + ".png", "D5: the mean training digit beside the average output"),
-                        "Mean training digit vs average pure-noise output", pair.data(), 1, 2, 28, 28, {""},
-                        {"mean of training set", "average model output"});
+    write_npy(summary.file(files::d5_centroid + ".npy", "D5: [2 (mean training digit, average output), 28, 28]"),
+              pair.data(), {2, 28, 28});
+    write_labelled_grid(
+        summary.file(files::d5_centroid + ".png", "D5: the mean training digit beside the average output"),
+        "Mean training digit vs average pure-noise output", pair.data(), 1, 2, 28, 28, {""},
+        {"mean of training set", "average model output"});
   }
   summary.write();
   std::printf("outputs in %s (summary.json lists them)\n", flags.run_dir().c_str());

@@ -1,8 +1,8 @@
 #pragma once
 // Part 2's runs (and D12's) for one backend, one image shape and one model kind (time-only or class-conditioned):
 // training (train_flow) and sampling from a checkpoint (sample). Both are compiled once per backend, shape and kind,
-// in the same translation unit, so each model type is instantiated once (flow_instance.cpp.in, flow_impl.hpp);
-// train_flow.cpp and sample.cpp only parse flags and open the data.
+// in the same translation unit, so each model type is instantiated once (flow_instance.cpp.in; flow_impl.hpp and
+// sample_impl.hpp); train_flow.cpp and sample.cpp only parse flags and open the data.
 #include <string>
 #include <vector>
 
@@ -21,12 +21,12 @@ struct Part2Flags {
   bool classes = false, no_scheduler = false;
   double p_uncond = 0.1, gamma = 5.0, ema = 0;
   int sample_steps = 50, per_digit = 4;
-  int score_samples = 0;              // > 0: the final model's scores on this many samples (summary.json)
-  std::string arch = "assignment";    // D12's candidates: assignment, every-level, residual (flow_impl.hpp)
-  bool better = false;                // D12: file names d12_*, and the side-by-side figure with compare_with
-  std::string solver = "euler";  // flow/ode.hpp: euler, midpoint, heun, rk4
-  std::string classifier;  // empty: the one train_classifier writes for the data set (default_classifier_for)
-  std::string compare_with;  // D11: the scheduled run to put side by side (default RUNS/flow_class)
+  int score_samples = 0;            // > 0: the final model's scores on this many samples (summary.json)
+  std::string arch = "assignment";  // D12's candidates: assignment, every-level, residual (flow_impl.hpp)
+  bool better = false;              // D12: file names d12_*, and the side-by-side figure with compare_with
+  std::string solver = "euler";     // flow/ode.hpp: euler, midpoint, heun, rk4
+  std::string classifier;           // empty: the one train_classifier writes for the data set (default_classifier_for)
+  std::string compare_with;         // D11: the scheduled run to put side by side (default RUNS/flow_class)
   std::string command_line;
 };
 

@@ -14,7 +14,6 @@
 #include "support/images.hpp"
 #include "support/programs.hpp"
 
-
 // Compiled once, in runs/classifier.cpp.
 namespace unetflow {
 extern template class Scorer<Shape<1, 28, 28>, cpu>;
@@ -59,15 +58,18 @@ void write_d11_comparison(const Part2Flags& f, const ImageSet& set, RunSummary& 
   std::vector<float> grid;
   for (int digit = 0; digit < 10; ++digit)
     for (const auto* set : {&theirs, &ours})
-      grid.insert(grid.end(), set->begin() + std::ptrdiff_t(digit) * k * image, set->begin() + std::ptrdiff_t(digit + 1) * k * image);
+      grid.insert(grid.end(), set->begin() + std::ptrdiff_t(digit) * k * image,
+                  set->begin() + std::ptrdiff_t(digit + 1) * k * image);
   std::vector<std::string> rows, cols;
   for (int digit = 0; digit < 10; ++digit) rows.push_back(class_label<In>(set.class_names, digit));
   for (const char* side : {"schedule ", "none "})
     for (int i = 0; i < k; ++i) cols.push_back(side + std::to_string(i + 1));
-  write_labelled_grid(summary.file(files::d11_comparison + ".png", "epoch " + std::to_string(f.train.epochs) + ": with ExponentialLR (" + f.compare_with +
-                                                             ", left) and without (right), same starting noise"),
-                      "Epoch " + std::to_string(f.train.epochs) + ": ExponentialLR (left) vs constant lr + EMA (right), same noise",
-                      grid.data(), 10, 2 * k, In::H, In::W, rows, cols, "", "", In::C);
+  write_labelled_grid(
+      summary.file(files::d11_comparison + ".png", "epoch " + std::to_string(f.train.epochs) +
+                                                       ": with ExponentialLR (" + f.compare_with +
+                                                       ", left) and without (right), same starting noise"),
+      "Epoch " + std::to_string(f.train.epochs) + ": ExponentialLR (left) vs constant lr + EMA (right), same noise",
+      grid.data(), 10, 2 * k, In::H, In::W, rows, cols, "", "", In::C);
   if (!scorer) return;
   std::vector<std::int64_t> labels;
   for (int digit = 0; digit < 10; ++digit)
@@ -81,7 +83,8 @@ void write_d11_comparison(const Part2Flags& f, const ImageSet& set, RunSummary& 
 
 // The flow models of the programs: the assignment's UNets on In-shaped images, 10 classes when class-conditioned.
 template <class In, int D, bool Classes, class B>
-using FlowModel = std::conditional_t<Classes, ClassTimeUNet<In::C, In::H, In::W, D, 10, B>, TimeUNet<In::C, In::H, In::W, D, B>>;
+using FlowModel =
+    std::conditional_t<Classes, ClassTimeUNet<In::C, In::H, In::W, D, 10, B>, TimeUNet<In::C, In::H, In::W, D, B>>;
 
 template <class In, int D, bool Classes>
 std::string flow_model_name() {
@@ -99,27 +102,29 @@ using ResidualTimeUNet = ResUNet<1, 28, 28, D, Widths<1, 2>, TimeConditioned, 7,
 // D12: this run's samples beside those of the Part 2 run in f.compare_with at the same epoch, drawn from the same
 // starting noise (same seed and count). Skipped with a note when that run has no samples of this epoch.
 template <class In>
-void write_d12_comparison(const Part2Flags& f, RunSummary& summary, const std::string& tag, const std::vector<float>& ours,
-                          const std::string& model_name) {
-  const auto theirs = samples_beside(fs::path(f.compare_with) / (files::d8_samples + tag + ".npy"), ours,
-                                     "side-by-side D12 figure for " + tag, "run train_flow with the same settings first");
+void write_d12_comparison(const Part2Flags& f, RunSummary& summary, const std::string& tag,
+                          const std::vector<float>& ours, const std::string& model_name) {
+  const auto theirs =
+      samples_beside(fs::path(f.compare_with) / (files::d8_samples + tag + ".npy"), ours,
+                     "side-by-side D12 figure for " + tag, "run train_flow with the same settings first");
   if (!theirs) return;
   std::vector<float> grid(*theirs);
   grid.insert(grid.end(), ours.begin(), ours.end());
   const int rows = int(grid.size() / In::size) / 10;
   std::vector<std::string> row_labels;
   for (int r = 0; r < rows; ++r) row_labels.push_back(r < rows / 2 ? "Part 2" : "D12");
-  write_labelled_grid(summary.file(files::d12_comparison + tag + ".png", tag + ": Part 2's time-only model (" + f.compare_with +
-                                                                          ", top) and this one (bottom), same starting noise"),
-                      "Epoch " + tag.substr(5) + ": Part 2's TimeUNet (top) vs " + model_name + " (bottom), same noise", grid.data(), rows, 10,
-                      In::H, In::W, row_labels, {}, "", "", In::C);
+  write_labelled_grid(
+      summary.file(files::d12_comparison + tag + ".png", tag + ": Part 2's time-only model (" + f.compare_with +
+                                                             ", top) and this one (bottom), same starting noise"),
+      "Epoch " + tag.substr(5) + ": Part 2's TimeUNet (top) vs " + model_name + " (bottom), same noise", grid.data(),
+      rows, 10, In::H, In::W, row_labels, {}, "", "", In::C);
 }
 
 // The scores of n samples as JSON, said on stderr after `what`. Samples that cannot be scored (a diverged model) are
 // said (`failed`) and recorded as {"error": ...}: the run goes on.
 template <class Scorer>
-nlohmann::json scores_or_error(Scorer& scorer, const float* x, int n, const std::int64_t* labels, const std::string& what,
-                               const char* failed) {
+nlohmann::json scores_or_error(Scorer& scorer, const float* x, int n, const std::int64_t* labels,
+                               const std::string& what, const char* failed) {
   try {
     const auto scores = scorer.score(x, n, labels);
     std::fprintf(stderr, "%s: %s\n", what.c_str(), scores.line().c_str());
@@ -157,7 +162,8 @@ void score_final_samples(const Part2Flags& f, Scorer& scorer, Trainer& trainer, 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char what[64];
   std::snprintf(what, sizeof what, "final model, %d samples (%.1f s)", f.score_samples, seconds);
-  auto j = scores_or_error(scorer, x.data(), f.score_samples, Classes ? labels.data() : nullptr, what, "they could not be scored");
+  auto j = scores_or_error(scorer, x.data(), f.score_samples, Classes ? labels.data() : nullptr, what,
+                           "they could not be scored");
   j["sampling_seconds"] = seconds;
   summary["final_scores"] = j;
 }
@@ -174,30 +180,46 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   const double lr_gamma = f.no_scheduler ? 1.0 : std::pow(0.1, 1.0 / flags.epochs);
   auto options = train_options(flags, lr_gamma);
   options.ema_decay = f.ema;
-  Trainer<Model, FlowMatchingTask<Model>, ProcessComm> trainer(
-      *model, task, train, options,
-      {{"model", model_name}, {"task", "flow_matching"}, {"data", train.source}, {"class_names", joined(train.class_names)}},
-      process_comm_for<B>(flags));
+  Trainer<Model, FlowMatchingTask<Model>, ProcessComm> trainer(*model, task, train, options,
+                                                               {{"model", model_name},
+                                                                {"task", "flow_matching"},
+                                                                {"data", train.source},
+                                                                {"class_names", joined(train.class_names)}},
+                                                               process_comm_for<B>(flags));
 
   // File names follow the deliverables: D7/D8 time-conditioned, D9/D10 class-conditioned, D11 without schedule,
   // D12 a better time-conditioned model.
   const auto names = files::flow_files(Classes, f.no_scheduler, f.better);
   RunSummary summary(flags.run_dir(), trainer.writes_outputs());
   summary["deliverables"] = f.better ? "D12" : !Classes ? "D7, D8" : f.no_scheduler ? "D11" : "D9, D10";
-  summary["config"] = {{"model", model_name}, {"parameters", parameter_count(*model)}, {"preset", flags.preset},
-                       {"data", train.source}, {"images", shape_text<In>()},
-                       {"epochs", flags.epochs}, {"batch", flags.batch}, {"lr", flags.lr},
+  summary["config"] = {{"model", model_name},
+                       {"parameters", parameter_count(*model)},
+                       {"preset", flags.preset},
+                       {"data", train.source},
+                       {"images", shape_text<In>()},
+                       {"epochs", flags.epochs},
+                       {"batch", flags.batch},
+                       {"lr", flags.lr},
                        {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
-                       {"ema_decay", f.ema}, {"p_uncond", Classes ? f.p_uncond : 0.0}, {"cfg_gamma", f.gamma},
-                       {"sample_steps", f.sample_steps}, {"solver", f.solver}, {"steps_per_epoch", trainer.steps_per_epoch()},
-                       {"seed", flags.seed}, {"threads", omp_get_max_threads()}, {"device", device_description<B>()},
+                       {"ema_decay", f.ema},
+                       {"p_uncond", Classes ? f.p_uncond : 0.0},
+                       {"cfg_gamma", f.gamma},
+                       {"sample_steps", f.sample_steps},
+                       {"solver", f.solver},
+                       {"steps_per_epoch", trainer.steps_per_epoch()},
+                       {"seed", flags.seed},
+                       {"threads", omp_get_max_threads()},
+                       {"device", device_description<B>()},
                        {"arch", f.arch}};
 
   const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
   std::unique_ptr<Scorer<In, B>> scorer;
-  if (fs::exists(f.classifier)) scorer = std::make_unique<Scorer<In, B>>(f.classifier, open_data(flags.data, Split::test));
-  else std::fprintf(stderr, "note: no classifier at %s, so samples are not scored (train one with train_classifier --data %s)\n",
-                    f.classifier.c_str(), flags.data.c_str());
+  if (fs::exists(f.classifier))
+    scorer = std::make_unique<Scorer<In, B>>(f.classifier, open_data(flags.data, Split::test));
+  else
+    std::fprintf(stderr,
+                 "note: no classifier at %s, so samples are not scored (train one with train_classifier --data %s)\n",
+                 f.classifier.c_str(), flags.data.c_str());
   auto evaluation = std::make_unique<Model>();
   FlowSampler<Model> sampler;
   sampler.solver = solver_from_name(f.solver);
@@ -234,12 +256,14 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
     write_npy(summary.file(names.samples + tag + ".npy", "samples after " + tag + ": [n, " + shape_text<In>() + "]"),
               grid.data(), {n, std::size_t(In::C), std::size_t(In::H), std::size_t(In::W)});
     if constexpr (Classes)
-      write_npy(summary.file(names.labels + tag + ".npy", "the class each sample was asked for: [n] int64"), labels.data(), {n});
-    std::string title = (Classes ? "Class-conditioned flow matching, CFG gamma " + fmt(f.gamma, 1) : std::string("Time-conditioned flow matching")) +
+      write_npy(summary.file(names.labels + tag + ".npy", "the class each sample was asked for: [n] int64"),
+                labels.data(), {n});
+    std::string title = (Classes ? "Class-conditioned flow matching, CFG gamma " + fmt(f.gamma, 1)
+                                 : std::string("Time-conditioned flow matching")) +
                         ", epoch " + std::to_string(epoch) + " (" + solver_phrase(f.sample_steps, sampler.solver) +
                         (f.ema > 0 ? ", EMA weights" : "") + (f.no_scheduler ? ", no LR schedule" : "") + ")";
-    write_labelled_grid(summary.file(names.samples + tag + ".png", "sample grid after " + tag), title,
-                        grid.data(), rows, cols, In::H, In::W, row_labels, col_labels, "", "", In::C);
+    write_labelled_grid(summary.file(names.samples + tag + ".png", "sample grid after " + tag), title, grid.data(),
+                        rows, cols, In::H, In::W, row_labels, col_labels, "", "", In::C);
     summary["sampling"][tag] = {{"samples", n}, {"seconds", seconds}};
     last_grid = grid;
     if (f.better) write_d12_comparison<In>(f, summary, tag, grid, model_name);
@@ -254,7 +278,8 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   const auto outcome = trainer.run(on_epoch_end);
   if (!trainer.writes_outputs()) return outcome == decltype(trainer)::Outcome::interrupted ? 130 : 0;
   record_training(summary, trainer, flags, names.loss,
-                  (Classes ? "Class-conditioned" : "Time-conditioned") + std::string(" flow matching: training loss (") + model_name +
+                  (Classes ? "Class-conditioned" : "Time-conditioned") +
+                      std::string(" flow matching: training loss (") + model_name +
                       (f.no_scheduler ? ", constant lr" : ", ExponentialLR") + ")");
   summary["training"]["final_lr"] = trainer.optimizer().options.lr;
   if constexpr (Classes)
@@ -268,54 +293,6 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   return 0;
 }
 
-template <class In, int D, bool Classes, class B>
-int sample_with(const SampleFlags& f) {
-  using Model = FlowModel<In, D, Classes, B>;
-  auto model = std::make_unique<Model>();
-  load_weights(f.checkpoint, {{"model", f.model_name}}, *model);
-  FlowSampler<Model> sampler;
-  sampler.solver = solver_from_name(f.solver);
-  Rng rng(f.seed, 7);
-  std::vector<float> x;
-  std::vector<std::int64_t> labels;
-  std::vector<std::string> col_labels;
-  int rows, cols;
-  if constexpr (Classes) {
-    std::vector<int> wanted = f.digits;
-    if (wanted.empty())
-      for (int i = 0; i < f.n; ++i) wanted.push_back(i % 10);
-    auto v = sampler.sample(*model, wanted, f.gamma, f.steps, rng);
-    x = download<B>(v);
-    labels.assign(wanted.begin(), wanted.end());
-    cols = std::min<int>(10, int(wanted.size()));
-    rows = (int(wanted.size()) + cols - 1) / cols;
-    for (int c = 0; c < cols; ++c) col_labels.push_back(class_label<In>(f.class_names, wanted[std::size_t(c)]));
-  } else {
-    if (!f.digits.empty()) throw Error(f.checkpoint + " holds a time-only model (" + f.model_name + "): it cannot be asked for digits.");
-    auto v = sampler.sample(*model, f.n, f.steps, rng);
-    x = download<B>(v);
-    cols = std::min(10, f.n);
-    rows = (f.n + cols - 1) / cols;
-  }
-  const std::size_t n = x.size() / In::size;
-  x.resize(std::size_t(rows * cols) * In::size, 0.0f);  // blank tiles fill the last row of the figure
-  RunSummary summary(f.out);
-  write_npy(summary.file("samples.npy", "samples [n, " + shape_text<In>() + "]"), x.data(),
-            {n, std::size_t(In::C), std::size_t(In::H), std::size_t(In::W)});
-  if (Classes) write_npy(summary.file("labels.npy", "requested class of each sample, -1 = no class [n]"), labels.data(), {n});
-  write_labelled_grid(summary.file("samples.png", "sample grid"),
-                      std::to_string(n) + " samples of " + f.model_name + " (" + solver_phrase(f.steps, sampler.solver) +
-                          (Classes ? ", CFG gamma " + fmt(f.gamma, 1) : "") + ")",
-                      x.data(), rows, cols, In::H, In::W, {}, col_labels, "", "", In::C);
-  summary["checkpoint"] = f.checkpoint;
-  summary["config"] = {{"model", f.model_name}, {"steps", f.steps}, {"solver", f.solver},
-                       {"model_evaluations", f.steps * evaluations_per_step(sampler.solver)}, {"gamma", f.gamma}, {"seed", f.seed},
-                       {"device", device_description<B>()}};
-  summary.write();
-  std::printf("%zu samples written to %s\n", n, (fs::path(f.out) / "samples.png").c_str());
-  return 0;
-}
-
 template <class In, bool Classes, class B>
 int train_flow_run(const Part2Flags& f, const ImageSet& train) {
   if (f.arch == "assignment")
@@ -325,26 +302,27 @@ int train_flow_run(const Part2Flags& f, const ImageSet& train) {
   if constexpr (!Classes && std::is_same_v<In, Shape<1, 28, 28>>) {
     const std::string width = ",D=" + std::to_string(f.train.hidden) + ">";
     auto unsupported = [&](const char* widths) {
-      return Error("--arch " + f.arch + ": --hidden " + std::to_string(f.train.hidden) + " is not built in (" + widths + ").");
+      return Error("--arch " + f.arch + ": --hidden " + std::to_string(f.train.hidden) + " is not built in (" + widths +
+                   ").");
     };
     if (f.arch == "every-level") {  // D12's model: the quick preset's width and the full one's (Part 2's D = 64)
-      auto run = [&]<int D>() { return run_flow<EveryLevelTimeUNet<D, B>, In, false, B>(f, train, "EveryLevelTimeUNet<1,28,28" + width); };
+      auto run = [&]<int D>() {
+        return run_flow<EveryLevelTimeUNet<D, B>, In, false, B>(f, train, "EveryLevelTimeUNet<1,28,28" + width);
+      };
       if (f.train.hidden == 16) return run.template operator()<16>();
       if (f.train.hidden == 32) return run.template operator()<32>();
       if (f.train.hidden == 64) return run.template operator()<64>();
       throw unsupported("16, 32 or 64");
     }
-    auto run = [&]<int D>() { return run_flow<ResidualTimeUNet<D, B>, In, false, B>(f, train, "ResidualTimeUNet<1,28,28,attention=7x7" + width); };
+    auto run = [&]<int D>() {
+      return run_flow<ResidualTimeUNet<D, B>, In, false, B>(f, train, "ResidualTimeUNet<1,28,28,attention=7x7" + width);
+    };
     if (f.train.hidden == 16) return run.template operator()<16>();
     if (f.train.hidden == 32) return run.template operator()<32>();
     throw unsupported("16 or 32");
   }
-  throw Error("--arch " + f.arch + " is built for time-only models of 1x28x28 images (D12); " + train.source + " holds " +
-              train.shape_text() + (Classes ? " images and --classes asks for a class-conditioned model." : " images."));
+  throw Error("--arch " + f.arch + " is built for time-only models of 1x28x28 images (D12); " + train.source +
+              " holds " + train.shape_text() +
+              (Classes ? " images and --classes asks for a class-conditioned model." : " images."));
 }
-template <class In, bool Classes, class B>
-int sample_run(const SampleFlags& f, int hidden) {
-  return with_hidden(hidden, [&]<int D>() { return sample_with<In, D, Classes, B>(f); });
-}
-
 }  // namespace examples

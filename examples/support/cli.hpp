@@ -38,12 +38,15 @@ inline const CLI::Validator positive_number(
 inline const CLI::Validator plain_name(
     [](std::string& v) -> std::string {
       const bool safe = std::all_of(v.begin(), v.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '+';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+               c == '-' || c == '+';
       });
       if (v.empty() || v.size() > 100 || !safe || v[0] == '.' || v[0] == '-') {
         std::string shown;
         for (char c : v.substr(0, 40)) shown += (c >= 32 && c < 127) ? std::string(1, c) : "?";
-        return "'" + shown + "' is not a plain folder name (1-100 of the letters a-z A-Z, digits and . _ - +, not starting with . or -)";
+        return "'" + shown +
+               "' is not a plain folder name (1-100 of the letters a-z A-Z, digits and . _ - +, not starting with . or "
+               "-)";
       }
       return "";
     },
@@ -83,8 +86,8 @@ inline void add_threads_flag(CLI::App& app, int& threads) {
           const long long n = std::stoll(v, &used);
           if (used == v.size() && n >= 0 && n <= max_threads()) return "";
           if (used == v.size() && n > max_threads())
-            return "'" + v + "' is more than the " + std::to_string(max_threads()) + " threads allowed here (four per core on " +
-                   std::to_string(omp_get_num_procs()) + " cores)";
+            return "'" + v + "' is more than the " + std::to_string(max_threads()) +
+                   " threads allowed here (four per core on " + std::to_string(omp_get_num_procs()) + " cores)";
         } catch (const std::exception&) {
         }
         return "'" + v + "' is not a thread count from 0 to " + std::to_string(max_threads());
@@ -103,11 +106,13 @@ inline void add_solver_flag(CLI::App& app, std::string& solver) {
 }
 
 inline void TrainFlags::add_to(CLI::App& app, DataKinds kinds) {
-  app.add_option("--data", data, kinds == DataKinds::mnist_only
-                                     ? "data set folder: MNIST-format IDX files, raw or .gz (MNIST or Fashion-MNIST; "
-                                       "scripts/fetch_mnist.sh fetches MNIST)"
-                                     : "data set folder: MNIST-format IDX files (raw or .gz), CIFAR-10 binary batches, or "
-                                       "train/ and test/ folders of class sub-folders of PNG images")->capture_default_str();
+  app.add_option("--data", data,
+                 kinds == DataKinds::mnist_only
+                     ? "data set folder: MNIST-format IDX files, raw or .gz (MNIST or Fashion-MNIST; "
+                       "scripts/fetch_mnist.sh fetches MNIST)"
+                     : "data set folder: MNIST-format IDX files (raw or .gz), CIFAR-10 binary batches, or "
+                       "train/ and test/ folders of class sub-folders of PNG images")
+      ->capture_default_str();
   app.add_option("--runs", runs, "parent of the run directories")->capture_default_str();
   app.add_option("--name", name, "run name: outputs go to RUNS/NAME")->check(plain_name)->capture_default_str();
   app.add_option("--preset", preset, "full: the assignment's settings; quick: every file in minutes on a CPU")
@@ -136,7 +141,7 @@ inline void TrainFlags::add_to(CLI::App& app, DataKinds kinds) {
 
 // CLI11_PARSE after the number checks every program's flags get (check_number_flags).
 #define EXAMPLES_PARSE_FLAGS(app, argc, argv) \
-  examples::check_number_flags(app);        \
+  examples::check_number_flags(app);          \
   CLI11_PARSE(app, argc, argv)
 
 // Applies a preset's values to every flag the user left unset.

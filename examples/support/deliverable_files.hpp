@@ -7,21 +7,21 @@
 
 namespace examples::files {
 
-inline const std::string d1_noising = "d1_noising";                   // noising_figure
-inline const std::string d2_loss = "d2_loss";                         // train_denoiser
+inline const std::string d1_noising = "d1_noising";  // noising_figure
+inline const std::string d2_loss = "d2_loss";        // train_denoiser
 inline const std::string d3_results = "d3_results_";
 inline const std::string d4_out_of_distribution = "d4_out_of_distribution";
-inline const std::string d5_loss = "d5_loss";                         // train_pure_noise
+inline const std::string d5_loss = "d5_loss";  // train_pure_noise
 inline const std::string d5_samples = "d5_samples_";
 inline const std::string d5_centroid = "d5_centroid";
-inline const std::string d7_loss = "d7_loss";                         // train_flow
+inline const std::string d7_loss = "d7_loss";  // train_flow
 inline const std::string d8_samples = "d8_samples_";
-inline const std::string d9_loss = "d9_loss";                         // train_flow --classes
+inline const std::string d9_loss = "d9_loss";  // train_flow --classes
 inline const std::string d10_samples = "d10_samples_", d10_labels = "d10_labels_";
-inline const std::string d11_loss = "d11_loss";                       // train_flow --classes --no-scheduler
+inline const std::string d11_loss = "d11_loss";  // train_flow --classes --no-scheduler
 inline const std::string d11_samples = "d11_samples_", d11_labels = "d11_labels_";
 inline const std::string d11_comparison = "d11_comparison";
-inline const std::string d12_loss = "d12_loss";                       // train_flow --better
+inline const std::string d12_loss = "d12_loss";  // train_flow --better
 inline const std::string d12_samples = "d12_samples_";
 inline const std::string d12_comparison = "d12_comparison_";
 

@@ -26,7 +26,6 @@ namespace examples {
 namespace fs = std::filesystem;
 using namespace unetflow;
 
-
 // The first statement of every program: idle OpenMP threads sleep between kernels unless OMP_WAIT_POLICY says
 // otherwise (measurements in docs/library.md, "Threads"); the program starts again once to set it.
 inline void use_program_wait_policy(char** argv) { use_wait_policy(argv, "passive"); }
@@ -55,7 +54,7 @@ struct TrainFlags {
   // Which data sets a program reads, for --data's help.
   enum class DataKinds { any, mnist_only };
   void add_to(CLI::App& app, DataKinds kinds = DataKinds::any);  // cli.hpp
-  void apply_preset(CLI::App& app, const TrainFlags& quick);  // cli.hpp
+  void apply_preset(CLI::App& app, const TrainFlags& quick);     // cli.hpp
 
   fs::path run_dir() const { return fs::path(runs) / name; }
 
@@ -69,7 +68,9 @@ decltype(auto) with_backend(const std::string& device, F&& f) {
   if (device == "cuda" || (device == "auto" && cuda::available())) return f.template operator()<cuda>();
 #else
   if (device == "cuda")
-    throw Error("--device cuda: this build has no CUDA backend (configure with -DUNETFLOW_CUDA=ON -DUNETFLOW_EXAMPLES_CUDA=ON where nvcc is installed; the second is on by default only where a GPU is visible).");
+    throw Error(
+        "--device cuda: this build has no CUDA backend (configure with -DUNETFLOW_CUDA=ON -DUNETFLOW_EXAMPLES_CUDA=ON "
+        "where nvcc is installed; the second is on by default only where a GPU is visible).");
 #endif
   return f.template operator()<cpu>();
 }
@@ -78,10 +79,14 @@ decltype(auto) with_backend(const std::string& device, F&& f) {
 template <class F>
 decltype(auto) with_hidden(int hidden, F&& f) {
   switch (hidden) {
-    case 16: return f.template operator()<16>();
-    case 32: return f.template operator()<32>();
-    case 64: return f.template operator()<64>();
-    case 128: return f.template operator()<128>();
+    case 16:
+      return f.template operator()<16>();
+    case 32:
+      return f.template operator()<32>();
+    case 64:
+      return f.template operator()<64>();
+    case 128:
+      return f.template operator()<128>();
   }
   throw Error("--hidden " + std::to_string(hidden) + " is not one of the widths built in: 16, 32, 64, 128.");
 }
@@ -101,13 +106,14 @@ inline fs::path default_classifier_for(const std::string& data, const std::strin
   return fs::path(runs) / run / "classifier.safetensors";
 }
 
-// Calls f.template operator()<S>() with the model input shape (the programs are built for two) for images of channels x height x width; `source`
-// names where they come from, for the message.
+// Calls f.template operator()<S>() with the model input shape (the programs are built for two) for images of channels x
+// height x width; `source` names where they come from, for the message.
 template <class F>
 decltype(auto) with_image_shape(int channels, int height, int width, const std::string& source, F&& f) {
   if (channels == 1 && height == 28 && width == 28) return f.template operator()<Shape<1, 28, 28>>();
   if (channels == 3 && height == 32 && width == 32) return f.template operator()<Shape<3, 32, 32>>();
-  throw Error(source + " holds " + std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width) +
+  throw Error(source + " holds " + std::to_string(channels) + "x" + std::to_string(height) + "x" +
+              std::to_string(width) +
               " images; the programs are built for 1x28x28 (MNIST) and 3x32x32 (CIFAR-10) images (a model of another " +
               "size is one type in your own program: docs/library.md).");
 }

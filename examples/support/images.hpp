@@ -18,7 +18,8 @@ using namespace unetflow;
 inline std::vector<float> gather(const ImageSet& set, const std::vector<int>& idx) {
   const std::ptrdiff_t plane = set.sample_size();
   std::vector<float> out(idx.size() * std::size_t(plane));
-  for (std::size_t i = 0; i < idx.size(); ++i) std::copy(set.image(idx[i]), set.image(idx[i]) + plane, out.begin() + std::ptrdiff_t(i) * plane);
+  for (std::size_t i = 0; i < idx.size(); ++i)
+    std::copy(set.image(idx[i]), set.image(idx[i]) + plane, out.begin() + std::ptrdiff_t(i) * plane);
   return out;
 }
 
@@ -45,7 +46,8 @@ inline std::string fmt(double v, int digits = 2) {
 inline std::string solver_phrase(int steps, Solver solver) {
   static const char* names[] = {"Euler", "midpoint", "Heun", "RK4"};
   std::string s = std::to_string(steps) + " " + names[int(solver)] + " steps";
-  if (evaluations_per_step(solver) > 1) s += ", " + std::to_string(steps * evaluations_per_step(solver)) + " evaluations";
+  if (evaluations_per_step(solver) > 1)
+    s += ", " + std::to_string(steps * evaluations_per_step(solver)) + " evaluations";
   return s;
 }
 

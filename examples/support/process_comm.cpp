@@ -20,11 +20,13 @@ ProcessComm& process_comm(const TrainFlags& flags) {
   static ProcessComm comm;
   if (created) return comm;
 #if defined(UNETFLOW_EXAMPLES_MPI)
-  mpi = std::make_unique<unetflow::MpiComm>(nullptr, nullptr,
-                                            unetflow::MpiOptions{.deterministic = flags.deterministic_reduce, .only_when_launched = true});
+  mpi = std::make_unique<unetflow::MpiComm>(
+      nullptr, nullptr, unetflow::MpiOptions{.deterministic = flags.deterministic_reduce, .only_when_launched = true});
 #else
   if (unetflow::launched_by_mpi())
-    throw unetflow::Error("this program was started by mpirun, but it was built without MPI: install libopenmpi-dev (scripts/setup.sh) and rebuild, or run it on its own.");
+    throw unetflow::Error(
+        "this program was started by mpirun, but it was built without MPI: install libopenmpi-dev (scripts/setup.sh) "
+        "and rebuild, or run it on its own.");
   (void)flags;
 #endif
   created = &comm;

@@ -1,6 +1,6 @@
 #pragma once
-// The example programs' communicator (a Communicator, distributed/comm.hpp): the processes of `mpirun -np N program ...`
-// when the programs were built with MPI, else this process alone. Only process_comm.cpp sees MPI's header.
+// The example programs' communicator (a Communicator, distributed/comm.hpp): the processes of `mpirun -np N program
+// ...` when the programs were built with MPI, else this process alone. Only process_comm.cpp sees MPI's header.
 //   process_comm(flags)        created on the first call (--deterministic-reduce chooses the reduction order);
 //                              refuses a run under mpirun that this build cannot share out
 //   abort_other_processes()    after an error on one process: ends the job, so the others do not wait forever
@@ -33,7 +33,9 @@ ProcessComm& process_comm_for(const TrainFlags& flags) {
   auto& comm = process_comm(flags);
   if constexpr (!B::host_accessible)
     if (comm.size() > 1)
-      throw unetflow::Error("--device " + flags.device + " under mpirun: the programs share a run out over MPI on the CPU only (see docs/distributed.md for NCCL).");
+      throw unetflow::Error(
+          "--device " + flags.device +
+          " under mpirun: the programs share a run out over MPI on the CPU only (see docs/distributed.md for NCCL).");
   return comm;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// The two protocols. The module interface: what every layer, block and single-input model provides, so that Sequential and a user's
-// own compositions drive any of them the same way. `Module<M, In>` checks it for an input shape In.
+// The two protocols. The module interface: what every layer, block and single-input model provides, so that Sequential
+// and a user's own compositions drive any of them the same way. `Module<M, In>` checks it for an input shape In.
 //
 //   using backend = B;                                  the backend policy (backend/backend.hpp)
 //   template <class In> using output_shape = ...;       the shape of one output sample for input shape In
@@ -78,8 +78,10 @@ concept Layer = requires(L& layer, View<In, const typename L::backend::scalar> x
 // M::accepts<In> where the module states it, else true.
 template <class M, class In>
 constexpr bool module_accepts() {
-  if constexpr (requires { M::template accepts<In>; }) return M::template accepts<In>;
-  else return true;
+  if constexpr (requires { M::template accepts<In>; })
+    return M::template accepts<In>;
+  else
+    return true;
 }
 
 // forward(x) for a layer whose forward(x, y) writes into the caller's buffer: the output lives here. A layer

@@ -24,7 +24,8 @@ struct Buffer {
   Storage<B> value;
 
   explicit Buffer(std::vector<std::int64_t> d, T init = T(0))
-      : dims(std::move(d)), size(std::accumulate(dims.begin(), dims.end(), std::int64_t(1), std::multiplies<>())),
+      : dims(std::move(d)),
+        size(std::accumulate(dims.begin(), dims.end(), std::int64_t(1), std::multiplies<>())),
         value(size) {
     B::fill(value.data(), size, init);
   }

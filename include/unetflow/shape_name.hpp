@@ -10,8 +10,10 @@ namespace unetflow {
 
 template <class S>
 std::string shape_name() {
-  if constexpr (S::H == 1 && S::W == 1) return std::to_string(S::C);
-  else return std::to_string(S::C) + "x" + std::to_string(S::H) + "x" + std::to_string(S::W);
+  if constexpr (S::H == 1 && S::W == 1)
+    return std::to_string(S::C);
+  else
+    return std::to_string(S::C) + "x" + std::to_string(S::H) + "x" + std::to_string(S::W);
 }
 
 namespace detail {

@@ -30,7 +30,8 @@ struct SummaryRow {
 
 inline std::string format_summary(const std::vector<SummaryRow>& rows, const std::string& output, std::int64_t total) {
   std::size_t wn = 6, wk = 4, ws = 12;
-  for (const auto& r : rows) wn = std::max(wn, r.name.size()), wk = std::max(wk, r.kind.size()), ws = std::max(ws, r.shape.size());
+  for (const auto& r : rows)
+    wn = std::max(wn, r.name.size()), wk = std::max(wk, r.kind.size()), ws = std::max(ws, r.shape.size());
   std::ostringstream o;
   auto line = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d) {
     o << a << std::string(wn + 2 - a.size(), ' ') << b << std::string(wk + 2 - b.size(), ' ') << c

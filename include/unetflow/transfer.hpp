@@ -85,8 +85,8 @@ void fill_uniform(Tensor<S, B>& t, Rng& rng, double lo = 0, double hi = 1) {
   draw_uniform<B>(rng, t.data(), t.numel(), staging, lo, hi);
 }
 
-// y = f(x) over n host images (contiguous, of shape S) in batches of at most `batch`: each batch is moved into backend B's memory,
-// f(View in) returns the output view (backend memory), which is moved back and appended.
+// y = f(x) over n host images (contiguous, of shape S) in batches of at most `batch`: each batch is moved into backend
+// B's memory, f(View in) returns the output view (backend memory), which is moved back and appended.
 template <class S, class B, class F>
 std::vector<float> map_batches(const float* x, int n, int batch, F&& f) {
   std::vector<float> out;

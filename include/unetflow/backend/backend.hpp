@@ -35,15 +35,25 @@ using T = typename B::scalar;
 // (1 on a device). conv_epilogues: conv_forward and conv_backward_data call their SampleEpilogue per sample;
 // false: they are never given one.
 template <class B>
-concept has_scalar = requires { typename B::scalar; };
+concept has_scalar = requires {
+  typename B::scalar;
+};
 template <class B>
-concept has_name = requires { { B::name } -> std::convertible_to<const char*>; };
+concept has_name = requires {
+  { B::name } -> std::convertible_to<const char*>;
+};
 template <class B>
-concept has_host_accessible = requires { { B::host_accessible } -> std::convertible_to<bool>; };
+concept has_host_accessible = requires {
+  { B::host_accessible } -> std::convertible_to<bool>;
+};
 template <class B>
-concept has_threads = requires { { B::threads() } -> std::convertible_to<int>; };
+concept has_threads = requires {
+  { B::threads() } -> std::convertible_to<int>;
+};
 template <class B>
-concept has_conv_epilogues = requires { { B::conv_epilogues } -> std::convertible_to<bool>; };
+concept has_conv_epilogues = requires {
+  { B::conv_epilogues } -> std::convertible_to<bool>;
+};
 
 // ---- memory -----------------------------------------------------------------------------------------------
 // allocate<U>(n): room for n values (n >= 0, contents undefined), aligned for any vector load; throws when out of
@@ -55,19 +65,31 @@ concept has_allocate = requires(std::ptrdiff_t n, T<B>* p) {
 };
 // fill(p, n, v): p[0, n) = v. copy(src, dst, n): dst[0, n) = src[0, n), no overlap.
 template <class B>
-concept has_fill = requires(T<B>* p, std::ptrdiff_t n, T<B> v) { B::fill(p, n, v); };
+concept has_fill = requires(T<B>* p, std::ptrdiff_t n, T<B> v) {
+  B::fill(p, n, v);
+};
 template <class B>
-concept has_copy = requires(const T<B>* s, T<B>* d, std::ptrdiff_t n) { B::copy(s, d, n); };
+concept has_copy = requires(const T<B>* s, T<B>* d, std::ptrdiff_t n) {
+  B::copy(s, d, n);
+};
 // to_host(src, dst, n): dst on the host, valid on return. from_host(src, dst, n): src on the host, reusable on
 // return. read(p): one double (a loss) from backend memory. synchronize(): waits for everything issued so far.
 template <class B>
-concept has_to_host = requires(const T<B>* s, T<B>* d, std::ptrdiff_t n) { B::to_host(s, d, n); };
+concept has_to_host = requires(const T<B>* s, T<B>* d, std::ptrdiff_t n) {
+  B::to_host(s, d, n);
+};
 template <class B>
-concept has_from_host = requires(const T<B>* s, T<B>* d, std::ptrdiff_t n) { B::from_host(s, d, n); };
+concept has_from_host = requires(const T<B>* s, T<B>* d, std::ptrdiff_t n) {
+  B::from_host(s, d, n);
+};
 template <class B>
-concept has_read = requires(const double* p) { { B::read(p) } -> std::convertible_to<double>; };
+concept has_read = requires(const double* p) {
+  { B::read(p) } -> std::convertible_to<double>;
+};
 template <class B>
-concept has_synchronize = requires { B::synchronize(); };
+concept has_synchronize = requires {
+  B::synchronize();
+};
 // scratch(use, slot, n): a buffer of at least n values for (use, slot), reused until a larger request for the
 // same pair, contents undefined. The slot is the OpenMP thread on the CPU (callable inside a parallel region),
 // 0 on a device. activation_scratch(depth, n): the buffer for block outputs that backward recomputes instead of
@@ -100,7 +122,9 @@ concept has_graph = requires(typename B::Graph g, StepKey key) {
 // gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C, row-major, op(X)
 // = X or X^T; op(A) is M x K, op(B) K x N; ld* are row pitches as stored. beta = 0 ignores C (even NaN).
 template <class B>
-concept has_gemm = requires(bool t, int m, T<B> s, const T<B>* a, T<B>* c) { B::gemm(t, t, m, m, m, s, a, m, a, m, s, c, m); };
+concept has_gemm = requires(bool t, int m, T<B> s, const T<B>* a, T<B>* c) {
+  B::gemm(t, t, m, m, m, s, a, m, a, m, s, c, m);
+};
 
 // ---- convolution (PyTorch's Conv2d semantics, weights w[co][ci][k][k], geometry g, n samples, no bias) -------
 // conv_forward(x, w, y, n, g, acc[, done]): y[s] (+)= w * x[s].
@@ -129,17 +153,25 @@ concept has_conv_backward_weight = requires(Strided<const T<B>> x, T<B>* dw, con
 // add_channel_bias(y, n, C, plane, b): y[s][c][i] += b[c].
 // channel_sums(dy, n, C, plane, db): db[c] += sum over s and i of dy[s][c][i].
 template <class B>
-concept has_add_channel_bias = requires(Strided<T<B>> y, const T<B>* b) { B::add_channel_bias(y, 1, 1, 1, b); };
+concept has_add_channel_bias = requires(Strided<T<B>> y, const T<B>* b) {
+  B::add_channel_bias(y, 1, 1, 1, b);
+};
 template <class B>
-concept has_channel_sums = requires(Strided<const T<B>> y, T<B>* d) { B::channel_sums(y, 1, 1, 1, d); };
+concept has_channel_sums = requires(Strided<const T<B>> y, T<B>* d) {
+  B::channel_sums(y, 1, 1, 1, d);
+};
 // bn_stats(x, n, C, plane, mean, var): each channel's batch mean and biased variance.
 template <class B>
-concept has_bn_stats = requires(Strided<const T<B>> x, T<B>* p) { B::bn_stats(x, 1, 1, 1, p, p); };
+concept has_bn_stats = requires(Strided<const T<B>> x, T<B>* p) {
+  B::bn_stats(x, 1, 1, 1, p, p);
+};
 // bn_prepare(mean, var, rmean, rvar, C, count, momentum, eps, training): training moves the running statistics
 // (unbiased variance of count values) and turns var into invstd = 1/sqrt(var + eps); evaluation sets mean = rmean
 // and invstd from rvar. Host-side arguments only in the scalars; all pointers hold C values in backend memory.
 template <class B>
-concept has_bn_prepare = requires(T<B>* p, double d) { B::bn_prepare(p, p, p, p, 1, d, d, d, true); };
+concept has_bn_prepare = requires(T<B>* p, double d) {
+  B::bn_prepare(p, p, p, p, 1, d, d, d, true);
+};
 // bn_apply(x, y, n, C, plane, mean, invstd, gamma, beta, act): y = act((x - mean) invstd gamma + beta); y may be x.
 template <class B>
 concept has_bn_apply = requires(Strided<const T<B>> x, Strided<T<B>> y, const T<B>* c, Activation act) {
@@ -165,21 +197,33 @@ concept has_bn_backward = requires(Strided<const T<B>> x, Strided<T<B>> g, const
 // copy_rows(x, y, n, len): y = x. add_rows(x, y, n, len): y += x.
 // blend(y, x, len, a, b): y = a y + b x over one flat array (weight averaging).
 template <class B>
-concept has_gelu_forward = requires(Strided<const T<B>> x, Strided<T<B>> y, std::ptrdiff_t len) { B::gelu_forward(x, y, 1, len); };
+concept has_gelu_forward = requires(Strided<const T<B>> x, Strided<T<B>> y, std::ptrdiff_t len) {
+  B::gelu_forward(x, y, 1, len);
+};
 template <class B>
-concept has_gelu_backward = requires(Strided<const T<B>> x, Strided<T<B>> y, std::ptrdiff_t len) { B::gelu_backward(x, y, 1, len); };
+concept has_gelu_backward = requires(Strided<const T<B>> x, Strided<T<B>> y, std::ptrdiff_t len) {
+  B::gelu_backward(x, y, 1, len);
+};
 template <class B>
-concept has_copy_rows = requires(Strided<const T<B>> x, Strided<T<B>> y, std::ptrdiff_t len) { B::copy_rows(x, y, 1, len); };
+concept has_copy_rows = requires(Strided<const T<B>> x, Strided<T<B>> y, std::ptrdiff_t len) {
+  B::copy_rows(x, y, 1, len);
+};
 template <class B>
-concept has_add_rows = requires(Strided<const T<B>> x, Strided<T<B>> y, std::ptrdiff_t len) { B::add_rows(x, y, 1, len); };
+concept has_add_rows = requires(Strided<const T<B>> x, Strided<T<B>> y, std::ptrdiff_t len) {
+  B::add_rows(x, y, 1, len);
+};
 template <class B>
-concept has_blend = requires(T<B>* y, const T<B>* x, std::ptrdiff_t len, T<B> a) { B::blend(y, x, len, a, a); };
+concept has_blend = requires(T<B>* y, const T<B>* x, std::ptrdiff_t len, T<B> a) {
+  B::blend(y, x, len, a, a);
+};
 
 // ---- maps -------------------------------------------------------------------------------------------------
 // avgpool_forward(x, y, n, C, h, w, k): k x k windows, stride k, no padding: h x w -> h/k x w/k.
 // avgpool_backward(dy, dx, n, C, h, w, k, acc): dx (+)= each window's gradient spread evenly over the window.
 template <class B>
-concept has_avgpool_forward = requires(Strided<const T<B>> x, Strided<T<B>> y) { B::avgpool_forward(x, y, 1, 1, 1, 1, 1); };
+concept has_avgpool_forward = requires(Strided<const T<B>> x, Strided<T<B>> y) {
+  B::avgpool_forward(x, y, 1, 1, 1, 1, 1);
+};
 template <class B>
 concept has_avgpool_backward = requires(Strided<const T<B>> x, Strided<T<B>> y) {
   B::avgpool_backward(x, y, 1, 1, 1, 1, 1, false);
@@ -188,7 +232,9 @@ concept has_avgpool_backward = requires(Strided<const T<B>> x, Strided<T<B>> y) 
 // be empty (data null). modulate_backward(h, scale, dy, dh, dscale, dshift, n, C, plane): dh = dy scale,
 // dscale[s][c] = sum_i dy h, dshift[s][c] = sum_i dy (when given); written, not accumulated.
 template <class B>
-concept has_modulate_forward = requires(Strided<const T<B>> x, Strided<T<B>> y) { B::modulate_forward(x, x, x, y, 1, 1, 1); };
+concept has_modulate_forward = requires(Strided<const T<B>> x, Strided<T<B>> y) {
+  B::modulate_forward(x, x, x, y, 1, 1, 1);
+};
 template <class B>
 concept has_modulate_backward = requires(Strided<const T<B>> x, Strided<T<B>> y) {
   B::modulate_backward(x, x, x, y, y, y, 1, 1, 1);
@@ -198,15 +244,21 @@ concept has_modulate_backward = requires(Strided<const T<B>> x, Strided<T<B>> y)
 // (the row's maximum subtracted first). softmax_backward_rows(a, g, rows, len): in place, a is the softmax's
 // output, g holds dL/da on entry and dL/dx on exit: g = a (g - sum_j g_j a_j), row by row.
 template <class B>
-concept has_softmax_rows = requires(T<B>* p) { B::softmax_rows(p, 1, 1); };
+concept has_softmax_rows = requires(T<B>* p) {
+  B::softmax_rows(p, 1, 1);
+};
 template <class B>
-concept has_softmax_backward_rows = requires(const T<B>* a, T<B>* p) { B::softmax_backward_rows(a, p, 1, 1); };
+concept has_softmax_backward_rows = requires(const T<B>* a, T<B>* p) {
+  B::softmax_backward_rows(a, p, 1, 1);
+};
 
 // ---- losses and training ------------------------------------------------------------------------------------
 // mse(pred, target, grad, n, len, loss): *loss (backend memory) = mean (pred - target)^2 over n x len values;
 // grad = dL/dpred when grad.data is not null.
 template <class B>
-concept has_mse = requires(Strided<const T<B>> x, Strided<T<B>> g, std::ptrdiff_t len, double* loss) { B::mse(x, x, g, 1, len, loss); };
+concept has_mse = requires(Strided<const T<B>> x, Strided<T<B>> g, std::ptrdiff_t len, double* loss) {
+  B::mse(x, x, g, 1, len, loss);
+};
 // interpolate(x0, x1, t, xt, target, n, len): xt = (1 - t[s]) x0 + t[s] x1 and target = x1 - x0 (flow matching).
 template <class B>
 concept has_interpolate = requires(Strided<const T<B>> x, Strided<T<B>> y, const T<B>* t, std::ptrdiff_t len) {
@@ -222,19 +274,19 @@ concept has_adam_update = requires(T<B>* p, const T<B>* g, std::ptrdiff_t len, d
 }  // namespace contract
 
 template <class B>
-concept Backend =
-    contract::has_scalar<B> && contract::has_name<B> && contract::has_host_accessible<B> && contract::has_threads<B> &&
-    contract::has_conv_epilogues<B> && contract::has_allocate<B> && contract::has_fill<B> && contract::has_copy<B> &&
-    contract::has_to_host<B> && contract::has_from_host<B> && contract::has_read<B> && contract::has_synchronize<B> &&
-    contract::has_scratch<B> && contract::has_activation_scratch<B> && contract::has_graph<B> && contract::has_gemm<B> &&
-    contract::has_conv_forward<B> && contract::has_conv_backward_data<B> && contract::has_conv_backward_weight<B> &&
-    contract::has_add_channel_bias<B> && contract::has_channel_sums<B> && contract::has_bn_stats<B> &&
-    contract::has_bn_prepare<B> && contract::has_bn_apply<B> && contract::has_bn_apply_sample<B> &&
-    contract::has_bn_backward<B> && contract::has_gelu_forward<B> && contract::has_gelu_backward<B> &&
-    contract::has_copy_rows<B> && contract::has_add_rows<B> && contract::has_blend<B> &&
-    contract::has_avgpool_forward<B> && contract::has_avgpool_backward<B> && contract::has_modulate_forward<B> &&
-    contract::has_modulate_backward<B> && contract::has_softmax_rows<B> && contract::has_softmax_backward_rows<B> &&
-    contract::has_mse<B> && contract::has_interpolate<B> && contract::has_adam_update<B>;
+concept Backend = contract::has_scalar<B> && contract::has_name<B> && contract::has_host_accessible<B> &&
+    contract::has_threads<B> && contract::has_conv_epilogues<B> && contract::has_allocate<B> && contract::has_fill<B> &&
+    contract::has_copy<B> && contract::has_to_host<B> && contract::has_from_host<B> && contract::has_read<B> &&
+    contract::has_synchronize<B> && contract::has_scratch<B> && contract::has_activation_scratch<B> &&
+    contract::has_graph<B> && contract::has_gemm<B> && contract::has_conv_forward<B> &&
+    contract::has_conv_backward_data<B> && contract::has_conv_backward_weight<B> && contract::has_add_channel_bias<B> &&
+    contract::has_channel_sums<B> && contract::has_bn_stats<B> && contract::has_bn_prepare<B> &&
+    contract::has_bn_apply<B> && contract::has_bn_apply_sample<B> && contract::has_bn_backward<B> &&
+    contract::has_gelu_forward<B> && contract::has_gelu_backward<B> && contract::has_copy_rows<B> &&
+    contract::has_add_rows<B> && contract::has_blend<B> && contract::has_avgpool_forward<B> &&
+    contract::has_avgpool_backward<B> && contract::has_modulate_forward<B> && contract::has_modulate_backward<B> &&
+    contract::has_softmax_rows<B> && contract::has_softmax_backward_rows<B> && contract::has_mse<B> &&
+    contract::has_interpolate<B> && contract::has_adam_update<B>;
 
 // Backend<B> one primitive at a time, so that a policy breaking the contract fails with one message naming what
 // it lacks (layers call it). Without B::scalar nothing else can be checked, so the rest waits for it.
@@ -257,7 +309,8 @@ consteval bool check_backend() {
     static_assert(contract::has_activation_scratch<B>, "Backend: the policy lacks activation_scratch");
     static_assert(contract::has_graph<B>, "Backend: the policy lacks Graph with run(key, f)");
     static_assert(contract::has_gemm<B>, "Backend: the policy lacks gemm");
-    static_assert(contract::has_conv_forward<B>, "Backend: the policy lacks conv_forward (with and without an epilogue)");
+    static_assert(contract::has_conv_forward<B>,
+                  "Backend: the policy lacks conv_forward (with and without an epilogue)");
     static_assert(contract::has_conv_backward_data<B>,
                   "Backend: the policy lacks conv_backward_data (with and without an epilogue)");
     static_assert(contract::has_conv_backward_weight<B>, "Backend: the policy lacks conv_backward_weight");

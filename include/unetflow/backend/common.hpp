@@ -23,8 +23,8 @@ class SampleEpilogue {
  public:
   SampleEpilogue() = default;
   template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, SampleEpilogue> && std::is_invocable_v<F&, int>)
-  SampleEpilogue(F& f) : context_(&f), call_([](void* c, int s) { (*static_cast<F*>(c))(s); }) {}
+  requires(!std::is_same_v<std::remove_cvref_t<F>, SampleEpilogue> && std::is_invocable_v<F&, int>) SampleEpilogue(F& f)
+      : context_(&f), call_([](void* c, int s) { (*static_cast<F*>(c))(s); }) {}
   explicit operator bool() const { return call_ != nullptr; }
   void operator()(int sample) const { call_(context_, sample); }
 

@@ -42,15 +42,15 @@ struct basic_cpu : cpu_impl::Memory<T_>,
 };
 
 #if defined(UNETFLOW_CPU_KERNELS_COMPILED)
-#define UNETFLOW_CPU_ROOMS(T)                         \
-  extern template struct cpu_impl::Memory<T>;         \
-  extern template struct cpu_impl::Gemm<T>;           \
-  extern template struct cpu_impl::Columns<T>;        \
+#define UNETFLOW_CPU_ROOMS(T)                              \
+  extern template struct cpu_impl::Memory<T>;              \
+  extern template struct cpu_impl::Gemm<T>;                \
+  extern template struct cpu_impl::Columns<T>;             \
   extern template struct cpu_impl::WinogradConvolution<T>; \
-  extern template struct cpu_impl::Convolution<T>;    \
-  extern template struct cpu_impl::GeluRows<T>;       \
-  extern template struct cpu_impl::Normalisation<T>;  \
-  extern template struct cpu_impl::Pointwise<T>;      \
+  extern template struct cpu_impl::Convolution<T>;         \
+  extern template struct cpu_impl::GeluRows<T>;            \
+  extern template struct cpu_impl::Normalisation<T>;       \
+  extern template struct cpu_impl::Pointwise<T>;           \
   extern template struct cpu_impl::Optimiser<T>;
 UNETFLOW_CPU_ROOMS(float)
 UNETFLOW_CPU_ROOMS(double)

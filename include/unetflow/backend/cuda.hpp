@@ -75,8 +75,8 @@ struct cuda {
   static int threads() { return 1; }
 
   // ---- GEMM: C = alpha * op(A) * op(B) + beta * C, row-major --------------------------------------------
-  static void gemm(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb,
-                   T beta, T* C, int ldc);
+  static void gemm(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb, T beta,
+                   T* C, int ldc);
 
   // ---- convolution (weights w[co][ci][k][k]) ------------------------------------------------------------
   // Without conv_epilogues the epilogue argument is only there for the contract: a non-empty one is refused.
@@ -90,12 +90,12 @@ struct cuda {
   static void add_channel_bias(Strided<T> y, int n, int C, int plane, const T* b);
   static void channel_sums(Strided<const T> y, int n, int C, int plane, T* out_accumulate);
   static void bn_stats(Strided<const T> x, int n, int C, int plane, T* mean, T* var);
-  static void bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count,
-                         double momentum, double eps, bool training);
+  static void bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count, double momentum,
+                         double eps, bool training);
   static void bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
                        const T* gamma, const T* beta, Activation act = Activation::none);
-  static void bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean,
-                          const T* invstd, const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats,
+  static void bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean, const T* invstd,
+                          const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats,
                           Activation act = Activation::none);
 
   // ---- element-wise -------------------------------------------------------------------------------------
@@ -106,16 +106,16 @@ struct cuda {
   static void blend(T* y, const T* x, std::ptrdiff_t len, T a, T b);
   static void avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k);
   static void avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate);
-  static void modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y,
-                               int n, int C, int plane);
+  static void modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y, int n,
+                               int C, int plane);
   static void modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
                                 Strided<T> dscale, Strided<T> dshift, int n, int C, int plane);
   static void softmax_rows(T* x, std::ptrdiff_t rows, std::ptrdiff_t len);
   static void softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptrdiff_t len);
   static void mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
                   double* loss);
-  static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,
-                          int n, std::ptrdiff_t len);
+  static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target, int n,
+                          std::ptrdiff_t len);
   static void adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2,
                           double eps, double weight_decay, long step);
 

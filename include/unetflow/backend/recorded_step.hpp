@@ -39,7 +39,8 @@ class RecordedStep {
   // 1, or 2 after a failed recording (the snapshot's undo was called between the two).
   template <class F, class Snapshot>
   int run(StepKey key, F&& f, Snapshot&& snapshot) {
-    const bool same = std::equal(key.begin(), key.end(), key_.begin(), key_.end()) && generation_ == device_.generation();
+    const bool same =
+        std::equal(key.begin(), key.end(), key_.begin(), key_.end()) && generation_ == device_.generation();
     if (same && recorded_) {
       device_.launch();
       ++statistics_.replayed;
@@ -76,7 +77,9 @@ class RecordedStep {
       ++statistics_.failed;
       disabled_ = true;
       warm_ = recorded_ = false;
-      if (!said_) std::fprintf(stderr, "unetflow: recording a step failed (%s); it runs without recording from now on.\n", failure.c_str());
+      if (!said_)
+        std::fprintf(stderr, "unetflow: recording a step failed (%s); it runs without recording from now on.\n",
+                     failure.c_str());
       said_ = true;
       undo();
       f();
@@ -147,7 +150,8 @@ template <class M>
 std::uintptr_t modes_key(M& m) {
   std::uint64_t h = 14695981039346656037ull;
   m.visit("", [&](const std::string&, auto& e) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) h = (h ^ (e.training ? 0x5bu : 0xa4u)) * 1099511628211ull;
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>)
+      h = (h ^ (e.training ? 0x5bu : 0xa4u)) * 1099511628211ull;
   });
   return std::uintptr_t(h);
 }

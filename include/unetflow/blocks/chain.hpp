@@ -11,9 +11,13 @@ namespace unetflow {
 
 template <class First, class Second>
 class Chain {
-  static_assert(requires { First::chain_depth; Second::chain_depth; },
-                "Chain: both parts must be convolution blocks (ConvBnGelu or Chain), whose outputs it recomputes; "
-                "Sequential takes any modules");
+  static_assert(
+      requires {
+        First::chain_depth;
+        Second::chain_depth;
+      },
+      "Chain: both parts must be convolution blocks (ConvBnGelu or Chain), whose outputs it recomputes; "
+      "Sequential takes any modules");
   static_assert(First::out_channels == Second::in_channels,
                 "Chain: the first block's output channels differ from the second block's input channels");
 
@@ -28,7 +32,7 @@ class Chain {
   template <class In>
   using output_shape = typename Second::template output_shape<mid_shape<In>>;
   template <class In>
-  static constexpr bool accepts = First::template accepts<In> && Second::template accepts<mid_shape<In>>;
+  static constexpr bool accepts = First::template accepts<In>&& Second::template accepts<mid_shape<In>>;
 
   First first;
   Second second;

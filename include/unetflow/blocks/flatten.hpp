@@ -26,7 +26,7 @@ class Flatten {
   template <class In>
   using output_shape = typename detail::FlattenOutput<In, C>::type;
   template <class In>
-  static constexpr bool accepts = In::C == C && In::H == In::W;
+  static constexpr bool accepts = In::C == C&& In::H == In::W;
 
   GELU<B> gelu;
 

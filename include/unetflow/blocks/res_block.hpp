@@ -70,8 +70,8 @@ class ResBlock {
     backward_impl(x, dy, dx, accumulate, View<Vec<Cout>, T>{}, View<Vec<Cout>, T>{});
   }
   template <class In, class U, class V>
-  void backward(View<In, U> x, View<output_shape<In>, V> dy, View<In, T> dx, bool accumulate,
-                View<Vec<Cout>, T> dscale, View<Vec<Cout>, T> dshift) {
+  void backward(View<In, U> x, View<output_shape<In>, V> dy, View<In, T> dx, bool accumulate, View<Vec<Cout>, T> dscale,
+                View<Vec<Cout>, T> dshift) {
     if (!modulated_) throw Error("ResBlock::backward: the last forward was not modulated; it has no dscale or dshift.");
     if (dscale.n != x.n || (has_shift_ && dshift.n != x.n))
       throw Error("ResBlock::backward: dscale and dshift need one row per sample of x (" + std::to_string(x.n) + ").");
@@ -94,8 +94,10 @@ class ResBlock {
     n_ = x.n;
     b_input_ = h.data;
     auto y = reserve_view<Out>(out_, x.n);
-    if constexpr (projects) proj.forward(x, y);
-    else B::copy_rows(x.rows(), y.rows(), x.n, In::size);
+    if constexpr (projects)
+      proj.forward(x, y);
+    else
+      B::copy_rows(x.rows(), y.rows(), x.n, In::size);
     auto main = b.forward(h);
     B::add_rows(View<Out, const T>(main).rows(), y.rows(), x.n, Out::size);
     return y;
@@ -111,8 +113,10 @@ class ResBlock {
     if constexpr (projects) {
       proj.backward(x, dy, dx, accumulate);
     } else if (dx) {
-      if (accumulate) B::add_rows(View<Mid, const T>{dy.data, dy.n, dy.stride}.rows(), dx.rows(), n_, Mid::size);
-      else B::copy_rows(View<Mid, const T>{dy.data, dy.n, dy.stride}.rows(), dx.rows(), n_, Mid::size);
+      if (accumulate)
+        B::add_rows(View<Mid, const T>{dy.data, dy.n, dy.stride}.rows(), dx.rows(), n_, Mid::size);
+      else
+        B::copy_rows(View<Mid, const T>{dy.data, dy.n, dy.stride}.rows(), dx.rows(), n_, Mid::size);
     }
     auto g = reserve_view<Mid>(gradient_, n_);
     b.backward(View<Mid, const T>{b_input_, n_}, dy, g);

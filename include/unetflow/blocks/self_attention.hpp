@@ -61,10 +61,13 @@ class SelfAttention {
     constexpr int P = In::plane, d = head_size;
     const int n = x.n;
     if (n != n_ || dy.n != n_ || (dx && dx.n != n_))
-      throw Error("SelfAttention::backward: x, dy and dx must hold the last forward's " + std::to_string(n_) + " samples.");
+      throw Error("SelfAttention::backward: x, dy and dx must hold the last forward's " + std::to_string(n_) +
+                  " samples.");
     if (dx) {  // the residual's share
-      if (accumulate) B::add_rows(View<In, const T>{dy.data, dy.n, dy.stride}.rows(), dx.rows(), n, In::size);
-      else B::copy_rows(View<In, const T>{dy.data, dy.n, dy.stride}.rows(), dx.rows(), n, In::size);
+      if (accumulate)
+        B::add_rows(View<In, const T>{dy.data, dy.n, dy.stride}.rows(), dx.rows(), n, In::size);
+      else
+        B::copy_rows(View<In, const T>{dy.data, dy.n, dy.stride}.rows(), dx.rows(), n, In::size);
     }
     View<In, const T> o{attended_.data(), n};
     auto dout = reserve_view<In>(gradient_, n);

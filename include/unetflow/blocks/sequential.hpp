@@ -32,9 +32,12 @@ struct InChannels {};
 struct AnyShape {};
 template <class M>
 auto expected_input() {
-  if constexpr (requires { typename M::input_shape; }) return typename M::input_shape{};
-  else if constexpr (requires { M::in_channels; }) return InChannels<M::in_channels>{};
-  else return AnyShape{};
+  if constexpr (requires { typename M::input_shape; })
+    return typename M::input_shape{};
+  else if constexpr (requires { M::in_channels; })
+    return InChannels<M::in_channels>{};
+  else
+    return AnyShape{};
 }
 
 template <class S, bool Ok>
@@ -54,7 +57,10 @@ struct SequentialMismatch {
 // One link: R is what the modules before reached, Next the module that takes it. A mismatch stops the build
 // when Report is set (forward, output_shape), and is only recorded otherwise (accepts).
 template <bool Report, std::size_t Index, class Previous, class Next, class R,
-          int Case = !R::ok ? 0 : (module_accepts<Next, typename R::shape>() ? 1 : Report ? 2 : 3)>
+          int Case = !R::ok ? 0
+                            : (module_accepts<Next, typename R::shape>() ? 1
+                               : Report                                  ? 2
+                                                                         : 3)>
 struct Link {  // an earlier link failed (and was reported): report nothing more
   using result = R;
 };
@@ -76,15 +82,17 @@ struct Through {
   using result = R;
 };
 template <bool Report, std::size_t I, std::size_t Index, class Previous, class R, class M, class... Rest>
-  requires(I > 0)
-struct Through<Report, I, Index, Previous, R, M, Rest...> {
-  using result =
-      typename Through<Report, I - 1, Index + 1, M, typename Link<Report, Index, Previous, M, R>::result, Rest...>::result;
+requires(I > 0) struct Through<Report, I, Index, Previous, R, M, Rest...> {
+  using result = typename Through<Report, I - 1, Index + 1, M, typename Link<Report, Index, Previous, M, R>::result,
+                                  Rest...>::result;
 };
 
 // in_channels and out_channels of a Sequential: its first module's and its last module's, where both state them.
-template <class First, class Last, bool = requires { First::in_channels; Last::out_channels; }>
-struct ChannelsOf {};
+template <class First, class Last, bool = requires {
+  First::in_channels;
+  Last::out_channels;
+}
+> struct ChannelsOf {};
 template <class First, class Last>
 struct ChannelsOf<First, Last, true> {
   static constexpr int in_channels = First::in_channels, out_channels = Last::out_channels;
@@ -112,7 +120,8 @@ class Sequential : public detail::SequentialChannels<Ms...> {
 
   // The input shape of module I (I == size: the Sequential's output) for input shape In.
   template <class In, std::size_t I>
-  using shape_at = typename detail::Through<true, I, 0, detail::SequentialInput, detail::Reached<In, true>, Ms...>::result::shape;
+  using shape_at =
+      typename detail::Through<true, I, 0, detail::SequentialInput, detail::Reached<In, true>, Ms...>::result::shape;
   template <class In>
   using output_shape = shape_at<In, size>;
   template <class In>

@@ -29,7 +29,8 @@ inline void read_cifar10_file(const std::filesystem::path& path, ImageSet& set) 
   if (bytes == 0 || bytes % std::uintmax_t(cifar10::record) != 0)
     throw Error(path.string() + " is " + std::to_string(bytes) + " bytes, not a whole number of 3073-byte CIFAR-10 " +
                 "records (1 label byte and 3072 pixel bytes).");
-  require_memory(double(bytes) * (1 + 4), "reading " + path.string() + " (" + std::to_string(bytes) + " bytes, as bytes and floats)");
+  require_memory(double(bytes) * (1 + 4),
+                 "reading " + path.string() + " (" + std::to_string(bytes) + " bytes, as bytes and floats)");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) throw Error("cannot open " + path.string() + ": " + std::strerror(errno) + ".");
   std::vector<unsigned char> data(bytes);

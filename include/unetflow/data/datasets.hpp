@@ -1,7 +1,7 @@
 #pragma once
 // A data set found by what its folder holds (open_data), whatever its format:
-//   MNIST-format IDX files   train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-... (MNIST, Fashion-MNIST)
-//   CIFAR-10 binary batches  data_batch_1.bin .. data_batch_5.bin, test_batch.bin (cifar-10-batches-bin)
+//   MNIST-format IDX files   train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz), t10k-... (MNIST,
+//   Fashion-MNIST) CIFAR-10 binary batches  data_batch_1.bin .. data_batch_5.bin, test_batch.bin (cifar-10-batches-bin)
 //   image folders            DIR/train/<class>/<image> and DIR/test/<class>/<image> (PNG; stb_image)
 // with the names of classes for figures and a fingerprint that identifies a data set (classifiers record it).
 #include <algorithm>
@@ -22,7 +22,6 @@
 
 namespace unetflow {
 
-
 enum class DataFormat { mnist, cifar10, image_folder };
 
 // The last component of a folder's path ("fashion-mnist" for /usr/share/datasets/fashion-mnist/).
@@ -36,39 +35,45 @@ inline DataFormat data_format(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir))
     throw Error("--data " + dir.string() + ": no such folder (run scripts/fetch_mnist.sh, or name a folder of MNIST " +
                 "IDX files, CIFAR-10 binary batches, or train/ and test/ image folders).");
-  for (const char* name : {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte",
-                           "t10k-images-idx3-ubyte.gz"})
+  for (const char* name :
+       {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"})
     if (std::filesystem::exists(dir / name)) return DataFormat::mnist;
-  if (std::filesystem::exists(dir / "data_batch_1.bin") || std::filesystem::exists(dir / "test_batch.bin")) return DataFormat::cifar10;
-  if (std::filesystem::is_directory(dir / "train") || std::filesystem::is_directory(dir / "test")) return DataFormat::image_folder;
+  if (std::filesystem::exists(dir / "data_batch_1.bin") || std::filesystem::exists(dir / "test_batch.bin"))
+    return DataFormat::cifar10;
+  if (std::filesystem::is_directory(dir / "train") || std::filesystem::is_directory(dir / "test"))
+    return DataFormat::image_folder;
   throw Error("--data " + dir.string() + " holds neither MNIST-format IDX files (train-images-idx3-ubyte ...), " +
               "CIFAR-10 binary batches (data_batch_1.bin ... test_batch.bin) nor train/ and test/ image folders.");
 }
 
 inline const char* format_name(DataFormat format) {
   switch (format) {
-    case DataFormat::mnist: return "MNIST-format IDX";
-    case DataFormat::cifar10: return "CIFAR-10 binary";
-    case DataFormat::image_folder: break;
+    case DataFormat::mnist:
+      return "MNIST-format IDX";
+    case DataFormat::cifar10:
+      return "CIFAR-10 binary";
+    case DataFormat::image_folder:
+      break;
   }
   return "image folder";
 }
 
 // One split of the data set in `dir`, whatever its format.
 // Fashion-MNIST's IDX files do not name their classes; a folder whose name says fashion-mnist gets these.
-inline const std::vector<std::string> fashion_mnist_classes = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+inline const std::vector<std::string> fashion_mnist_classes = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
 inline ImageSet open_data(const std::filesystem::path& dir, Split split) {
   switch (data_format(dir)) {
     case DataFormat::mnist: {
       auto set = load_mnist(dir, split);
-      if (folder_name(dir).find("fashion") != std::string::npos)
-        set.class_names = fashion_mnist_classes;
+      if (folder_name(dir).find("fashion") != std::string::npos) set.class_names = fashion_mnist_classes;
       return set;
     }
-    case DataFormat::cifar10: return load_cifar10(dir, split);
-    case DataFormat::image_folder: break;
+    case DataFormat::cifar10:
+      return load_cifar10(dir, split);
+    case DataFormat::image_folder:
+      break;
   }
   // The sizes of the models the example programs are built for, checked from each file's header before decoding.
   return load_image_folder(dir / (split == Split::train ? "train" : "test"), {{28, 28}, {32, 32}});

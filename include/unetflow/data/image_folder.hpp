@@ -46,13 +46,16 @@ inline std::vector<unsigned char> read_image_file(const std::filesystem::path& p
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) throw Error("cannot read " + path.string() + " (" + ec.message() + ").");
-  if (size > std::uintmax_t(INT32_MAX)) throw Error(path.string() + " is " + std::to_string(size) + " bytes, more than an image file may be (2 GB).");
+  if (size > std::uintmax_t(INT32_MAX))
+    throw Error(path.string() + " is " + std::to_string(size) + " bytes, more than an image file may be (2 GB).");
   require_memory(double(size), "reading " + path.string());
   std::vector<unsigned char> bytes(size);
   std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size))) throw Error("cannot read " + path.string() + ".");
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size)))
+    throw Error("cannot read " + path.string() + ".");
   if (!png::has_signature(bytes))
-    throw Error(path.string() + " is not an image this reader takes: image folders hold PNG files only (convert "
+    throw Error(path.string() +
+                " is not an image this reader takes: image folders hold PNG files only (convert "
                 "others first, e.g. mogrify -format png).");
   if (const auto problem = png::structure_problem(bytes); !problem.empty())
     throw Error(path.string() + " is not a well-formed PNG: " + problem + ".");
@@ -62,13 +65,16 @@ inline std::vector<unsigned char> read_image_file(const std::filesystem::path& p
 // `sizes`: the image sizes the caller takes (empty: any, the same for every image).
 inline ImageSet load_image_folder(const std::filesystem::path& dir, const std::vector<ImageSize>& sizes = {}) {
   namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw Error(dir.string() + " is not a folder (expected one sub-folder of images per class).");
+  if (!fs::is_directory(dir))
+    throw Error(dir.string() + " is not a folder (expected one sub-folder of images per class).");
   std::vector<fs::path> classes;
   for (const auto& e : fs::directory_iterator(dir))
     if (e.is_directory()) classes.push_back(e.path());
   std::sort(classes.begin(), classes.end());
-  if (classes.empty()) throw Error(dir.string() + " has no sub-folders: put each class's images in a folder of its own.");
-  if (classes.size() > 256) throw Error(dir.string() + " has " + std::to_string(classes.size()) + " class folders; at most 256 are supported.");
+  if (classes.empty())
+    throw Error(dir.string() + " has no sub-folders: put each class's images in a folder of its own.");
+  if (classes.size() > 256)
+    throw Error(dir.string() + " has " + std::to_string(classes.size()) + " class folders; at most 256 are supported.");
 
   // First pass: every file's size and channel count, without decoding.
   std::vector<std::pair<fs::path, int>> files;
@@ -85,19 +91,23 @@ inline ImageSet load_image_folder(const std::filesystem::path& dir, const std::v
       const int w = int(header.width), h = int(header.height);
       if (files.empty()) {
         const ImageSize size{h, w};
-        if (!sizes.empty() && std::none_of(sizes.begin(), sizes.end(), [&](const ImageSize& s) { return s.height == h && s.width == w; })) {
+        if (!sizes.empty() && std::none_of(sizes.begin(), sizes.end(),
+                                           [&](const ImageSize& s) { return s.height == h && s.width == w; })) {
           std::string accepted;
           for (const auto& s : sizes) accepted += (accepted.empty() ? "" : " or ") + s.text();
-          throw Error(f.string() + " is " + size.text() + " pixels (by its header); the images must be " + accepted + ".");
+          throw Error(f.string() + " is " + size.text() + " pixels (by its header); the images must be " + accepted +
+                      ".");
         }
         height = h, width = w;
       } else if (h != height || w != width)
-        throw Error(f.string() + " is " + std::to_string(w) + "x" + std::to_string(h) + " but " + files.front().first.string() +
-                    " is " + std::to_string(width) + "x" + std::to_string(height) + ": every image must have the same size.");
+        throw Error(f.string() + " is " + std::to_string(w) + "x" + std::to_string(h) + " but " +
+                    files.front().first.string() + " is " + std::to_string(width) + "x" + std::to_string(height) +
+                    ": every image must have the same size.");
       const double file_bytes = double(bytes.size());
       if (header.raw_bytes() > max_inflated_bytes_per_file_byte * file_bytes)
-        throw Error(f.string() + " claims " + std::to_string(w) + "x" + std::to_string(h) + " pixels in its header, more than a file of " +
-                    std::to_string(std::int64_t(file_bytes)) + " bytes can hold: it is damaged or made to exhaust memory.");
+        throw Error(f.string() + " claims " + std::to_string(w) + "x" + std::to_string(h) +
+                    " pixels in its header, more than a file of " + std::to_string(std::int64_t(file_bytes)) +
+                    " bytes can hold: it is damaged or made to exhaust memory.");
       if (header.colour) channels = 3;
       files.emplace_back(f, int(c));
     }
@@ -111,8 +121,8 @@ inline ImageSet load_image_folder(const std::filesystem::path& dir, const std::v
   for (const auto& c : classes) set.class_names.push_back(c.filename().string());
   const std::ptrdiff_t plane = std::ptrdiff_t(height) * width;
   require_memory(double(files.size()) * double(channels) * double(plane) * sizeof(float),
-                 "reading " + dir.string() + " (" + std::to_string(files.size()) + " images of " + std::to_string(width) + "x" +
-                     std::to_string(height) + " pixels)");
+                 "reading " + dir.string() + " (" + std::to_string(files.size()) + " images of " +
+                     std::to_string(width) + "x" + std::to_string(height) + " pixels)");
   set.images.resize(files.size() * std::size_t(channels * plane));
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto bytes = read_image_file(files[i].first);
@@ -121,8 +131,9 @@ inline ImageSet load_image_folder(const std::filesystem::path& dir, const std::v
         stbi_load_from_memory(bytes.data(), int(bytes.size()), &w, &h, &comp, channels), &stbi_image_free);
     if (!pixels) throw Error("cannot read " + files[i].first.string() + " (" + stbi_failure_reason() + ").");
     if (w != width || h != height)
-      throw Error(files[i].first.string() + " decodes to " + std::to_string(w) + "x" + std::to_string(h) + " pixels but its header said " +
-                  std::to_string(width) + "x" + std::to_string(height) + ": the file is damaged.");
+      throw Error(files[i].first.string() + " decodes to " + std::to_string(w) + "x" + std::to_string(h) +
+                  " pixels but its header said " + std::to_string(width) + "x" + std::to_string(height) +
+                  ": the file is damaged.");
     // stb_image gives rows of interleaved channels; the set is channel-major.
     float* out = set.images.data() + std::ptrdiff_t(i) * channels * plane;
     for (std::ptrdiff_t p = 0; p < plane; ++p)

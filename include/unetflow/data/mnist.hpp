@@ -12,9 +12,9 @@ namespace unetflow {
 // n images of channels x height x width floats in [0, 1] (channel-major, rows within a channel), and their labels.
 struct ImageSet {
   int n = 0, channels = 1, height = 0, width = 0;
-  std::vector<float> images;         // n * sample_size()
-  std::vector<std::uint8_t> labels;  // n
-  std::string source;                // where it was read from, for messages
+  std::vector<float> images;             // n * sample_size()
+  std::vector<std::uint8_t> labels;      // n
+  std::string source;                    // where it was read from, for messages
   std::vector<std::string> class_names;  // label -> name, when the source names its classes
   std::ptrdiff_t sample_size() const { return std::ptrdiff_t(channels) * height * width; }
   const float* image(int i) const { return images.data() + std::ptrdiff_t(i) * sample_size(); }
@@ -56,7 +56,8 @@ enum class Split { train, test };
 inline std::filesystem::path find_idx(const std::filesystem::path& dir, const std::string& stem) {
   for (const auto& name : {stem, stem + ".gz"})
     if (std::filesystem::exists(dir / name)) return dir / name;
-  throw Error("no " + stem + " (or " + stem + ".gz) in " + dir.string() + ": run scripts/fetch_mnist.sh or pass --data DIR.");
+  throw Error("no " + stem + " (or " + stem + ".gz) in " + dir.string() +
+              ": run scripts/fetch_mnist.sh or pass --data DIR.");
 }
 
 inline ImageSet load_mnist(const std::filesystem::path& dir, Split split) {
@@ -76,7 +77,9 @@ inline ImageSet load_mnist(const std::filesystem::path& dir, Split split) {
   for (std::size_t i = 0; i < images.data.size(); ++i) s.images[i] = float(images.data[i]) / 255.0f;
   s.labels = labels.data;
   for (auto l : s.labels)
-    if (l > 9) throw Error(find_idx(dir, prefix + "-labels-idx1-ubyte").string() + " holds label " + std::to_string(l) + ", outside 0-9.");
+    if (l > 9)
+      throw Error(find_idx(dir, prefix + "-labels-idx1-ubyte").string() + " holds label " + std::to_string(l) +
+                  ", outside 0-9.");
   return s;
 }
 

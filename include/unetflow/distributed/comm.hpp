@@ -7,11 +7,12 @@
 //                                              needs host memory, NCCL's device memory)
 //   void broadcast(T* data, std::ptrdiff_t n)   rank 0's data to every process
 //   void abort(int status) noexcept            ends every process (an error on one would leave the others waiting)
-// NoComm is one process: it costs nothing and pulls in no MPI header. distributed/mpi.hpp has MpiComm, distributed/nccl.hpp
-// NcclComm; data_parallel.hpp uses them to average gradients.
+// NoComm is one process: it costs nothing and pulls in no MPI header. distributed/mpi.hpp has MpiComm,
+// distributed/nccl.hpp NcclComm; data_parallel.hpp uses them to average gradients.
 #include <concepts>
 #include <cstddef>
 #include <cstdlib>
+#include <initializer_list>
 
 namespace unetflow {
 

@@ -40,7 +40,8 @@ class MpiComm {
       check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
       owns_ = true;
       if (provided < MPI_THREAD_FUNNELED)
-        throw Error("MPI provides thread level " + std::to_string(provided) + ", below MPI_THREAD_FUNNELED, which OpenMP inside each process needs.");
+        throw Error("MPI provides thread level " + std::to_string(provided) +
+                    ", below MPI_THREAD_FUNNELED, which OpenMP inside each process needs.");
     }
     active_ = true;
     check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
@@ -96,8 +97,10 @@ class MpiComm {
   }
   template <class T>
   std::vector<T>& gathered() {
-    if constexpr (std::is_same_v<T, float>) return gathered_float_;
-    else return gathered_double_;
+    if constexpr (std::is_same_v<T, float>)
+      return gathered_float_;
+    else
+      return gathered_double_;
   }
   static int checked_count(std::ptrdiff_t n) {
     if (n < 0 || n > std::numeric_limits<int>::max())

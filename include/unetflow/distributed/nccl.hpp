@@ -30,11 +30,13 @@ class NcclComm {
     MPI_Comm_free(&local);
     check_cuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
     if (local_rank >= devices)
-      throw Error("NcclComm: process " + std::to_string(local_rank) + " on this machine has no GPU of its own (" + std::to_string(devices) + " GPUs): start at most one process per GPU.");
+      throw Error("NcclComm: process " + std::to_string(local_rank) + " on this machine has no GPU of its own (" +
+                  std::to_string(devices) + " GPUs): start at most one process per GPU.");
     check_cuda(cudaSetDevice(local_rank), "cudaSetDevice");
     ncclUniqueId id;
     if (mpi.rank() == 0) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
-    if (MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS) throw Error("NcclComm: MPI_Bcast of the NCCL id failed.");
+    if (MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+      throw Error("NcclComm: MPI_Bcast of the NCCL id failed.");
     check(ncclCommInitRank(&comm_, mpi.size(), id, mpi.rank()), "ncclCommInitRank");
   }
   NcclComm(const NcclComm&) = delete;
@@ -45,7 +47,8 @@ class NcclComm {
   int size() const { return mpi_.size(); }
 
   void all_reduce_sum(float* device_data, std::ptrdiff_t n) {
-    check(ncclAllReduce(device_data, device_data, std::size_t(n), ncclFloat, ncclSum, comm_, stream()), "ncclAllReduce");
+    check(ncclAllReduce(device_data, device_data, std::size_t(n), ncclFloat, ncclSum, comm_, stream()),
+          "ncclAllReduce");
   }
   void broadcast(float* device_data, std::ptrdiff_t n) {
     check(ncclBroadcast(device_data, device_data, std::size_t(n), ncclFloat, 0, comm_, stream()), "ncclBroadcast");

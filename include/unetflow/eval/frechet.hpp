@@ -22,11 +22,13 @@ struct Gaussian {
 inline Gaussian fit_gaussian(const std::vector<float>& rows, int n, int d) {
   if (n < 2) throw Error("a Frechet distance needs at least 2 feature vectors per set, not " + std::to_string(n) + ".");
   if (rows.size() != std::size_t(n) * std::size_t(d))
-    throw Error("fit_gaussian: " + std::to_string(rows.size()) + " values are not " + std::to_string(n) + " vectors of " + std::to_string(d) + ".");
+    throw Error("fit_gaussian: " + std::to_string(rows.size()) + " values are not " + std::to_string(n) +
+                " vectors of " + std::to_string(d) + ".");
   for (std::size_t i = 0; i < rows.size(); ++i)
     if (!std::isfinite(rows[i]))
-      throw Error("a Frechet distance cannot be computed: feature " + std::to_string(i % std::size_t(d)) + " of vector " +
-                  std::to_string(i / std::size_t(d)) + " is not a finite number (inputs far outside the range the features were made for?).");
+      throw Error("a Frechet distance cannot be computed: feature " + std::to_string(i % std::size_t(d)) +
+                  " of vector " + std::to_string(i / std::size_t(d)) +
+                  " is not a finite number (inputs far outside the range the features were made for?).");
   Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x(rows.data(), n, d);
   Eigen::MatrixXd xd = x.cast<double>();
   Gaussian g;
@@ -48,7 +50,9 @@ inline double frechet_distance(const Gaussian& a, const Gaussian& b) {
   const Eigen::MatrixXd middle = psd_sqrt(s1 * b.cov * s1);
   const double d = (a.mean - b.mean).squaredNorm() + (a.cov + b.cov - 2.0 * middle).trace();
   if (!std::isfinite(d))
-    throw Error("a Frechet distance cannot be computed: the features' means and covariances overflow (inputs far outside the range the features were made for?).");
+    throw Error(
+        "a Frechet distance cannot be computed: the features' means and covariances overflow (inputs far outside the "
+        "range the features were made for?).");
   return d;
 }
 

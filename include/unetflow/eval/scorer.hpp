@@ -34,8 +34,10 @@ using Classifier = ImageClassifier<In, 10, 32, B>;
 // Part of every classifier checkpoint's metadata: a checkpoint of the earlier, average-pooled head is refused by name.
 template <class In>
 std::string classifier_name() {
-  if constexpr (std::is_same_v<In, Shape<1, 28, 28>>) return "DigitClassifier<W=32,flat-head>";
-  else return "ImageClassifier<" + shape_text<In>() + ",W=32,flat-head>";
+  if constexpr (std::is_same_v<In, Shape<1, 28, 28>>)
+    return "DigitClassifier<W=32,flat-head>";
+  else
+    return "ImageClassifier<" + shape_text<In>() + ",W=32,flat-head>";
 }
 
 namespace detail {
@@ -53,7 +55,10 @@ struct Scores {
   double spread = 0, frechet = 0, confident = 0;
 
   nlohmann::json json() const {
-    nlohmann::json j{{"samples", n}, {"class_histogram", histogram}, {"class_spread", spread}, {"frechet_distance", frechet},
+    nlohmann::json j{{"samples", n},
+                     {"class_histogram", histogram},
+                     {"class_spread", spread},
+                     {"frechet_distance", frechet},
                      {"confident_share", confident}};
     if (accuracy >= 0) j["accuracy"] = accuracy;
     return j;
@@ -88,7 +93,8 @@ class Scorer {
 };
 
 template <class In, class B>
-Scorer<In, B>::Scorer(const std::filesystem::path& classifier, const ImageSet& test) : model_(std::make_unique<Model>()) {
+Scorer<In, B>::Scorer(const std::filesystem::path& classifier, const ImageSet& test)
+    : model_(std::make_unique<Model>()) {
   check_images_fit<In>(test, "the test set");
   require_images(test, 2, "the test set", "a Frechet reference needs");
   if (!std::filesystem::exists(classifier))
@@ -97,7 +103,9 @@ Scorer<In, B>::Scorer(const std::filesystem::path& classifier, const ImageSet& t
   const auto meta = safetensors::read_metadata(classifier);
   const auto trained_on = meta.find("data_fingerprint");
   if (trained_on == meta.end())
-    throw Error(classifier.string() + " does not record the data set it was trained on (it predates that): train it again with train_classifier.");
+    throw Error(
+        classifier.string() +
+        " does not record the data set it was trained on (it predates that): train it again with train_classifier.");
   if (trained_on->second != fingerprint(test)) {
     const auto source = meta.find("data");
     throw Error(classifier.string() + " was trained on another data set (" +

@@ -24,10 +24,12 @@ namespace unetflow {
 // The model's velocity at (x, t[, c]) for a time- or class-and-time-conditioned UNet.
 template <class Model>
 View<typename Model::In, typename Model::T> velocity(Model& m, View<typename Model::In, const typename Model::T> x,
-                                                      View<Vec<1>, const typename Model::T> t,
-                                                      View<typename Model::ClassIn, const typename Model::T> c) {
-  if constexpr (Model::classes > 0) return m.forward(x, t, c);
-  else return m.forward(x, t);
+                                                     View<Vec<1>, const typename Model::T> t,
+                                                     View<typename Model::ClassIn, const typename Model::T> c) {
+  if constexpr (Model::classes > 0)
+    return m.forward(x, t, c);
+  else
+    return m.forward(x, t);
 }
 
 // Euler integration of dx/dt = u(x, t) from t = 0 to 1 in T steps: x <- x + u(x, i / T) / T.
@@ -62,20 +64,22 @@ class FlowSampler {
     auto x = x_.resize(n);
     draw_normal<B>(rng, x.data, x.numel(), staging_);
     auto t = t_.resize(n);
-    integrate<B>(solver, x, steps, [&](View<In, const T> point, double time, View<In, T> out) {
-      B::fill(t.data, n, T(time));
-      // The solver's point is always the same buffer: the recorded evaluation replays for every stage.
-      graph_.run({std::uintptr_t(n), key_of(point.data), key_of(&m), modes_key(m)}, [&] {
-        velocity_ = m.forward(point, View<Vec<1>, const T>(t)).data;
-      });
-      B::copy(velocity_, out.data, out.numel());
-    }, ode_);
+    integrate<B>(
+        solver, x, steps,
+        [&](View<In, const T> point, double time, View<In, T> out) {
+          B::fill(t.data, n, T(time));
+          // The solver's point is always the same buffer: the recorded evaluation replays for every stage.
+          graph_.run({std::uintptr_t(n), key_of(point.data), key_of(&m), modes_key(m)},
+                     [&] { velocity_ = m.forward(point, View<Vec<1>, const T>(t)).data; });
+          B::copy(velocity_, out.data, out.numel());
+        },
+        ode_);
     return x;
   }
 
   // B.4: one sample per entry of `labels` (0-9, or -1 for "no class") with guidance gamma.
-  View<In, T> sample(Model& m, const std::vector<int>& labels, double gamma, int steps, Rng& rng)
-    requires(Model::classes > 0) {
+  View<In, T> sample(Model& m, const std::vector<int>& labels, double gamma, int steps,
+                     Rng& rng) requires(Model::classes > 0) {
     const int n = int(labels.size());
     check_request(n, steps);
     for (int label : labels)
@@ -86,9 +90,10 @@ class FlowSampler {
     auto x = x_.resize(n);
     draw_normal<B>(rng, x.data, x.numel(), staging_);
     prepare_classes(labels);
-    integrate<B>(solver, x, steps, [&](View<In, const T> point, double time, View<In, T> out) {
-      guided_velocity(m, point, T(time), gamma, out);
-    }, ode_);
+    integrate<B>(
+        solver, x, steps,
+        [&](View<In, const T> point, double time, View<In, T> out) { guided_velocity(m, point, T(time), gamma, out); },
+        ode_);
     return x;
   }
 
@@ -106,8 +111,8 @@ class FlowSampler {
       B::copy(x.data, x2.data, x.numel());
       B::copy(x.data, x2.data + x.numel(), x.numel());
       auto u = m.forward(View<In, const T>(x2), View<Vec<1>, const T>(t2), View<C, const T>(c2_.view()));
-      B::copy(u.data + x.numel(), guided.data, x.numel());       // u_uncond
-      B::blend(guided.data, u.data, x.numel(), T(1) - g, g);     // (1 - gamma) u_uncond + gamma u_cond
+      B::copy(u.data + x.numel(), guided.data, x.numel());    // u_uncond
+      B::blend(guided.data, u.data, x.numel(), T(1) - g, g);  // (1 - gamma) u_uncond + gamma u_cond
     });
     B::copy(guided.data, out.data, x.numel());  // outside the recording: out may differ from call to call
   }
@@ -118,7 +123,8 @@ class FlowSampler {
     auto c = c2_.resize(2 * n);
     staging_.assign(std::size_t(c.numel()), T(0));
     for (int s = 0; s < n; ++s)
-      if (labels[std::size_t(s)] >= 0) staging_[std::size_t(s) * Model::classes + std::size_t(labels[std::size_t(s)])] = T(1);
+      if (labels[std::size_t(s)] >= 0)
+        staging_[std::size_t(s) * Model::classes + std::size_t(labels[std::size_t(s)])] = T(1);
     B::from_host(staging_.data(), c.data, c.numel());
   }
 

@@ -18,19 +18,26 @@ enum class Solver { euler, midpoint, heun, rk4 };
 
 inline int evaluations_per_step(Solver s) {
   switch (s) {
-    case Solver::euler: return 1;
+    case Solver::euler:
+      return 1;
     case Solver::midpoint:
-    case Solver::heun: return 2;
-    case Solver::rk4: return 4;
+    case Solver::heun:
+      return 2;
+    case Solver::rk4:
+      return 4;
   }
   return 1;
 }
 inline const char* solver_name(Solver s) {
   switch (s) {
-    case Solver::euler: return "euler";
-    case Solver::midpoint: return "midpoint";
-    case Solver::heun: return "heun";
-    case Solver::rk4: return "rk4";
+    case Solver::euler:
+      return "euler";
+    case Solver::midpoint:
+      return "midpoint";
+    case Solver::heun:
+      return "heun";
+    case Solver::rk4:
+      return "rk4";
   }
   return "?";
 }
@@ -44,8 +51,8 @@ inline Solver solver_from_name(const std::string& name) {
 // The buffers a solver needs beside x, sized for the largest batch they have seen (no allocation once there).
 template <class S, class B>
 struct OdeWorkspace {
-  Tensor<S, B> point;                // where the field is evaluated
-  std::array<Tensor<S, B>, 4> k;     // the stage velocities
+  Tensor<S, B> point;             // where the field is evaluated
+  std::array<Tensor<S, B>, 4> k;  // the stage velocities
 };
 
 // Integrates x (contiguous, updated in place) from t = 0 to 1.

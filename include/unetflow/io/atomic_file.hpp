@@ -1,7 +1,7 @@
 #pragma once
 // The one way files are written (checkpoints, .npy, figures, CSV, gnuplot scripts, run summaries): the bytes go to
-// PATH.unetflow.tmp, which is flushed, synced and renamed over PATH only when every step succeeded. PATH is therefore the
-// previous file or the complete new one, never a cut or empty one; a failure says which file and why (errno),
+// PATH.unetflow.tmp, which is flushed, synced and renamed over PATH only when every step succeeded. PATH is therefore
+// the previous file or the complete new one, never a cut or empty one; a failure says which file and why (errno),
 // removes the temporary and throws unetflow::Error.
 #include <unistd.h>
 
@@ -59,7 +59,7 @@ inline bool is_temporary(const std::filesystem::path& path) {
 
 // write(std::FILE*) writes the content and returns false when a write failed.
 template <class Write>
-  requires std::is_invocable_r_v<bool, Write&, std::FILE*>
+requires std::is_invocable_r_v<bool, Write&, std::FILE*>
 void write_atomically(const std::filesystem::path& path, Write&& write) {
   const long number = detail::next_write_number();
   const auto tmp = temporary_for(path);

@@ -48,13 +48,18 @@ inline std::vector<std::int64_t> dims_of(const Words& w) { return {std::int64_t(
 template <class E>
 inline constexpr bool is_record_v = std::is_same_v<E, Series> || std::is_same_v<E, Words>;
 template <class E>
-std::vector<std::int64_t> dims_of(const E& e) { return e.dims; }
+std::vector<std::int64_t> dims_of(const E& e) {
+  return e.dims;
+}
 
 template <class E>
 safetensors::DType dtype_of_entry() {
-  if constexpr (std::is_same_v<E, Counter> || std::is_same_v<E, Words>) return safetensors::DType::I64;
-  else if constexpr (std::is_same_v<E, Series>) return safetensors::DType::F64;
-  else return safetensors::dtype_of<typename E::T>();
+  if constexpr (std::is_same_v<E, Counter> || std::is_same_v<E, Words>)
+    return safetensors::DType::I64;
+  else if constexpr (std::is_same_v<E, Series>)
+    return safetensors::DType::F64;
+  else
+    return safetensors::dtype_of<typename E::T>();
 }
 
 template <class M>
@@ -77,11 +82,15 @@ void check_part(const safetensors::File& file, const std::string& path, const Pa
   for_each_stored(p, [&](const std::string& name, auto& e) {
     using E = std::decay_t<decltype(e)>;
     const auto* t = file.find(name);
-    if (!t) throw Error("checkpoint " + path + " has no tensor '" + name + "': it was written for another model or is incomplete.");
+    if (!t)
+      throw Error("checkpoint " + path + " has no tensor '" + name +
+                  "': it was written for another model or is incomplete.");
     if (t->dtype != dtype_of_entry<E>())
-      throw Error("checkpoint " + path + ": tensor '" + name + "' has dtype " + safetensors::dtype_name(t->dtype) + " but " + safetensors::dtype_name(dtype_of_entry<E>()) + " is expected.");
+      throw Error("checkpoint " + path + ": tensor '" + name + "' has dtype " + safetensors::dtype_name(t->dtype) +
+                  " but " + safetensors::dtype_name(dtype_of_entry<E>()) + " is expected.");
     if (is_record_v<E> ? t->shape.size() != 1 : t->shape != dims_of(e))
-      throw Error("checkpoint " + path + ": tensor '" + name + "' has shape " + safetensors::shape_string(t->shape) + " but the model expects " + safetensors::shape_string(dims_of(e)) + ".");
+      throw Error("checkpoint " + path + ": tensor '" + name + "' has shape " + safetensors::shape_string(t->shape) +
+                  " but the model expects " + safetensors::shape_string(dims_of(e)) + ".");
     seen.insert(name);
   });
 }
@@ -93,7 +102,9 @@ void check_counters(const safetensors::File& file, const std::string& path, cons
     if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Counter>) {
       std::int64_t value;
       std::memcpy(&value, file.find(name)->bytes.data(), sizeof value);
-      if (value < 0) throw Error("checkpoint " + path + ": '" + name + "' is " + std::to_string(value) + ", but a count cannot be negative.");
+      if (value < 0)
+        throw Error("checkpoint " + path + ": '" + name + "' is " + std::to_string(value) +
+                    ", but a count cannot be negative.");
     }
   });
 }
@@ -130,15 +141,21 @@ Metadata load(const std::filesystem::path& path, const Metadata& expected, const
     for (auto& [k, v] : expected) {
       auto it = header.metadata.find(k);
       if (it == header.metadata.end())
-        throw Error("checkpoint " + p + " has no '" + k + "' in its metadata, so it cannot be checked to be a " + v + ".");
-      if (it->second != v) throw Error("checkpoint " + p + " holds " + k + " '" + it->second + "', not the expected '" + v + "'.");
+        throw Error("checkpoint " + p + " has no '" + k + "' in its metadata, so it cannot be checked to be a " + v +
+                    ".");
+      if (it->second != v)
+        throw Error("checkpoint " + p + " holds " + k + " '" + it->second + "', not the expected '" + v + "'.");
     }
     std::set<std::string> seen;
     (check_part(header, p, parts, seen), ...);
     for (auto it = header.tensors.begin(); it != header.tensors.end();) {
-      if (seen.count(it->first)) ++it;
-      else if (is_ignored(it->first)) it = header.tensors.erase(it);
-      else throw Error("checkpoint " + p + " holds tensor '" + it->first + "', which this model does not have: it was written for another model.");
+      if (seen.count(it->first))
+        ++it;
+      else if (is_ignored(it->first))
+        it = header.tensors.erase(it);
+      else
+        throw Error("checkpoint " + p + " holds tensor '" + it->first +
+                    "', which this model does not have: it was written for another model.");
     }
   });
   (check_counters(file, p, parts), ...);
@@ -186,7 +203,8 @@ inline Words save_rng(const Rng& r) {
            s.has_cached ? 1 : 0}};
 }
 inline void restore_rng(Rng& r, const Words& w, const std::string& source) {
-  if (w.values.size() != 6) throw Error(source + ": the saved random-stream state has " + std::to_string(w.values.size()) + " words, not 6.");
+  if (w.values.size() != 6)
+    throw Error(source + ": the saved random-stream state has " + std::to_string(w.values.size()) + " words, not 6.");
   Rng::State s;
   for (int i = 0; i < 4; ++i) s.s[std::size_t(i)] = std::uint64_t(w.values[std::size_t(i)]);
   std::memcpy(&s.cached_normal, &w.values[4], sizeof s.cached_normal);

@@ -26,10 +26,11 @@ namespace unetflow {
 // A rows x cols grid of tiles of `channels` x h x w values (1: grey, 3: RGB, channel-major as the models'
 // samples), tile (r, c) at tiles[(r * cols + c) * channels * h * w], values clamped to [0, 1]. Writes an RGB PNG,
 // each tile enlarged `zoom` times, with a `gap`-pixel white border.
-inline void write_image_grid_png(const std::filesystem::path& path, const float* tiles, int rows, int cols, int channels,
-                                 int h, int w, int zoom = 3, int gap = 2) {
+inline void write_image_grid_png(const std::filesystem::path& path, const float* tiles, int rows, int cols,
+                                 int channels, int h, int w, int zoom = 3, int gap = 2) {
   if (channels != 1 && channels != 3)
-    throw Error("cannot draw " + path.string() + ": images of " + std::to_string(channels) + " channels are neither grey (1) nor RGB (3).");
+    throw Error("cannot draw " + path.string() + ": images of " + std::to_string(channels) +
+                " channels are neither grey (1) nor RGB (3).");
   const int th = h * zoom, tw = w * zoom;
   const int H = rows * th + (rows + 1) * gap, W = cols * tw + (cols + 1) * gap;
   const std::ptrdiff_t plane = std::ptrdiff_t(h) * w;
@@ -39,7 +40,8 @@ inline void write_image_grid_png(const std::filesystem::path& path, const float*
       const float* t = tiles + std::ptrdiff_t(r * cols + c) * channels * plane;
       for (int y = 0; y < th; ++y)
         for (int x = 0; x < tw; ++x) {
-          unsigned char* o = &rgb[(std::size_t(gap + r * (th + gap) + y) * W + std::size_t(gap + c * (tw + gap) + x)) * 3];
+          unsigned char* o =
+              &rgb[(std::size_t(gap + r * (th + gap) + y) * W + std::size_t(gap + c * (tw + gap) + x)) * 3];
           for (int k = 0; k < 3; ++k) {
             const float v = std::clamp(t[(channels == 3 ? k : 0) * plane + (y / zoom) * w + x / zoom], 0.0f, 1.0f);
             o[k] = static_cast<unsigned char>(v * 255.0f + 0.5f);
@@ -78,7 +80,8 @@ inline std::string gnuplot_preamble(const std::filesystem::path& png, int width,
 }
 
 // Writes the script, runs it with its output in PNG.tmp, and puts the PNG in place once gnuplot has succeeded.
-inline void run_gnuplot(const std::filesystem::path& script, const std::string& text, const std::filesystem::path& png) {
+inline void run_gnuplot(const std::filesystem::path& script, const std::string& text,
+                        const std::filesystem::path& png) {
   write_atomically(script, text);
   const auto tmp = temporary_for(png);
   const std::string cmd = "gnuplot -e " + gnuplot_quote("out = " + gnuplot_quote(tmp.string())) + " " +
@@ -92,7 +95,9 @@ inline void run_gnuplot(const std::filesystem::path& script, const std::string& 
   std::error_code ec;
   if (rc != 0 || std::filesystem::file_size(tmp, ec) == 0 || ec) {
     std::filesystem::remove(tmp, ec);
-    throw Error("gnuplot could not draw " + png.string() + (rc == 127 * 256 ? " (gnuplot is not installed: run scripts/setup.sh)" : ": " + out.substr(0, 300)) + ".");
+    throw Error("gnuplot could not draw " + png.string() +
+                (rc == 127 * 256 ? " (gnuplot is not installed: run scripts/setup.sh)" : ": " + out.substr(0, 300)) +
+                ".");
   }
   if (const int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {  // on disk before it replaces the previous PNG
     ::fsync(fd);
@@ -119,21 +124,22 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
   const auto script = std::filesystem::path(stem.string() + ".gp");
   std::ostringstream gp;
   const int canvas_w = std::max<int>(W + 220, int(title.size()) * 11 + 80);
-  gp << gnuplot_preamble(png, canvas_w, H + 150)
-     << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
+  gp << gnuplot_preamble(png, canvas_w, H + 150) << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
      << "unset key\nset border 0\nset size ratio -1\nset tics scale 0\n"
      << "set xrange [0:" << W << "]\nset yrange [0:" << H << "]\n";
   if (!row_axis.empty()) gp << "set ylabel " << gnuplot_quote(row_axis) << "\n";
   if (!col_axis.empty()) gp << "set xlabel " << gnuplot_quote(col_axis) << "\n";
   // Axes without labels get no tics at all (gnuplot would otherwise number the pixels).
-  if (col_labels.empty()) gp << "unset xtics\n";
+  if (col_labels.empty())
+    gp << "unset xtics\n";
   else {
     gp << "set xtics (";
     for (int c = 0; c < cols && c < int(col_labels.size()); ++c)
       gp << (c ? ", " : "") << gnuplot_quote(col_labels[std::size_t(c)]) << " " << gap + c * tw + tw / 2.0;
     gp << ")\n";
   }
-  if (row_labels.empty()) gp << "unset ytics\n";
+  if (row_labels.empty())
+    gp << "unset ytics\n";
   else {
     gp << "set ytics (";
     for (int r = 0; r < rows && r < int(row_labels.size()); ++r)
@@ -146,20 +152,20 @@ inline void write_labelled_grid(const std::filesystem::path& png, const std::str
 
 // A loss curve from a CSV written by write_loss_csv: raw values and the moving average, log y axis, and dashed
 // lines at the epoch boundaries.
-inline void write_loss_chart(const std::filesystem::path& png, const std::filesystem::path& csv, const std::string& title,
-                             int window, const std::vector<double>& epoch_boundaries = {}) {
+inline void write_loss_chart(const std::filesystem::path& png, const std::filesystem::path& csv,
+                             const std::string& title, int window, const std::vector<double>& epoch_boundaries = {}) {
   auto script = png;
   script.replace_extension(".gp");
   std::ostringstream gp;
-  gp << gnuplot_preamble(png, 900, 500)
-     << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
+  gp << gnuplot_preamble(png, 900, 500) << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
      << "set datafile separator ','\nset key top right\nset grid\nset logscale y\n"
      << "set xlabel 'training step'\nset ylabel 'MSE loss (log scale)'\n";
   for (std::size_t i = 0; i < epoch_boundaries.size(); ++i)
     gp << "set arrow from " << epoch_boundaries[i] << ", graph 0 to " << epoch_boundaries[i]
        << ", graph 1 nohead dt 2 lc rgb '#999999'\n";
-  gp << "plot " << gnuplot_quote(csv.string()) << " using 1:2 every ::1 with lines lc rgb '#9ecae1' title 'loss per step', "
-     << gnuplot_quote(csv.string()) << " using 1:3 every ::1 with lines lw 2 lc rgb '#08519c' title 'moving average (" << window << " steps)'\n";
+  gp << "plot " << gnuplot_quote(csv.string())
+     << " using 1:2 every ::1 with lines lc rgb '#9ecae1' title 'loss per step', " << gnuplot_quote(csv.string())
+     << " using 1:3 every ::1 with lines lw 2 lc rgb '#08519c' title 'moving average (" << window << " steps)'\n";
   run_gnuplot(script, gp.str(), png);
 }
 

@@ -65,10 +65,10 @@ class GzReader {
 }  // namespace detail
 
 // `expected_dims`: the rank must match, and each dimension that is not `any`. The header is read and checked
-// first, then exactly the data it declares plus a 4 KiB probe, to tell a longer file: a compressed file is never inflated
-// past what its header promises (a small .gz of gigabytes of zeros costs no more than its header says), and the data
-// buffer grows with what was read, not with what the header claims. A header that declares more than the process
-// can hold is refused before any of its data is read (system_memory.hpp).
+// first, then exactly the data it declares plus a 4 KiB probe, to tell a longer file: a compressed file is never
+// inflated past what its header promises (a small .gz of gigabytes of zeros costs no more than its header says), and
+// the data buffer grows with what was read, not with what the header claims. A header that declares more than the
+// process can hold is refused before any of its data is read (system_memory.hpp).
 inline Array read(const std::filesystem::path& path, const std::vector<std::optional<std::uint32_t>>& expected_dims) {
   const std::string p = path.string();
   detail::GzReader in(path);
@@ -79,14 +79,16 @@ inline Array read(const std::filesystem::path& path, const std::vector<std::opti
     throw Error(p + " is not an unsigned-byte IDX file: its magic number is wrong.");
   const std::size_t rank = head[3];
   if (rank != expected_dims.size())
-    throw Error(p + " has rank " + std::to_string(rank) + " where rank " + std::to_string(expected_dims.size()) + " was expected.");
+    throw Error(p + " has rank " + std::to_string(rank) + " where rank " + std::to_string(expected_dims.size()) +
+                " was expected.");
   if (in.read(head + 4, 4 * rank) < 4 * rank) throw Error(p + " is truncated: it ends inside its header.");
   Array a;
   std::uint64_t count = 1;
   for (std::size_t i = 0; i < rank; ++i) {
     a.dims.push_back(big_endian(&head[4 + 4 * i]));
     if (expected_dims[i] && a.dims[i] != *expected_dims[i])
-      throw Error(p + " has dimension " + std::to_string(i) + " of size " + std::to_string(a.dims[i]) + " where " + std::to_string(*expected_dims[i]) + " was expected.");
+      throw Error(p + " has dimension " + std::to_string(i) + " of size " + std::to_string(a.dims[i]) + " where " +
+                  std::to_string(*expected_dims[i]) + " was expected.");
     if (__builtin_mul_overflow(count, std::uint64_t(a.dims[i]), &count))
       throw Error(p + " declares dimensions whose product overflows: the file is damaged.");
   }
@@ -100,10 +102,13 @@ inline Array read(const std::filesystem::path& path, const std::vector<std::opti
     have += r;
     if (r < want) break;
   }
-  if (have < count) throw Error(p + " is truncated: its header promises " + std::to_string(count) + " values but it holds " + std::to_string(have) + ".");
+  if (have < count)
+    throw Error(p + " is truncated: its header promises " + std::to_string(count) + " values but it holds " +
+                std::to_string(have) + ".");
   std::uint8_t extra[4096];
   if (const std::size_t more = in.read(extra, sizeof extra); more > 0)
-    throw Error(p + " is longer than its header says (" + (more == sizeof extra ? "at least " : "") + std::to_string(more) + " extra bytes): it is not a clean IDX file.");
+    throw Error(p + " is longer than its header says (" + (more == sizeof extra ? "at least " : "") +
+                std::to_string(more) + " extra bytes): it is not a clean IDX file.");
   return a;
 }
 

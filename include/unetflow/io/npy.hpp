@@ -37,12 +37,18 @@ namespace detail {
 // numpy's descriptor of T as this (little-endian) machine stores it.
 template <class T>
 constexpr std::string_view npy_descr() {
-  if constexpr (std::is_same_v<T, float>) return "<f4";
-  else if constexpr (std::is_same_v<T, double>) return "<f8";
-  else if constexpr (std::is_same_v<T, std::int64_t>) return "<i8";
-  else if constexpr (std::is_same_v<T, std::int32_t>) return "<i4";
-  else if constexpr (std::is_same_v<T, std::uint8_t>) return "|u1";
-  else static_assert(sizeof(T) == 0, "read_npy: no numpy descriptor for this element type");
+  if constexpr (std::is_same_v<T, float>)
+    return "<f4";
+  else if constexpr (std::is_same_v<T, double>)
+    return "<f8";
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return "<i8";
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return "<i4";
+  else if constexpr (std::is_same_v<T, std::uint8_t>)
+    return "|u1";
+  else
+    static_assert(sizeof(T) == 0, "read_npy: no numpy descriptor for this element type");
 }
 
 // The value of 'key' in the header's dictionary, as written: "'<f4'", "False", "(40, 1, 28, 28)".
@@ -74,7 +80,8 @@ inline std::vector<std::size_t> npy_shape(const std::string& text, const std::st
     std::uint64_t d = 0;
     const std::size_t start = i;
     while (i + 1 < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (d > (std::uint64_t(1) << 48)) throw Error(file + ": the .npy shape " + text + " has a dimension too large to be real.");
+      if (d > (std::uint64_t(1) << 48))
+        throw Error(file + ": the .npy shape " + text + " has a dimension too large to be real.");
       d = d * 10 + std::uint64_t(text[i++] - '0');
     }
     if (i == start) throw Error(file + ": the .npy shape " + text + " is not a tuple of non-negative integers.");
@@ -100,7 +107,8 @@ NpyArray<T> read_npy_array(const std::filesystem::path& path) {
   const int major = static_cast<unsigned char>(prefix[6]);
   std::uint64_t header_length, preamble;
   if (major == 1) {
-    header_length = std::uint64_t(static_cast<unsigned char>(prefix[8])) | std::uint64_t(static_cast<unsigned char>(prefix[9])) << 8;
+    header_length = std::uint64_t(static_cast<unsigned char>(prefix[8])) |
+                    std::uint64_t(static_cast<unsigned char>(prefix[9])) << 8;
     preamble = 10;
   } else if (major == 2 || major == 3) {
     if (file_size < 12 || !in.read(prefix + 10, 2)) throw Error(file + " is cut short inside its .npy preamble.");
@@ -115,12 +123,15 @@ NpyArray<T> read_npy_array(const std::filesystem::path& path) {
     throw Error(file + " declares a .npy header of " + std::to_string(header_length) + " bytes but holds only " +
                 std::to_string(file_size) + " bytes in all.");
   std::string header(std::size_t(header_length), '\0');
-  if (!in.read(header.data(), std::streamsize(header_length))) throw Error("cannot read the .npy header of " + file + ".");
-  if (header.back() != '\n' || header.front() != '{') throw Error(file + ": the .npy header is not a dictionary ending in a newline.");
+  if (!in.read(header.data(), std::streamsize(header_length)))
+    throw Error("cannot read the .npy header of " + file + ".");
+  if (header.back() != '\n' || header.front() != '{')
+    throw Error(file + ": the .npy header is not a dictionary ending in a newline.");
 
   const auto descr = detail::npy_header_value(header, "descr", file);
   if (descr != "'" + std::string(detail::npy_descr<T>()) + "'")
-    throw Error(file + " holds values of type " + descr + ", not the " + std::string(detail::npy_descr<T>()) + " expected.");
+    throw Error(file + " holds values of type " + descr + ", not the " + std::string(detail::npy_descr<T>()) +
+                " expected.");
   if (detail::npy_header_value(header, "fortran_order", file) != "False")
     throw Error(file + " is stored in Fortran order; only C order is read.");
   const auto shape_text = detail::npy_header_value(header, "shape", file);
@@ -128,13 +139,16 @@ NpyArray<T> read_npy_array(const std::filesystem::path& path) {
   NpyArray<T> array{detail::npy_shape(shape_text, file), {}};
   std::uint64_t count = 1;
   for (auto d : array.shape)
-    if (__builtin_mul_overflow(count, std::uint64_t(d), &count)) throw Error(file + ": the .npy shape " + shape_text + " overflows.");
+    if (__builtin_mul_overflow(count, std::uint64_t(d), &count))
+      throw Error(file + ": the .npy shape " + shape_text + " overflows.");
   std::uint64_t bytes;
-  if (__builtin_mul_overflow(count, std::uint64_t(sizeof(T)), &bytes)) throw Error(file + ": the .npy shape " + shape_text + " overflows.");
+  if (__builtin_mul_overflow(count, std::uint64_t(sizeof(T)), &bytes))
+    throw Error(file + ": the .npy shape " + shape_text + " overflows.");
   const std::uint64_t present = file_size - preamble - header_length;
   if (bytes != present)
-    throw Error(file + ": the .npy shape " + shape_text + " needs " + std::to_string(bytes) + " bytes of data, the file holds " +
-                std::to_string(present) + (bytes > present ? " (cut short)." : " (extra bytes at its end)."));
+    throw Error(file + ": the .npy shape " + shape_text + " needs " + std::to_string(bytes) +
+                " bytes of data, the file holds " + std::to_string(present) +
+                (bytes > present ? " (cut short)." : " (extra bytes at its end)."));
   array.data.resize(std::size_t(count));
   if (count > 0 && !in.read(reinterpret_cast<char*>(array.data.data()), std::streamsize(bytes)))
     throw Error("cannot read the data of " + file + ".");

@@ -41,12 +41,15 @@ inline std::string structure_problem(const std::vector<unsigned char>& bytes) {
     if (first && (type != "IHDR" || length != 13)) return "its first chunk is not a 13-byte IHDR";
     if (first) {
       const std::uint32_t width = big_endian32(&bytes[at + 8]), height = big_endian32(&bytes[at + 12]);
-      if (width == 0 || height == 0 || width > 0x7fffffffu || height > 0x7fffffffu) return "its IHDR gives a size of 0 or above 2^31 - 1";
+      if (width == 0 || height == 0 || width > 0x7fffffffu || height > 0x7fffffffu)
+        return "its IHDR gives a size of 0 or above 2^31 - 1";
       const int depth = bytes[at + 16], colour = bytes[at + 17];
       const bool valid = (colour == 0 && (depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16)) ||
                          (colour == 3 && (depth == 1 || depth == 2 || depth == 4 || depth == 8)) ||
                          ((colour == 2 || colour == 4 || colour == 6) && (depth == 8 || depth == 16));
-      if (!valid) return "its IHDR gives colour type " + std::to_string(colour) + " with bit depth " + std::to_string(depth) + ", which PNG does not define";
+      if (!valid)
+        return "its IHDR gives colour type " + std::to_string(colour) + " with bit depth " + std::to_string(depth) +
+               ", which PNG does not define";
     }
     if (type == "IDAT" && length == 0) return "it has an empty IDAT chunk";
     idat = idat || type == "IDAT";
@@ -61,8 +64,8 @@ inline std::string structure_problem(const std::vector<unsigned char>& bytes) {
 
 struct Header {
   std::uint32_t width = 0, height = 0;
-  int depth = 0;     // bits per sample
-  int samples = 0;   // samples per pixel as stored: 1 grey or palette index, 2 grey and alpha, 3 RGB, 4 RGBA
+  int depth = 0;    // bits per sample
+  int samples = 0;  // samples per pixel as stored: 1 grey or palette index, 2 grey and alpha, 3 RGB, 4 RGBA
   bool colour = false;
   // The bytes its pixels inflate to: a filter byte and the packed samples of every row.
   double raw_bytes() const { return double(height) * (1 + std::ceil(double(width) * samples * depth / 8)); }
@@ -71,7 +74,8 @@ struct Header {
 inline Header header(const std::vector<unsigned char>& bytes) {
   const int type = bytes[25];
   static constexpr int samples_of_colour_type[7] = {1, 0, 3, 1, 2, 0, 4};
-  return {big_endian32(&bytes[16]), big_endian32(&bytes[20]), bytes[24], samples_of_colour_type[type], type == 2 || type == 3 || type == 6};
+  return {big_endian32(&bytes[16]), big_endian32(&bytes[20]), bytes[24], samples_of_colour_type[type],
+          type == 2 || type == 3 || type == 6};
 }
 
 }  // namespace unetflow::png

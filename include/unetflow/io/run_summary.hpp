@@ -39,7 +39,8 @@ class RunSummary {
   std::filesystem::path path() const { return dir_ / "summary.json"; }
   // Every write records the commit of the program that wrote it (a resumed run: the last one).
   void write() {
-    if (!lock_) throw Error("the run summary of " + dir_.string() + " was opened by a process that does not write the run.");
+    if (!lock_)
+      throw Error("the run summary of " + dir_.string() + " was opened by a process that does not write the run.");
     if (!commit_.empty()) json_["commit"] = commit_;
     write_atomically(path(), json_.dump(2) + "\n");
   }

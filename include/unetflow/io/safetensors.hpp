@@ -27,17 +27,22 @@ enum class DType { F32, F64, I64 };
 
 inline const char* dtype_name(DType d) {
   switch (d) {
-    case DType::F32: return "F32";
-    case DType::F64: return "F64";
-    case DType::I64: return "I64";
+    case DType::F32:
+      return "F32";
+    case DType::F64:
+      return "F64";
+    case DType::I64:
+      return "I64";
   }
   return "?";
 }
 inline std::size_t dtype_size(DType d) { return d == DType::F32 ? 4 : 8; }
 template <class T>
 constexpr DType dtype_of() {
-  if constexpr (std::is_same_v<T, float>) return DType::F32;
-  else if constexpr (std::is_same_v<T, double>) return DType::F64;
+  if constexpr (std::is_same_v<T, float>)
+    return DType::F32;
+  else if constexpr (std::is_same_v<T, double>)
+    return DType::F64;
   else {
     static_assert(std::is_same_v<T, std::int64_t>, "safetensors: only float, double and int64 tensors are stored");
     return DType::I64;
@@ -98,7 +103,8 @@ inline void write(const std::filesystem::path& path, const File& f) {
   if (!f.metadata.empty()) header["__metadata__"] = f.metadata;
   std::uint64_t offset = 0;
   for (auto& [name, t] : f.tensors) {
-    header[name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
+    header[name] = {
+        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
   std::string text = header.dump();
@@ -127,7 +133,9 @@ inline File read(const std::filesystem::path& path, const std::function<void(Fil
   std::uint64_t len = 0;
   if (size < 8 || !in.read(reinterpret_cast<char*>(&len), 8))
     throw Error(p + " is not a safetensors file: it is shorter than its 8-byte header length.");
-  if (len > size - 8) throw Error(p + " is truncated: its header claims " + std::to_string(len) + " bytes but the file has " + std::to_string(size - 8) + " after the length.");
+  if (len > size - 8)
+    throw Error(p + " is truncated: its header claims " + std::to_string(len) + " bytes but the file has " +
+                std::to_string(size - 8) + " after the length.");
   std::string text(len, '\0');
   in.read(text.data(), std::streamsize(len));
   nlohmann::json header;
@@ -149,17 +157,24 @@ inline File read(const std::filesystem::path& path, const std::function<void(Fil
       }
       TensorData t;
       const std::string d = v.at("dtype").get<std::string>();
-      if (d == "F32") t.dtype = DType::F32;
-      else if (d == "F64") t.dtype = DType::F64;
-      else if (d == "I64") t.dtype = DType::I64;
-      else throw Error(p + ": tensor '" + name + "' has dtype " + d + ", which unetflow does not read (F32, F64, I64).");
+      if (d == "F32")
+        t.dtype = DType::F32;
+      else if (d == "F64")
+        t.dtype = DType::F64;
+      else if (d == "I64")
+        t.dtype = DType::I64;
+      else
+        throw Error(p + ": tensor '" + name + "' has dtype " + d + ", which unetflow does not read (F32, F64, I64).");
       // Whole numbers only: a JSON float converted to an integer type is undefined when out of range.
-      auto integers = [&p](const nlohmann::json& entry, const std::string& tensor, const char* key) {  // (clang 14: no bindings in lambdas)
+      auto integers = [&p](const nlohmann::json& entry, const std::string& tensor,
+                           const char* key) {  // (clang 14: no bindings in lambdas)
         const auto& list = entry.at(key);
         if (!list.is_array() || !std::all_of(list.begin(), list.end(), [](const nlohmann::json& e) {
-              return e.is_number_integer() && (!e.is_number_unsigned() || e.get<std::uint64_t>() <= std::uint64_t(INT64_MAX));
+              return e.is_number_integer() &&
+                     (!e.is_number_unsigned() || e.get<std::uint64_t>() <= std::uint64_t(INT64_MAX));
             }))
-          throw Error(p + ": tensor '" + tensor + "' has a \"" + key + "\" entry that is not a list of whole numbers in range.");
+          throw Error(p + ": tensor '" + tensor + "' has a \"" + key +
+                      "\" entry that is not a list of whole numbers in range.");
         return list.get<std::vector<std::int64_t>>();
       };
       t.shape = integers(v, name, "shape");
@@ -167,7 +182,8 @@ inline File read(const std::filesystem::path& path, const std::function<void(Fil
       std::uint64_t bytes = dtype_size(t.dtype);
       for (auto dim : t.shape)
         if (dim < 0 || __builtin_mul_overflow(bytes, std::uint64_t(dim), &bytes))
-          throw Error(p + ": tensor '" + name + "' has the shape " + shape_string(t.shape) + ", which no file can hold.");
+          throw Error(p + ": tensor '" + name + "' has the shape " + shape_string(t.shape) +
+                      ", which no file can hold.");
       const auto signed_offsets = integers(v, name, "data_offsets");
       if (signed_offsets.size() != 2 || signed_offsets[0] < 0 || signed_offsets[1] < 0)
         throw Error(p + ": tensor '" + name + "' has data offsets that do not match its shape and dtype.");
@@ -175,21 +191,23 @@ inline File read(const std::filesystem::path& path, const std::function<void(Fil
       if (off[1] < off[0] || off[1] - off[0] != bytes)
         throw Error(p + ": tensor '" + name + "' has data offsets that do not match its shape and dtype.");
       if (off[1] > data_size)
-        throw Error(p + " is truncated: tensor '" + name + "' ends at byte " + std::to_string(off[1]) + " of the data but the file holds " + std::to_string(data_size) + ".");
+        throw Error(p + " is truncated: tensor '" + name + "' ends at byte " + std::to_string(off[1]) +
+                    " of the data but the file holds " + std::to_string(data_size) + ".");
       extents.emplace_back(off[0], off[1]);
       offsets[name] = off[0];
       f.tensors[name] = std::move(t);
     }
   } catch (const nlohmann::json::exception& e) {
-    throw Error(p + " is not a safetensors file of unetflow's kind: its header has an entry of the wrong type (" + e.what() + ").");
+    throw Error(p + " is not a safetensors file of unetflow's kind: its header has an entry of the wrong type (" +
+                e.what() + ").");
   }
   std::sort(extents.begin(), extents.end());
   std::uint64_t covered = 0;  // the end of the data the tensors so far (by begin) take
   for (const auto& [begin, end] : extents) {
     if (begin == end) continue;
     if (begin < covered)
-      throw Error(p + ": two tensors share bytes " + std::to_string(begin) + " to " + std::to_string(std::min(end, covered)) +
-                  " of the data; the file is damaged.");
+      throw Error(p + ": two tensors share bytes " + std::to_string(begin) + " to " +
+                  std::to_string(std::min(end, covered)) + " of the data; the file is damaged.");
     covered = end;
   }
   if (check_header) check_header(f);

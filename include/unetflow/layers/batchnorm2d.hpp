@@ -49,8 +49,8 @@ class BatchNorm2d : public OwnsOutput<BatchNorm2d<C, B>, B> {
       ++num_batches_tracked.value;
       if (offset) B::blend(mean_.data(), offset, C, T(1), T(1));  // the running mean follows the mean of x + b
     }
-    B::bn_prepare(mean_.data(), invstd_.data(), running_mean.data(), running_var.data(), C,
-                  double(x.n) * In::plane, momentum, eps, training);
+    B::bn_prepare(mean_.data(), invstd_.data(), running_mean.data(), running_var.data(), C, double(x.n) * In::plane,
+                  momentum, eps, training);
     if (offset) B::blend(mean_.data(), offset, C, T(1), T(-1));  // normalising x + b with m is normalising x with m - b
     saved_batch_stats_ = training;
     replay(x, y, act);
@@ -85,8 +85,8 @@ class BatchNorm2d : public OwnsOutput<BatchNorm2d<C, B>, B> {
   void backward_fused(View<In, U> x, View<Out, V> dy, View<In, T> dx, Activation act) {
     check<In, U, Out>();
     if (dx.data != dy.data || dx.stride != dy.stride) B::copy_rows(dy.rows(), dx.rows(), x.n, In::size);
-    B::bn_backward(x.rows(), dx.rows(), x.n, C, In::plane, mean_.data(), invstd_.data(), weight.data(),
-                   bias.data(), weight.grad.data(), bias.grad.data(), saved_batch_stats_, act);
+    B::bn_backward(x.rows(), dx.rows(), x.n, C, In::plane, mean_.data(), invstd_.data(), weight.data(), bias.data(),
+                   weight.grad.data(), bias.grad.data(), saved_batch_stats_, act);
   }
 
   template <class F>

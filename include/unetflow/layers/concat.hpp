@@ -14,6 +14,7 @@ namespace unetflow {
 template <class B = cpu>
 class Concat {
   static_assert(check_backend<B>());
+
  public:
   using T = typename B::scalar;
 

@@ -21,7 +21,8 @@ template <class Layer, int Cin, int Cout, int K, int S, int P, bool Transposed, 
 class ConvNd : public OwnsOutput<Layer, B> {
   static_assert(check_backend<B>());
   static_assert(Transposed || (Cin > 0 && Cout > 0 && K > 0 && S > 0 && P >= 0), "Conv2d: bad hyper-parameters");
-  static_assert(!Transposed || (Cin > 0 && Cout > 0 && K > 0 && S > 0 && P >= 0), "ConvTranspose2d: bad hyper-parameters");
+  static_assert(!Transposed || (Cin > 0 && Cout > 0 && K > 0 && S > 0 && P >= 0),
+                "ConvTranspose2d: bad hyper-parameters");
   // PyTorch's fan_in: weight.size(1) * K * K, which is Cout * K * K for a transposed convolution.
   static constexpr double bound = 1.0 / std::sqrt(double((Transposed ? Cout : Cin) * K * K));
 
@@ -31,24 +32,29 @@ class ConvNd : public OwnsOutput<Layer, B> {
   static constexpr int in_channels = Cin, out_channels = Cout;
 
   template <class In>
-  using output_shape = std::conditional_t<
-      Transposed, Shape<Cout, conv_transpose_out(In::H, K, S, P), conv_transpose_out(In::W, K, S, P)>,
-      Shape<Cout, conv_out(In::H, K, S, P), conv_out(In::W, K, S, P)>>;
+  using output_shape =
+      std::conditional_t<Transposed,
+                         Shape<Cout, conv_transpose_out(In::H, K, S, P), conv_transpose_out(In::W, K, S, P)>,
+                         Shape<Cout, conv_out(In::H, K, S, P), conv_out(In::W, K, S, P)>>;
   template <class In>
-  static constexpr bool accepts = In::C == Cin && (Transposed ? (In::H - 1) * S + K > 2 * P && (In::W - 1) * S + K > 2 * P
-                                                              : In::H + 2 * P >= K && In::W + 2 * P >= K);
+  static constexpr bool accepts = In::C == Cin &&
+                                  (Transposed ? (In::H - 1) * S + K > 2 * P && (In::W - 1) * S + K > 2 * P
+                                              : In::H + 2 * P >= K && In::W + 2 * P >= K);
   using OwnsOutput<Layer, B>::forward;
 
   // PyTorch's layouts: [Cout][Cin][K][K], transposed [Cin][Cout][K][K].
-  Param<B> weight{Transposed ? std::vector<std::int64_t>{Cin, Cout, K, K} : std::vector<std::int64_t>{Cout, Cin, K, K}, bound};
+  Param<B> weight{Transposed ? std::vector<std::int64_t>{Cin, Cout, K, K} : std::vector<std::int64_t>{Cout, Cin, K, K},
+                  bound};
   Param<B> bias{{Cout}, bound};
 
   // The geometry of the convolution (for a transposed one: of the convolution it is the transpose of, big -> small).
   template <class In>
   static constexpr ConvGeom geometry() {
     using Out = output_shape<In>;
-    if constexpr (Transposed) return {Cout, Out::H, Out::W, Cin, In::H, In::W, K, S, P};
-    else return {Cin, In::H, In::W, Cout, Out::H, Out::W, K, S, P};
+    if constexpr (Transposed)
+      return {Cout, Out::H, Out::W, Cin, In::H, In::W, K, S, P};
+    else
+      return {Cin, In::H, In::W, Cout, Out::H, Out::W, K, S, P};
   }
 
   template <class In, class U, class Out>
@@ -61,8 +67,10 @@ class ConvNd : public OwnsOutput<Layer, B> {
   template <class In, class U, class Out>
   void forward_without_bias(View<In, U> x, View<Out, T> y, SampleEpilogue done = {}) {
     check<In, U, Out>();
-    if constexpr (Transposed) B::conv_backward_data(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false, done);
-    else B::conv_forward(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false, done);
+    if constexpr (Transposed)
+      B::conv_backward_data(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false, done);
+    else
+      B::conv_forward(x.rows(), weight.data(), y.rows(), x.n, geometry<In>(), false, done);
   }
 
   template <class In, class U, class Out, class V>
@@ -89,11 +97,13 @@ class ConvNd : public OwnsOutput<Layer, B> {
   static constexpr void check() {
     if constexpr (Transposed) {
       static_assert(In::C == Cin, "ConvTranspose2d: the input's channel count differs from the layer's Cin");
-      static_assert(std::is_same_v<Out, output_shape<In>>, "ConvTranspose2d: the output's shape is not what this layer makes of the input");
+      static_assert(std::is_same_v<Out, output_shape<In>>,
+                    "ConvTranspose2d: the output's shape is not what this layer makes of the input");
       static_assert(detail::same_scalar_v<U, T>, "ConvTranspose2d: the input's scalar type differs from the backend's");
     } else {
       static_assert(In::C == Cin, "Conv2d: the input's channel count differs from the layer's Cin");
-      static_assert(std::is_same_v<Out, output_shape<In>>, "Conv2d: the output's shape is not what this convolution makes of the input");
+      static_assert(std::is_same_v<Out, output_shape<In>>,
+                    "Conv2d: the output's shape is not what this convolution makes of the input");
       static_assert(detail::same_scalar_v<U, T>, "Conv2d: the input's scalar type differs from the backend's");
     }
   }

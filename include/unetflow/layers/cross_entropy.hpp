@@ -36,7 +36,8 @@ double cross_entropy(View<Vec<K>, T> logits, const std::uint8_t* labels, View<Ve
     total += log_sum - double(z[labels[s]]);
     if (grad.data)
       for (int k = 0; k < K; ++k)
-        g[std::size_t(s) * K + std::size_t(k)] = S((std::exp(double(z[k]) - log_sum) - (k == labels[s] ? 1.0 : 0.0)) / n);
+        g[std::size_t(s) * K + std::size_t(k)] =
+            S((std::exp(double(z[k]) - log_sum) - (k == labels[s] ? 1.0 : 0.0)) / n);
   }
   if (grad.data) upload<B>(g.data(), grad);
   return total / n;

@@ -41,11 +41,11 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
     prepare(groups);
     constexpr std::ptrdiff_t per_group = In::size / G;
     B::bn_stats(input, 1, groups, per_group, mean_.data(), invstd_.data());
-    B::bn_prepare(mean_.data(), invstd_.data(), unused_a_.data(), unused_b_.data(), groups, double(per_group), 0.0,
-                  eps, true);
+    B::bn_prepare(mean_.data(), invstd_.data(), unused_a_.data(), unused_b_.data(), groups, double(per_group), 0.0, eps,
+                  true);
     auto normalised = reserve_view<In>(normalised_, n);
-    B::bn_apply(input, Strided<T>{normalised.data, 0}, 1, groups, per_group, mean_.data(), invstd_.data(),
-                ones_.data(), zeros_.data(), B::Activation::none);
+    B::bn_apply(input, Strided<T>{normalised.data, 0}, 1, groups, per_group, mean_.data(), invstd_.data(), ones_.data(),
+                zeros_.data(), B::Activation::none);
     B::modulate_forward(View<In, const T>(normalised).rows(), Strided<const T>{weight.data(), 0},
                         Strided<const T>{bias.data(), 0}, y.rows(), n, C, In::plane);
   }
@@ -58,16 +58,18 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
     constexpr std::ptrdiff_t per_group = In::size / G;
     auto g = reserve_view<In>(gradient_, n);
     auto dscale = reserve_view<Vec<C>>(dscale_, n), dshift = reserve_view<Vec<C>>(dshift_, n);
-    B::modulate_backward(View<In, const T>{normalised_.data(), n}.rows(), Strided<const T>{weight.data(), 0},
-                         dy.rows(), g.rows(), dscale.rows(), dshift.rows(), n, C, In::plane);
+    B::modulate_backward(View<In, const T>{normalised_.data(), n}.rows(), Strided<const T>{weight.data(), 0}, dy.rows(),
+                         g.rows(), dscale.rows(), dshift.rows(), n, C, In::plane);
     B::channel_sums(View<Vec<C>, const T>(dscale).rows(), n, C, 1, weight.grad.data());
     B::channel_sums(View<Vec<C>, const T>(dshift).rows(), n, C, 1, bias.grad.data());
     if (!dx) return;
     // x̂'s gradient to x's, group by group: BatchNorm's batch-statistics backward with gamma 1.
-    B::bn_backward(input_, Strided<T>{g.data, 0}, 1, groups, per_group, mean_.data(), invstd_.data(),
-                   ones_.data(), zeros_.data(), unused_a_.data(), unused_b_.data(), true, B::Activation::none);
-    if (accumulate) B::add_rows(View<In, const T>(g).rows(), dx.rows(), n, In::size);
-    else B::copy_rows(View<In, const T>(g).rows(), dx.rows(), n, In::size);
+    B::bn_backward(input_, Strided<T>{g.data, 0}, 1, groups, per_group, mean_.data(), invstd_.data(), ones_.data(),
+                   zeros_.data(), unused_a_.data(), unused_b_.data(), true, B::Activation::none);
+    if (accumulate)
+      B::add_rows(View<In, const T>(g).rows(), dx.rows(), n, In::size);
+    else
+      B::copy_rows(View<In, const T>(g).rows(), dx.rows(), n, In::size);
   }
 
   template <class F>

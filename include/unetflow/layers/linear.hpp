@@ -13,6 +13,7 @@ namespace unetflow {
 template <int Fin, int Fout, class B = cpu>
 class Linear : public OwnsOutput<Linear<Fin, Fout, B>, B> {
   static_assert(check_backend<B>());
+
  public:
   using backend = B;
   using T = typename B::scalar;
@@ -37,11 +38,11 @@ class Linear : public OwnsOutput<Linear<Fin, Fout, B>, B> {
   void backward(View<In, U> x, View<Vec<Fout>, V> dy, View<In, T> dx, bool accumulate = false) {
     check<In, U>();
     B::channel_sums(dy.rows(), x.n, Fout, 1, bias.grad.data());
-    B::gemm(true, false, Fout, Fin, x.n, T(1), dy.data, int(dy.stride), x.data, int(x.stride), T(1),
-            weight.grad.data(), Fin);
+    B::gemm(true, false, Fout, Fin, x.n, T(1), dy.data, int(dy.stride), x.data, int(x.stride), T(1), weight.grad.data(),
+            Fin);
     if (dx)
-      B::gemm(false, false, x.n, Fin, Fout, T(1), dy.data, int(dy.stride), weight.data(), Fin,
-              accumulate ? T(1) : T(0), dx.data, int(dx.stride));
+      B::gemm(false, false, x.n, Fin, Fout, T(1), dy.data, int(dy.stride), weight.data(), Fin, accumulate ? T(1) : T(0),
+              dx.data, int(dx.stride));
   }
 
   template <class F>

@@ -15,6 +15,7 @@ namespace unetflow {
 template <class B>
 class MseLoss {
   static_assert(check_backend<B>());
+
  public:
   template <class S, class T, class U>
   void operator()(View<S, T> pred, View<S, U> target, View<S, typename B::scalar> grad = {}) {

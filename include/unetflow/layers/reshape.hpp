@@ -50,8 +50,10 @@ class Reshape {
     check<In, U>();
     if (!dx) return;
     const Strided<const T> g{dy.data, dy.stride};
-    if (accumulate) B::add_rows(g, dx.rows(), x.n, In::size);
-    else if (dx.data != dy.data) B::copy_rows(g, dx.rows(), x.n, In::size);
+    if (accumulate)
+      B::add_rows(g, dx.rows(), x.n, In::size);
+    else if (dx.data != dy.data)
+      B::copy_rows(g, dx.rows(), x.n, In::size);
   }
 
   template <class F>

@@ -60,8 +60,10 @@ class Conditioner {
   template <class S, class U, class Ctx>
   void forward(View<S, U> h, const Ctx& ctx, View<S, T> y) {
     auto tv = fc_t.forward(ctx.t);
-    if constexpr (Classes > 0) modulate_.forward(h, fc_c.forward(ctx.c), tv, y);
-    else modulate_.forward(h, tv, View<Vec<C>, T>{}, y);
+    if constexpr (Classes > 0)
+      modulate_.forward(h, fc_c.forward(ctx.c), tv, y);
+    else
+      modulate_.forward(h, tv, View<Vec<C>, T>{}, y);
   }
   // dL/dh (in this object's memory) given dy = dL/dy; the FC blocks take their parameters' gradients.
   template <class S, class U, class V, class Ctx>

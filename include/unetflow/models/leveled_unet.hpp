@@ -20,7 +20,8 @@ class LeveledUNet {
   using T = typename B::scalar;
   static constexpr int classes = Top::classes;
   static constexpr bool time_conditioned = Top::time;
-  static_assert(!(classes > 0 && !time_conditioned), "UNet: class conditioning is only defined together with time conditioning");
+  static_assert(!(classes > 0 && !time_conditioned),
+                "UNet: class conditioning is only defined together with time conditioning");
 
   using In = InShape;
   using top_type = Top;
@@ -42,11 +43,10 @@ class LeveledUNet {
 
   // Every input holds one row per sample: t and c have as many samples as x (checked; unetflow::Error if not).
   View<Out, T> forward(View<In, const T> x) requires(!time_conditioned) { return run(x, {}, {}); }
-  View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t) requires(time_conditioned && classes == 0) {
+  View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t) requires(time_conditioned&& classes == 0) {
     return run(x, t, {});
   }
-  View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t, View<ClassIn, const T> c)
-    requires(classes > 0) {
+  View<Out, T> forward(View<In, const T> x, View<TimeIn, const T> t, View<ClassIn, const T> c) requires(classes > 0) {
     return run(x, t, c);
   }
 
@@ -54,7 +54,8 @@ class LeveledUNet {
   // accumulate) when it is given. Backward consumes what the forward saved (each activation's buffer takes its
   // gradient once it has been read), so every backward needs a forward of its own, as in PyTorch.
   void backward(View<Out, const T> dy, View<In, T> dx = {}, bool accumulate = false) {
-    if (!saved_) throw Error("UNet::backward: no forward to go back through (each backward needs a forward of its own).");
+    if (!saved_)
+      throw Error("UNet::backward: no forward to go back through (each backward needs a forward of its own).");
     check_batch("UNet::backward: dy", dy.n, x_.n);
     if (dx) check_batch("UNet::backward: dx", dx.n, x_.n);
     saved_ = false;
@@ -64,7 +65,8 @@ class LeveledUNet {
     top.backward(x_, g_hidden, dx, accumulate, ctx_);
   }
   // The module interface's form: x must be the last forward's input.
-  void backward(View<In, const T> x, View<Out, T> dy, View<In, T> dx, bool accumulate = false) requires(!time_conditioned) {
+  void backward(View<In, const T> x, View<Out, T> dy, View<In, T> dx,
+                bool accumulate = false) requires(!time_conditioned) {
     if (saved_ && (x.data != x_.data || x.n != x_.n))
       throw Error("UNet::backward: x is not the input of the last forward.");
     backward(View<Out, const T>(dy), dx, accumulate);

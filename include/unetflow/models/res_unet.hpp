@@ -31,9 +31,9 @@ struct ResLevels {
 };
 template <int S, int Cp, int K, class Cond, int A, int Heads, class B, int C>
 struct ResLevels<S, Cp, K, Cond, A, Heads, B, C> {
-  using type = UNetLevel<MaybeAttending<C, Heads, B, S / 2 == A, DownConv<Cp, C, B>, ResBlock<C, C, B>>,
-                         UNetBottleneck<C, K, B>,
-                         MaybeAttending<Cp, Heads, B, S == A, UpConv<2 * C, Cp, B>, ResBlock<Cp, Cp, B>>, Cond>;
+  using type =
+      UNetLevel<MaybeAttending<C, Heads, B, S / 2 == A, DownConv<Cp, C, B>, ResBlock<C, C, B>>, UNetBottleneck<C, K, B>,
+                MaybeAttending<Cp, Heads, B, S == A, UpConv<2 * C, Cp, B>, ResBlock<Cp, Cp, B>>, Cond>;
 };
 
 template <int Cin, int H, int W, int D, class Ws, class Cond, int A, int Heads, class B>

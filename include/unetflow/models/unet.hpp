@@ -26,8 +26,8 @@ namespace detail {
 // UpBlock back to Cp channels; the deepest one's middle is the bottleneck (K x K -> 1 -> K x K).
 template <int Cp, int K, class Cond, class B, int C, int... Cs>
 struct PlainLevels {
-  using type = UNetLevel<DownBlock<Cp, C, B>, typename PlainLevels<C, K, Cond, B, Cs...>::type, UpBlock<2 * C, Cp, B>,
-                         Cond>;
+  using type =
+      UNetLevel<DownBlock<Cp, C, B>, typename PlainLevels<C, K, Cond, B, Cs...>::type, UpBlock<2 * C, Cp, B>, Cond>;
 };
 template <int Cp, int K, class Cond, class B, int C>
 struct PlainLevels<Cp, K, Cond, B, C> {
@@ -44,13 +44,13 @@ struct PlainUNetType<Cin, H, W, D, Widths<M...>, Cond, B> {
   static_assert(((M > 0) && ...), "PlainUNet: every width multiplier must be positive");
   static_assert(UNetSizes<H, W, sizeof...(M)>::ok);
   static constexpr int K = H >> sizeof...(M);
-  using type = std::conditional_t<UNetSizes<H, W, sizeof...(M)>::fit,
-                                  LeveledUNet<Shape<Cin, H, W>,
-                                              UNetLevel<ConvBlock<Cin, D, B>,
-                                                        typename PlainLevels<D, K, Cond, B, D * M...>::type,
-                                                        ConvBlock<2 * D, D, B>, Cond>,
-                                              Conv2d<D, Cin, 3, 1, 1, B>>,
-                                  UNetOfWrongSize>;
+  using type = std::conditional_t<
+      UNetSizes<H, W, sizeof...(M)>::fit,
+      LeveledUNet<Shape<Cin, H, W>,
+                  UNetLevel<ConvBlock<Cin, D, B>, typename PlainLevels<D, K, Cond, B, D * M...>::type,
+                            ConvBlock<2 * D, D, B>, Cond>,
+                  Conv2d<D, Cin, 3, 1, 1, B>>,
+      UNetOfWrongSize>;
 };
 }  // namespace detail
 
@@ -78,7 +78,8 @@ class UNetModel
                                 ConvBlock<2 * D, D, B>, Unconditioned>,
                       Conv2d<D, Cin, 3, 1, 1, B>>,
           detail::UNetOfWrongSize> {
-  static_assert(!(Classes > 0 && !Time), "UNetModel: class conditioning is only defined together with time conditioning");
+  static_assert(!(Classes > 0 && !Time),
+                "UNetModel: class conditioning is only defined together with time conditioning");
   static_assert(detail::UNetSizes<H, W, 2>::ok);
 };
 

@@ -33,18 +33,23 @@ namespace detail {
 
 // A level or bottleneck (it takes the conditions and names its parts by level), as opposed to a plain module.
 template <class M>
-concept UNetPart = requires { M::unet_depth; };
+concept UNetPart = requires {
+  M::unet_depth;
+};
 
 template <class M>
 constexpr int out_channels_of() {
-  static_assert(requires { M::out_channels; },
-                "UNetLevel: the inner part must state its out_channels (blocks, levels and Sequentials of them do)");
+  static_assert(
+      requires { M::out_channels; },
+      "UNetLevel: the inner part must state its out_channels (blocks, levels and Sequentials of them do)");
   return M::out_channels;
 }
 
 // Modules whose backward takes a strided dy and may write dx over x (the convolution blocks).
 template <class M>
-concept InPlaceBackward = requires { M::chain_depth; };
+concept InPlaceBackward = requires {
+  M::chain_depth;
+};
 
 }  // namespace detail
 
@@ -109,20 +114,26 @@ class UNetLevel {
                 "UNetLevel: the down, inner and up parts must compute on the same backend");
 
   static constexpr int unet_depth = [] {
-    if constexpr (detail::UNetPart<Inner>) return Inner::unet_depth + 1;
-    else return 1;
+    if constexpr (detail::UNetPart<Inner>)
+      return Inner::unet_depth + 1;
+    else
+      return 1;
   }();
   static constexpr int out_channels = Up::out_channels, inner_channels = detail::out_channels_of<Inner>();
   static constexpr int inner_classes = [] {
-    if constexpr (detail::UNetPart<Inner>) return Inner::classes;
-    else return 0;
+    if constexpr (detail::UNetPart<Inner>)
+      return Inner::classes;
+    else
+      return 0;
   }();
   static_assert(inner_classes == 0 || Conditioning::classes == 0 || inner_classes == Conditioning::classes,
                 "UNetLevel: every class-conditioned level of a UNet must take the same class count");
   static constexpr int classes = std::max(inner_classes, Conditioning::classes);
   static constexpr bool time = [] {
-    if constexpr (detail::UNetPart<Inner>) return Inner::time || Conditioning::time;
-    else return Conditioning::time;
+    if constexpr (detail::UNetPart<Inner>)
+      return Inner::time || Conditioning::time;
+    else
+      return Conditioning::time;
   }();
 
   template <class In>
@@ -182,8 +193,9 @@ class UNetLevel {
     using D = down_shape<In>;
     using I = inner_shape<In>;
     using Cat = cat_shape<In>;
-    if (x.n != n_) throw Error("UNetLevel::backward: x holds " + std::to_string(x.n) + " samples, the forward had " +
-                               std::to_string(n_) + ".");
+    if (x.n != n_)
+      throw Error("UNetLevel::backward: x holds " + std::to_string(x.n) + " samples, the forward had " +
+                  std::to_string(n_) + ".");
     View<Cat, T> cat{cat_, n_};
     if constexpr (detail::InPlaceBackward<Up>) {
       up.backward(cat, dy, cat);  // the concatenation is dead once up has its gradients: its gradient goes there
@@ -206,8 +218,10 @@ class UNetLevel {
   template <class F>
   void visit_blocks(const std::string& prefix, F&& f, int k) {
     down.visit(prefix + down_name(k) + ".", f);
-    if constexpr (detail::UNetPart<Inner>) inner.visit_blocks(prefix, f, k + 1);
-    else inner.visit(prefix + "mid.", f);
+    if constexpr (detail::UNetPart<Inner>)
+      inner.visit_blocks(prefix, f, k + 1);
+    else
+      inner.visit(prefix + "mid.", f);
     up.visit(prefix + up_name(k) + ".", f);
   }
   // The conditioning networks, deepest first: all the time ones, then all the class ones.
@@ -225,8 +239,10 @@ class UNetLevel {
   template <class In>
   static void shapes(ShapeRows& rows, int k) {
     rows.push_back({down_name(k), shape_name<down_shape<In>>()});
-    if constexpr (detail::UNetPart<Inner>) Inner::template shapes<down_shape<In>>(rows, k + 1);
-    else rows.push_back({"mid", shape_name<inner_shape<In>>()});
+    if constexpr (detail::UNetPart<Inner>)
+      Inner::template shapes<down_shape<In>>(rows, k + 1);
+    else
+      rows.push_back({"mid", shape_name<inner_shape<In>>()});
     rows.push_back({up_name(k), shape_name<output_shape<In>>()});
   }
 

@@ -46,7 +46,8 @@ struct GradientReport {
     int failed = 0;
     for (const auto& p : probes)
       if (!p.ok) {
-        if (++failed <= 8) out << p.tensor << "[" << p.index << "]: analytic " << p.analytic << ", numeric " << p.numeric << "\n";
+        if (++failed <= 8)
+          out << p.tensor << "[" << p.index << "]: analytic " << p.analytic << ", numeric " << p.numeric << "\n";
       }
     out << failed << " of " << probes.size() << " probes disagree";
     return out.str();
@@ -123,7 +124,11 @@ GradientReport check_layer_gradients(const GradientOptions& o = {}) {
   auto layer = std::make_unique<L>();
   Tensor<Out, cpu_f64> y(o.batch);
   return check_gradients<In, Out>(
-      *layer, [&](View<In, double> x) { layer->forward(x, y.view()); return y.view(); },
+      *layer,
+      [&](View<In, double> x) {
+        layer->forward(x, y.view());
+        return y.view();
+      },
       [&](View<In, double> x, View<Out, double> dy, View<In, double> dx) { layer->backward(x, dy, dx); }, o);
 }
 

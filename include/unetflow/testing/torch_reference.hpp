@@ -56,7 +56,8 @@ class TorchReference {
   double error(const T* ours, std::ptrdiff_t n, const std::string& name, double floor = 1e-6) const {
     const auto ref = values(name);
     if (std::ptrdiff_t(ref.size()) != n)
-      throw Error(path_ + ": " + name + " holds " + std::to_string(ref.size()) + " values, ours " + std::to_string(n) + ".");
+      throw Error(path_ + ": " + name + " holds " + std::to_string(ref.size()) + " values, ours " + std::to_string(n) +
+                  ".");
     return rel_error(ours, ref.data(), n, floor);
   }
 
@@ -69,7 +70,8 @@ class TorchReference {
         e.value = tensor(prefix + "/state." + name).template as<std::int64_t>().at(0);
       } else if constexpr (is_instance_v<E, Param> || is_instance_v<E, Buffer>) {
         const auto v = tensor(prefix + "/state." + name).template as<typename E::T>();
-        if (std::ptrdiff_t(v.size()) != e.size) throw Error(path_ + ": " + prefix + "/state." + name + " has the wrong size.");
+        if (std::ptrdiff_t(v.size()) != e.size)
+          throw Error(path_ + ": " + prefix + "/state." + name + " has the wrong size.");
         e.from_host(v.data());
       }
     });
@@ -95,7 +97,8 @@ class TorchReference {
       using E = std::decay_t<decltype(e)>;
       if constexpr (is_instance_v<E, Param>) {
         const auto grad = gradient_on_host(e);
-        out.push_back({prefix + "/grad." + name, error(grad.data(), e.size, prefix + "/grad." + name, 1e-2 * largest_grad)});
+        out.push_back(
+            {prefix + "/grad." + name, error(grad.data(), e.size, prefix + "/grad." + name, 1e-2 * largest_grad)});
       } else if constexpr (std::is_same_v<E, Counter>) {
         const bool same = e.value == tensor(prefix + "/after." + name).template as<std::int64_t>().at(0);
         out.push_back({prefix + "/after." + name, same ? 0.0 : 1.0});

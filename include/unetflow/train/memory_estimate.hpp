@@ -35,8 +35,7 @@ concept CountsAllocations = requires {
 // The memory of a training step of Model under task (the task's own buffers included) at any batch, on top of what
 // is allocated when it is called (the caller's model and optimiser are counted there).
 template <class Model, class Task, class B = typename Model::backend>
-  requires CountsAllocations<B>
-StepMemory measure_step_memory(Task& task) {
+requires CountsAllocations<B> StepMemory measure_step_memory(Task& task) {
   using In = typename Model::In;
   using T = typename B::scalar;
   const double before = double(B::allocated_bytes());
@@ -81,10 +80,11 @@ inline void check_step_fits(const StepMemory& m, int batch, int samples, double 
                        ? int(std::max(0.0, (limit - m.fixed_bytes) / (m.per_sample_bytes + per_sample_extra)))
                        : 0;
   throw Error("a training step at batch " + std::to_string(batch) + " needs about " + gb(need) + " GB (" +
-              gb(m.fixed_bytes) + " GB fixed, " + std::to_string(std::int64_t((m.per_sample_bytes + per_sample_extra) / 1e3)) +
+              gb(m.fixed_bytes) + " GB fixed, " +
+              std::to_string(std::int64_t((m.per_sample_bytes + per_sample_extra) / 1e3)) +
               " kB per sample), more than the " + gb(limit) + " GB " +
-              (of_machine ? "it may take (90 % of what this machine and its container have available)" : "allowed") + ": use a batch of at most " +
-              std::to_string(fits) + ".");
+              (of_machine ? "it may take (90 % of what this machine and its container have available)" : "allowed") +
+              ": use a batch of at most " + std::to_string(fits) + ".");
 }
 
 }  // namespace unetflow

@@ -92,10 +92,13 @@ class StopOnSignal {
       if (detail::monotonic_ns() < deadline) continue;
       const int number = detail::stop_signal().number;
       std::error_code ec;
-      const std::string kept = std::filesystem::exists(checkpoint_, ec)
-                                   ? "the last checkpoint, " + checkpoint_.string() + ", is kept: continue with --resume"
-                                   : "no checkpoint was written yet";
-      std::fprintf(stderr, "\nstopped: the %s came while a step or an epoch's outputs were in progress, which did not end in time; %s.\n",
+      const std::string kept =
+          std::filesystem::exists(checkpoint_, ec)
+              ? "the last checkpoint, " + checkpoint_.string() + ", is kept: continue with --resume"
+              : "no checkpoint was written yet";
+      std::fprintf(stderr,
+                   "\nstopped: the %s came while a step or an epoch's outputs were in progress, which did not end in "
+                   "time; %s.\n",
                    number == SIGTERM ? "SIGTERM" : "Ctrl-C", kept.c_str());
       std::fflush(stderr);
       std::_Exit(128 + (number ? number : SIGINT));

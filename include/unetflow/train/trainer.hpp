@@ -12,8 +12,8 @@
 //   - A run directory that already holds a checkpoint is continued only when resume is asked for.
 // Bit-identical resume holds for the same binary and thread count (the reductions' order depends on it).
 // Data-parallel (Comm: distributed/comm.hpp, e.g. MpiComm under mpirun): every process starts from rank 0's weights,
-// walks the same permutation and takes its rows of each batch (distributed/data_parallel.hpp), the gradients of the whole
-// batch are formed with one all-reduce per step, and only rank 0 writes (checkpoints, epoch files, the progress
+// walks the same permutation and takes its rows of each batch (distributed/data_parallel.hpp), the gradients of the
+// whole batch are formed with one all-reduce per step, and only rank 0 writes (checkpoints, epoch files, the progress
 // line, on_epoch_end). Each process reads the checkpoint on resume, whatever the process count it was written with.
 #include <chrono>
 #include <cmath>
@@ -76,15 +76,24 @@ class Trainer {
 
   Trainer(Model& model, Task& task, const ImageSet& train, TrainOptions options, Metadata metadata,
           Comm& comm = detail::one_process<Comm>())
-      : model_(model), task_(task), options_(std::move(options)), metadata_(std::move(metadata)), comm_(comm),
-        loader_(train, options_.batch, options_.seed), adam_(model, {.lr = options_.lr}),
-        schedule_(adam_, options_.lr_gamma), noise_(options_.seed, 1),
-        local_batch_((options_.batch + comm.size() - 1) / comm.size()), labels_(std::size_t(local_batch_)) {
+      : model_(model),
+        task_(task),
+        options_(std::move(options)),
+        metadata_(std::move(metadata)),
+        comm_(comm),
+        loader_(train, options_.batch, options_.seed),
+        adam_(model, {.lr = options_.lr}),
+        schedule_(adam_, options_.lr_gamma),
+        noise_(options_.seed, 1),
+        local_batch_((options_.batch + comm.size() - 1) / comm.size()),
+        labels_(std::size_t(local_batch_)) {
     if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
     check_images_fit<In>(train, "the training set");
     if (comm_.size() > 1) {
       if (!takes_shard)
-        throw Error("data-parallel training needs a task whose step takes the Shard of the batch it is given (distributed/comm.hpp); this one computes whole batches only.");
+        throw Error(
+            "data-parallel training needs a task whose step takes the Shard of the batch it is given "
+            "(distributed/comm.hpp); this one computes whole batches only.");
       check_batches_split(train.n);
       averager_.emplace(model, comm_);
       averager_->broadcast_state();
@@ -153,14 +162,17 @@ class Trainer {
     if (writes_outputs()) std::filesystem::create_directories(options_.run_dir);
     if (options_.resume) {
       if (!std::filesystem::exists(checkpoint_path()))
-        throw Error("cannot resume: " + checkpoint_path().string() + " does not exist (start the run without --resume).");
+        throw Error("cannot resume: " + checkpoint_path().string() +
+                    " does not exist (start the run without --resume).");
       load();
     } else if (std::filesystem::exists(checkpoint_path())) {
-      throw Error(options_.run_dir.string() + " already holds a checkpoint: continue it with --resume, or give the run another name.");
+      throw Error(options_.run_dir.string() +
+                  " already holds a checkpoint: continue it with --resume, or give the run another name.");
     }
     if (writes_outputs()) {
       remove_stray_temporaries();
-      if (progress_.batch.value == 0 && progress_.epoch.value > 0 && !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
+      if (progress_.batch.value == 0 && progress_.epoch.value > 0 &&
+          !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
         finish_epoch(progress_.epoch.value, on_epoch_end);
     }
   }
@@ -183,7 +195,11 @@ class Trainer {
       stop = global.stop;
     }
     if (!std::isfinite(loss))
-      throw Error("training stopped: the loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(b + 1) + " (learning rate too high?); " + (std::filesystem::exists(checkpoint_path()) ? "the last good checkpoint " + checkpoint_path().string() + " is untouched." : "no checkpoint was written."));
+      throw Error("training stopped: the loss is " + std::to_string(loss) + " at epoch " + std::to_string(epoch + 1) +
+                  ", step " + std::to_string(b + 1) + " (learning rate too high?); " +
+                  (std::filesystem::exists(checkpoint_path())
+                       ? "the last good checkpoint " + checkpoint_path().string() + " is untouched."
+                       : "no checkpoint was written."));
     adam_.step();
     if (ema_) ema_->update();
     progress_.losses.values.push_back(loss);
@@ -200,7 +216,8 @@ class Trainer {
   // The end of epoch `epoch` (0-based): its time, the schedule's step, the checkpoint and the epoch's outputs.
   template <class OnEpochEnd>
   void end_epoch(std::int64_t epoch, std::chrono::steady_clock::time_point start, OnEpochEnd& on_epoch_end) {
-    progress_.epoch_seconds.values.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    progress_.epoch_seconds.values.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     progress_.epoch.value = epoch + 1;
     progress_.batch.value = 0;
     schedule_.step();
@@ -219,8 +236,11 @@ class Trainer {
   // Calls f(parts...) with every part of the full training state.
   template <class F>
   void with_parts(F&& f) {
-    if (ema_) f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_), part("ema.", *ema_));
-    else f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_));
+    if (ema_)
+      f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_),
+        part("ema.", *ema_));
+    else
+      f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_));
   }
   std::filesystem::path epoch_weights_path(std::int64_t epoch) const {
     return options_.run_dir / ("model-epoch" + std::to_string(epoch) + ".safetensors");
@@ -267,12 +287,14 @@ class Trainer {
   }
 
   // A task takes part in data-parallel training by taking a Shard; one without runs in one process.
-  static constexpr bool takes_shard = requires(Task& t, Model& m, View<In, const T> x, std::uint8_t* l, Rng& r) {
+  static constexpr bool takes_shard = requires(Task & t, Model& m, View<In, const T> x, std::uint8_t* l, Rng& r) {
     t.step(m, x, l, r, Shard{});
   };
   double task_step(View<In, const T> x, Shard shard) {
-    if constexpr (takes_shard) return task_.step(model_, x, labels_.data(), noise_, shard);
-    else return task_.step(model_, x, labels_.data(), noise_);
+    if constexpr (takes_shard)
+      return task_.step(model_, x, labels_.data(), noise_, shard);
+    else
+      return task_.step(model_, x, labels_.data(), noise_);
   }
 
   // Every process must get at least one row of every batch: the batch, and the last (smaller) batch of an epoch,
@@ -280,9 +302,13 @@ class Trainer {
   void check_batches_split(int samples) const {
     const int processes = comm_.size(), last = samples % options_.batch;
     if (options_.batch < processes)
-      throw Error("the batch (" + std::to_string(options_.batch) + ") must hold at least one sample per process (" + std::to_string(processes) + " processes).");
-    if (last != 0 && last < processes && (options_.steps_per_epoch <= 0 || options_.steps_per_epoch >= loader_.batches_per_epoch()))
-      throw Error("the last batch of an epoch holds " + std::to_string(last) + " samples, fewer than the " + std::to_string(processes) + " processes: choose a batch size for which it holds none or at least one per process.");
+      throw Error("the batch (" + std::to_string(options_.batch) + ") must hold at least one sample per process (" +
+                  std::to_string(processes) + " processes).");
+    if (last != 0 && last < processes &&
+        (options_.steps_per_epoch <= 0 || options_.steps_per_epoch >= loader_.batches_per_epoch()))
+      throw Error("the last batch of an epoch holds " + std::to_string(last) + " samples, fewer than the " +
+                  std::to_string(processes) +
+                  " processes: choose a batch size for which it holds none or at least one per process.");
   }
 
   Model& model_;

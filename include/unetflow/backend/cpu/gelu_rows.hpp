@@ -27,7 +27,8 @@ void GeluRows<T>::gelu_grad_row(const T* x, T* g, std::ptrdiff_t len, T scale, T
   Eigen::Map<const Row> in(x, len);
   Eigen::Map<Row> grad(g, len);
   const auto z = in * scale + shift;
-  grad *= T(0.5) * (T(1) + (z * T(M_SQRT1_2)).erf()) + z * (T(-0.5) * z.square()).exp() * T(0.5 * M_2_SQRTPI * M_SQRT1_2);
+  grad *=
+      T(0.5) * (T(1) + (z * T(M_SQRT1_2)).erf()) + z * (T(-0.5) * z.square()).exp() * T(0.5 * M_2_SQRTPI * M_SQRT1_2);
 }
 
 }  // namespace unetflow::cpu_impl

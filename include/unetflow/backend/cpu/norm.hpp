@@ -21,8 +21,8 @@ struct Normalisation {
   static void bn_stats(Strided<const T> x, int n, int C, int plane, T* mean, T* var);
   // Turns the batch variance into invstd and moves the running statistics (training), or takes the running
   // statistics as they are (evaluation). `count` is the number of values per channel in the batch.
-  static void bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count,
-                         double momentum, double eps, bool training);
+  static void bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count, double momentum,
+                         double eps, bool training);
   // y = act((x - mean) * invstd * gamma + beta); act is the identity or GELU (BatchNorm2d then GELU, one pass).
   static void bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
                        const T* gamma, const T* beta, Activation act = Activation::none);
@@ -37,20 +37,22 @@ struct Normalisation {
   // gradient of a bias before training-mode BatchNorm, zero in exact arithmetic, came out at 2e-5 where PyTorch's
   // own noise is 7e-5 and the parity tolerance 9e-5). So the sums are double, x - mean is centred on the mean of its
   // own float values (`centre`: mean is the batch mean rounded to float), and the result is formed in double.
-  static void bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean,
-                          const T* invstd, const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats,
+  static void bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean, const T* invstd,
+                          const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats,
                           Activation act = Activation::none);
 };
 
 template <class T>
-void Normalisation<T>::bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd, const T* gamma, const T* beta, Activation act) {
+void Normalisation<T>::bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean,
+                                const T* invstd, const T* gamma, const T* beta, Activation act) {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int s = 0; s < n; ++s)
     for (int c = 0; c < C; ++c) bn_apply_plane(x[s], y[s], c, plane, mean, invstd, gamma, beta, act);
 }
 
 template <class T>
-void Normalisation<T>::bn_apply_sample(const T* x, T* y, int C, int plane, const T* mean, const T* invstd, const T* gamma, const T* beta, Activation act) {
+void Normalisation<T>::bn_apply_sample(const T* x, T* y, int C, int plane, const T* mean, const T* invstd,
+                                       const T* gamma, const T* beta, Activation act) {
   for (int c = 0; c < C; ++c) bn_apply_plane(x, y, c, plane, mean, invstd, gamma, beta, act);
 }
 
@@ -110,7 +112,8 @@ void Normalisation<T>::bn_stats(Strided<const T> x, int n, int C, int plane, T* 
 }
 
 template <class T>
-void Normalisation<T>::bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count, double momentum, double eps, bool training) {
+void Normalisation<T>::bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count,
+                                  double momentum, double eps, bool training) {
   for (int c = 0; c < C; ++c) {
     if (training) {
       const double unbiased = count > 1 ? double(var_invstd[c]) * count / (count - 1) : double(var_invstd[c]);
@@ -125,7 +128,8 @@ void Normalisation<T>::bn_prepare(T* mean, T* var_invstd, T* running_mean, T* ru
 }
 
 template <class T>
-void Normalisation<T>::bn_apply_plane(const T* x, T* y, int c, int plane, const T* mean, const T* invstd, const T* gamma, const T* beta, Activation act) {
+void Normalisation<T>::bn_apply_plane(const T* x, T* y, int c, int plane, const T* mean, const T* invstd,
+                                      const T* gamma, const T* beta, Activation act) {
   const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
   const T* in = x + std::ptrdiff_t(c) * plane;
   T* out = y + std::ptrdiff_t(c) * plane;
@@ -136,7 +140,9 @@ void Normalisation<T>::bn_apply_plane(const T* x, T* y, int c, int plane, const 
 }
 
 template <class T>
-void Normalisation<T>::bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean, const T* invstd, const T* gamma, const T* beta, T* dgamma, T* dbeta, bool batch_stats, Activation act) {
+void Normalisation<T>::bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean,
+                                   const T* invstd, const T* gamma, const T* beta, T* dgamma, T* dbeta,
+                                   bool batch_stats, Activation act) {
   const double count = double(n) * plane;
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < C; ++c) {
@@ -146,7 +152,7 @@ void Normalisation<T>::bn_backward(Strided<const T> x, Strided<T> g, int n, int 
       const T* xp = x[s] + std::ptrdiff_t(c) * plane;
       T* gp = g[s] + std::ptrdiff_t(c) * plane;
       if (act == Activation::gelu) GeluRows<T>::gelu_grad_row(xp, gp, plane, scale, shift);
-      // double sums: the mean gradient mg is subtracted from every element, so its error returns N-fold
+        // double sums: the mean gradient mg is subtracted from every element, so its error returns N-fold
 #pragma omp simd reduction(+ : sum_g, sum_gx, sum_x)
       for (int i = 0; i < plane; ++i) {
         const T d = xp[i] - m;
@@ -156,7 +162,7 @@ void Normalisation<T>::bn_backward(Strided<const T> x, Strided<T> g, int n, int 
       }
     }
     const double centre = batch_stats ? sum_x / count : 0.0;  // mean is the running mean otherwise
-    sum_gx = (sum_gx - centre * sum_g) * is;  // sum of g * xhat
+    sum_gx = (sum_gx - centre * sum_g) * is;                  // sum of g * xhat
     dgamma[c] += T(sum_gx);
     dbeta[c] += T(sum_g);
     // In double, stored once: with float mg and mgx their roundings came back N-fold in the channel's sum.
@@ -167,8 +173,7 @@ void Normalisation<T>::bn_backward(Strided<const T> x, Strided<T> g, int n, int 
       const T* xp = x[s] + std::ptrdiff_t(c) * plane;
       T* gp = g[s] + std::ptrdiff_t(c) * plane;
 #pragma omp simd
-      for (int i = 0; i < plane; ++i)
-        gp[i] = T(k * (double(gp[i]) - mg) - ks * (double(xp[i] - m) - centre) * mgx);
+      for (int i = 0; i < plane; ++i) gp[i] = T(k * (double(gp[i]) - mg) - ks * (double(xp[i] - m) - centre) * mgx);
     }
   }
 }

@@ -21,7 +21,8 @@ void Optimiser<T>::blend(T* y, const T* x, std::ptrdiff_t len, T a, T b) {
 }
 
 template <class T>
-void Optimiser<T>::adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2, double eps, double weight_decay, long step) {
+void Optimiser<T>::adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2,
+                               double eps, double weight_decay, long step) {
   const double bc1 = 1.0 - std::pow(beta1, double(step)), bc2 = 1.0 - std::pow(beta2, double(step));
   const T step_size = T(lr / bc1), sqrt_bc2 = T(std::sqrt(bc2));
   const T b1 = T(beta1), b2 = T(beta2), e = T(eps), wd = T(weight_decay);

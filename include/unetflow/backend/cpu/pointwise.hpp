@@ -22,8 +22,8 @@ struct Pointwise {
   static void avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate);
 
   // y = h * scale[c] (+ shift[c]): conditioning signals broadcast over the plane.
-  static void modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y,
-                               int n, int C, int plane);
+  static void modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y, int n,
+                               int C, int plane);
   static void modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
                                 Strided<T> dscale, Strided<T> dshift, int n, int C, int plane);
 
@@ -36,8 +36,8 @@ struct Pointwise {
                   double* loss);
 
   // Flow matching's pair: xt = (1 - t) x0 + t x1 and target = x1 - x0, one t per sample.
-  static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,
-                          int n, std::ptrdiff_t len);
+  static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target, int n,
+                          std::ptrdiff_t len);
 };
 
 template <class T>
@@ -110,7 +110,8 @@ void Pointwise<T>::avgpool_forward(Strided<const T> x, Strided<T> y, int n, int 
 }
 
 template <class T>
-void Pointwise<T>::avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate) {
+void Pointwise<T>::avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k,
+                                    bool accumulate) {
   const int ho = h / k, wo = w / k;
   const T inv = T(1) / T(k * k);
 #pragma omp parallel for collapse(2) schedule(static)
@@ -127,7 +128,8 @@ void Pointwise<T>::avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, i
 }
 
 template <class T>
-void Pointwise<T>::modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y, int n, int C, int plane) {
+void Pointwise<T>::modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y,
+                                    int n, int C, int plane) {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int s = 0; s < n; ++s)
     for (int c = 0; c < C; ++c) {
@@ -139,7 +141,8 @@ void Pointwise<T>::modulate_forward(Strided<const T> h, Strided<const T> scale, 
 }
 
 template <class T>
-void Pointwise<T>::modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh, Strided<T> dscale, Strided<T> dshift, int n, int C, int plane) {
+void Pointwise<T>::modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
+                                     Strided<T> dscale, Strided<T> dshift, int n, int C, int plane) {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int s = 0; s < n; ++s)
     for (int c = 0; c < C; ++c) {
@@ -159,7 +162,8 @@ void Pointwise<T>::modulate_backward(Strided<const T> h, Strided<const T> scale,
 }
 
 template <class T>
-void Pointwise<T>::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len, double* loss) {
+void Pointwise<T>::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
+                       double* loss) {
   const double count = double(n) * len;
   double total = 0;
 #pragma omp parallel for reduction(+ : total) schedule(static)
@@ -176,7 +180,8 @@ void Pointwise<T>::mse(Strided<const T> pred, Strided<const T> target, Strided<T
 }
 
 template <class T>
-void Pointwise<T>::interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target, int n, std::ptrdiff_t len) {
+void Pointwise<T>::interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target,
+                               int n, std::ptrdiff_t len) {
 #pragma omp parallel for schedule(static)
   for (int s = 0; s < n; ++s)
     for (std::ptrdiff_t i = 0; i < len; ++i) {

@@ -4,8 +4,6 @@
 
 #include "../../distributed/comm.hpp"
 #include "../../layers/cross_entropy.hpp"
-#include "../../random.hpp"
-#include "../../tensor.hpp"
 
 namespace unetflow {
 

@@ -7,10 +7,7 @@
 #include <vector>
 
 #include "../../backend/recorded_step.hpp"
-#include "../../distributed/comm.hpp"
 #include "../../layers/mse_loss.hpp"
-#include "../../random.hpp"
-#include "../../tensor.hpp"
 #include "../../transfer.hpp"
 
 namespace unetflow {
@@ -18,12 +15,12 @@ namespace unetflow {
 template <class Model>
 class DenoiseTask {
  public:
+  double sigma = 0.5;
+  bool pure_noise = false;
+
   using In = typename Model::In;
   using B = typename Model::backend;
   using T = typename B::scalar;
-
-  double sigma = 0.5;
-  bool pure_noise = false;
 
   DenoiseTask(double sigma_, bool pure_noise_) : sigma(sigma_), pure_noise(pure_noise_) {}
 
@@ -35,12 +32,15 @@ class DenoiseTask {
     auto z = input_.resize(n);
     auto g = grad_.resize(n);
     draw_normal_rows<B>(rng, z.data, n, In::size, shard, staging_);
-    run_training_step(graph_, model, [&] {
-      if (!pure_noise) B::blend(z.data, x.data, z.numel(), T(sigma), T(1));  // z = x + sigma * eps
-      auto y = model.forward(View<In, const T>(z));
-      loss_(y, x, g);
-      model.backward(g);
-    }, n, key_of(x.data), std::bit_cast<std::uintptr_t>(sigma), pure_noise);
+    run_training_step(
+        graph_, model,
+        [&] {
+          if (!pure_noise) B::blend(z.data, x.data, z.numel(), T(sigma), T(1));  // z = x + sigma * eps
+          auto y = model.forward(View<In, const T>(z));
+          loss_(y, x, g);
+          model.backward(g);
+        },
+        n, key_of(x.data), std::bit_cast<std::uintptr_t>(sigma), pure_noise);
     return loss_.value();
   }
 

@@ -7,11 +7,8 @@
 #include <vector>
 
 #include "../../backend/recorded_step.hpp"
-#include "../../distributed/comm.hpp"
 #include "../../flow/flow_matching.hpp"
 #include "../../layers/mse_loss.hpp"
-#include "../../random.hpp"
-#include "../../tensor.hpp"
 #include "../../transfer.hpp"
 
 namespace unetflow {
@@ -21,20 +18,23 @@ namespace unetflow {
 template <class Model>
 class FlowMatchingLoss {
  public:
+  using T = typename Model::backend::scalar;
   using In = typename Model::In;
   using B = typename Model::backend;
-  using T = typename B::scalar;
 
   double operator()(Model& m, View<In, const T> x1, View<In, const T> x0, View<Vec<1>, const T> t,
                     View<typename Model::ClassIn, const T> c = {}) {
     const int n = x1.n;
     auto xt = xt_.resize(n), target = target_.resize(n), grad = grad_.resize(n);
-    run_training_step(graph_, m, [&] {
-      B::interpolate(x0.rows(), x1.rows(), t.data, xt.rows(), target.rows(), n, In::size);
-      auto y = velocity(m, View<In, const T>(xt), t, c);
-      loss_(y, View<In, const T>(target), grad);
-      m.backward(grad);
-    }, n, key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data));
+    run_training_step(
+        graph_, m,
+        [&] {
+          B::interpolate(x0.rows(), x1.rows(), t.data, xt.rows(), target.rows(), n, In::size);
+          auto y = velocity(m, View<In, const T>(xt), t, c);
+          loss_(y, View<In, const T>(target), grad);
+          m.backward(grad);
+        },
+        n, key_of(x1.data), key_of(x0.data), key_of(t.data), key_of(c.data));
     return loss_.value();
   }
   const typename B::Graph& graph() const { return graph_; }  // its statistics, on a recording backend
@@ -49,10 +49,11 @@ class FlowMatchingLoss {
 template <class Model>
 class FlowMatchingTask {
  public:
+  double p_uncond = 0.1;  // the probability of a batch row without its class (B.3)
+
   using In = typename Model::In;
   using B = typename Model::backend;
   using T = typename B::scalar;
-  double p_uncond = 0.1;
 
   explicit FlowMatchingTask(double p_uncond_ = 0.1) : p_uncond(p_uncond_) {}
 

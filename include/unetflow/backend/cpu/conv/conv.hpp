@@ -80,7 +80,8 @@ void Convolution<T>::each_sample(int n, SampleEpilogue done) {
 }
 
 template <class T>
-void Convolution<T>::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate, SampleEpilogue done) {
+void Convolution<T>::conv_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
+                                  bool accumulate, SampleEpilogue done) {
   if (whole_map(g)) {  // y = x w^T
     Gemm<T>::gemm(false, true, n, g.co, int(g.col_rows()), T(1), x.data, int(x.stride), w, int(g.col_rows()),
                   accumulate ? T(1) : T(0), y.data, int(y.stride));
@@ -88,15 +89,18 @@ void Convolution<T>::conv_forward(Strided<const T> x, const T* w, Strided<T> y, 
   } else if (direct_applies(g)) {
     direct_forward(x, w, y, n, g, accumulate, done);
   } else if (winograd_applies(g)) {
-    if (winograd_f4x4_pays(g)) WinogradConvolution<T>::template forward<winograd::F4x4>(x, w, y, n, g, accumulate, done);
-    else WinogradConvolution<T>::template forward<winograd::F2x2>(x, w, y, n, g, accumulate, done);
+    if (winograd_f4x4_pays(g))
+      WinogradConvolution<T>::template forward<winograd::F4x4>(x, w, y, n, g, accumulate, done);
+    else
+      WinogradConvolution<T>::template forward<winograd::F2x2>(x, w, y, n, g, accumulate, done);
   } else {
     Columns<T>::forward(x, w, y, n, g, accumulate, done);
   }
 }
 
 template <class T>
-void Convolution<T>::conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g, bool accumulate, SampleEpilogue done) {
+void Convolution<T>::conv_backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
+                                        bool accumulate, SampleEpilogue done) {
   if (winograd_upsample_applies(g)) {
     WinogradConvolution<T>::upsample(dy, w, dx, n, g, accumulate, done);
   } else if (whole_map(g)) {  // dx = dy w
@@ -123,8 +127,10 @@ void Convolution<T>::conv_backward_weight(Strided<const T> x, Strided<const T> d
     Gemm<T>::gemm(true, false, g.co, int(g.col_rows()), n, T(1), dy.data, int(dy.stride), x.data, int(x.stride), T(1),
                   dw, int(g.col_rows()));
   } else if (winograd_applies(g)) {
-    if (winograd_f4x4_weight_pays(g)) WinogradConvolution<T>::template weight_gradient<winograd::F4x4>(x, dy, dw, n, g);
-    else WinogradConvolution<T>::template weight_gradient<winograd::F2x2>(x, dy, dw, n, g);
+    if (winograd_f4x4_weight_pays(g))
+      WinogradConvolution<T>::template weight_gradient<winograd::F4x4>(x, dy, dw, n, g);
+    else
+      WinogradConvolution<T>::template weight_gradient<winograd::F2x2>(x, dy, dw, n, g);
   } else if (direct_applies(g)) {
     direct_weight_gradient(x, dy, dw, n, g);
   } else {
@@ -133,7 +139,8 @@ void Convolution<T>::conv_backward_weight(Strided<const T> x, Strided<const T> d
 }
 
 template <class T>
-void Convolution<T>::direct_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate, SampleEpilogue done) {
+void Convolution<T>::direct_forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
+                                    bool accumulate, SampleEpilogue done) {
 #pragma omp parallel
   {
     T* planes = Memory<T>::scratch(Use::rows, omp_get_thread_num(), direct::scratch_size(g));

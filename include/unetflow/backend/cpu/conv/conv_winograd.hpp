@@ -49,7 +49,8 @@ struct WinogradConvolution {
 };
 
 template <class T>
-void WinogradConvolution<T>::upsample(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate, SampleEpilogue done) {
+void WinogradConvolution<T>::upsample(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g,
+                                      bool accumulate, SampleEpilogue done) {
   using W = winograd::Upsample;
   T* u = Memory<T>::scratch(Use::transformed_weights, 0, W::points * winograd::point_stride(W::classes * g.ci, g.co));
   W::transform_weights(w, g.co, g.ci, u);
@@ -58,7 +59,8 @@ void WinogradConvolution<T>::upsample(Strided<const T> x, const T* w, Strided<T>
 
 template <class T>
 template <class Scheme>
-void WinogradConvolution<T>::batched(Strided<const T> x, const T* u, Strided<T> y, int n, int ci, int co, int h, int w, bool accumulate, SampleEpilogue done) {
+void WinogradConvolution<T>::batched(Strided<const T> x, const T* u, Strided<T> y, int n, int ci, int co, int h, int w,
+                                     bool accumulate, SampleEpilogue done) {
   constexpr int points = Scheme::points;
   const int rows_m = Scheme::classes * co, tiles = Scheme::tiles(h, w);
   const int per_thread = (n + Memory<T>::threads() - 1) / Memory<T>::threads();
@@ -79,8 +81,8 @@ void WinogradConvolution<T>::batched(Strided<const T> x, const T* u, Strided<T> 
       const int s0 = b * batch, count = std::min(batch, n - s0);
       for (int j = 0; j < count; ++j) Scheme::transform_input(x[s0 + j], ci, h, w, v + j * tiles, ld, rows);
       for (int xi = 0; xi < points; ++xi)
-        Gemm<T>::gemm(false, false, rows_m, count * tiles, ci, T(1), u + xi * u_stride, ci, v + xi * v_stride, int(ld), T(0),
-             m + xi * m_stride, int(ld));
+        Gemm<T>::gemm(false, false, rows_m, count * tiles, ci, T(1), u + xi * u_stride, ci, v + xi * v_stride, int(ld),
+                      T(0), m + xi * m_stride, int(ld));
       for (int j = 0; j < count; ++j) {
         Scheme::transform_output(m + j * tiles, co, ld, y[s0 + j], h, w, accumulate, rows + in_rows);
         if (done) done(s0 + j);
@@ -110,11 +112,12 @@ void WinogradConvolution<T>::weight_gradient(Strided<const T> x, Strided<const T
       W::transform_input(x[s], g.ci, g.hi, g.wi, v, ld, rows);
       W::transform_gradient(dy[s], g.co, g.ho, g.wo, e, ld, rows);
       for (int xi = 0; xi < points; ++xi)
-        Gemm<T>::gemm(false, true, g.co, g.ci, int(ld), T(1), e + xi * e_stride, int(ld), v + xi * v_stride, int(ld), T(1),
-             acc + xi * plane, g.ci);
+        Gemm<T>::gemm(false, true, g.co, g.ci, int(ld), T(1), e + xi * e_stride, int(ld), v + xi * v_stride, int(ld),
+                      T(1), acc + xi * plane, g.ci);
     }
   }
-  T* total = Memory<T>::scratch(Use::partial_sums, 0, points * plane);  // thread 0's sums, then the others added to them
+  T* total =
+      Memory<T>::scratch(Use::partial_sums, 0, points * plane);  // thread 0's sums, then the others added to them
   Memory<T>::add_partial_sums(1, nt, points * plane, total);
   W::transform_weight_gradient(total, g.co, g.ci, dw);
 }

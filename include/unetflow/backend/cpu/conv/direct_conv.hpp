@@ -13,8 +13,8 @@
 namespace unetflow::direct {
 
 struct Layout {
-  int pitch, rows;          // the padded plane: rows x pitch, with one spare row for the dropped columns' reads
-  std::ptrdiff_t span;      // ho * pitch: the positions one tap pass covers
+  int pitch, rows;      // the padded plane: rows x pitch, with one spare row for the dropped columns' reads
+  std::ptrdiff_t span;  // ho * pitch: the positions one tap pass covers
   explicit Layout(const ConvGeom& g)
       : pitch(g.wi + 2 * g.p), rows(g.hi + 2 * g.p + 1), span(std::ptrdiff_t(g.ho) * (g.wi + 2 * g.p)) {}
   std::ptrdiff_t plane() const { return std::ptrdiff_t(rows) * pitch; }
@@ -28,8 +28,9 @@ inline std::ptrdiff_t scratch_size(const ConvGeom& g) {
 // Copies channel plane x[hi][wi] into the interior of the zero-bordered padded plane (border written by the caller).
 template <class T>
 void pad_plane(const T* x, const ConvGeom& g, const Layout& l, T* padded) {
-  for (int r = 0; r < g.hi; ++r) std::copy(x + std::ptrdiff_t(r) * g.wi, x + std::ptrdiff_t(r + 1) * g.wi,
-                                           padded + std::ptrdiff_t(r + g.p) * l.pitch + g.p);
+  for (int r = 0; r < g.hi; ++r)
+    std::copy(x + std::ptrdiff_t(r) * g.wi, x + std::ptrdiff_t(r + 1) * g.wi,
+              padded + std::ptrdiff_t(r + g.p) * l.pitch + g.p);
 }
 
 // y[co][ho][wo] (+)= w * x for one sample x[ci][hi][wi].

@@ -40,8 +40,8 @@ struct Columns {
   static void forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate,
                       SampleEpilogue done);
   // dx[s] (+)= col2im(w^T * dy[s]).
-  static void backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
-                            bool accumulate, SampleEpilogue done);
+  static void backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g, bool accumulate,
+                            SampleEpilogue done);
   // dw += sum_s dy[s] * im2col(x[s])^T; per-thread partial sums added in thread order (deterministic).
   static void backward_weight(Strided<const T> x, Strided<const T> dy, T* dw, int n, const ConvGeom& g);
 };
@@ -135,7 +135,8 @@ void Columns<T>::scatter_tile(const T* tile, Strided<T> y, int s0, int m, int c,
 }
 
 template <class T>
-void Columns<T>::forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate, SampleEpilogue done) {
+void Columns<T>::forward(Strided<const T> x, const T* w, Strided<T> y, int n, const ConvGeom& g, bool accumulate,
+                         SampleEpilogue done) {
   const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
   const int tiles = (n + tile - 1) / tile;
 #pragma omp parallel
@@ -160,7 +161,8 @@ void Columns<T>::forward(Strided<const T> x, const T* w, Strided<T> y, int n, co
 }
 
 template <class T>
-void Columns<T>::backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g, bool accumulate, SampleEpilogue done) {
+void Columns<T>::backward_data(Strided<const T> dy, const T* w, Strided<T> dx, int n, const ConvGeom& g,
+                               bool accumulate, SampleEpilogue done) {
   const int rows = int(g.col_rows()), hw = int(g.col_cols()), tile = conv_tile(g, n);
   const int tiles = (n + tile - 1) / tile;
   const std::ptrdiff_t image = std::ptrdiff_t(g.ci) * g.hi * g.wi;

@@ -25,7 +25,9 @@ inline void copy_row(const T* src, int n, T* dst) {
 // Distance between consecutive transformed points' matrices of rows x ld values. Rounded up to a whole 4 KB and
 // one cache line more: with a multiple of 4 KB, the 16-36 streams a transform reads or writes all fall into the same
 // L1 set (a 256 -> 64-channel weight transform took 7 ms instead of <1).
-inline std::ptrdiff_t point_stride(std::ptrdiff_t rows, std::ptrdiff_t ld) { return (rows * ld + 1023) / 1024 * 1024 + 16; }
+inline std::ptrdiff_t point_stride(std::ptrdiff_t rows, std::ptrdiff_t ld) {
+  return (rows * ld + 1023) / 1024 * 1024 + 16;
+}
 
 struct F2x2 {
   static constexpr int points = 16;  // values per transformed tile

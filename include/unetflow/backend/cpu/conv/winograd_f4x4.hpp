@@ -164,7 +164,7 @@ struct F4x4 {
   static void transform_gradient(const T* dy, int co, int h, int w, T* e, std::ptrdiff_t ld, T* scratch) {
     const int th = (h + 3) / 4, tw = (w + 3) / 4, pw = 4 * tw;
     const std::ptrdiff_t xi_stride = point_stride(co, ld);
-    T* padded = scratch;  // the plane, zero-extended to 4 th x 4 tw
+    T* padded = scratch;                              // the plane, zero-extended to 4 th x 4 tw
     T* rows = scratch + std::ptrdiff_t(4 * th) * pw;  // A g for one row of tiles: 6 rows of pw
     std::fill(padded, padded + std::ptrdiff_t(4 * th) * pw, T(0));
     for (int c = 0; c < co; ++c) {
