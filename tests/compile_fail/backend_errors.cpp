@@ -1,5 +1,6 @@
 // Each CASE is a backend policy that breaks the contract of backend/backend.hpp; tests/CMakeLists.txt compiles this
 // file once per case and checks that the compiler's output names the missing primitive. CASE 0 is the control.
+#include <unetflow/backend/cpu.hpp>  // the layers name the CPU policy (backend/cpu_fwd.hpp); its definition is here
 #include <unetflow/layers/avgpool2d.hpp>
 #include <unetflow/layers/batchnorm2d.hpp>
 #include <unetflow/layers/conv2d.hpp>

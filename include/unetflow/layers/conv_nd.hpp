@@ -24,7 +24,7 @@ class ConvNd : public OwnsOutput<Layer, B> {
   static_assert(!Transposed || (Cin > 0 && Cout > 0 && K > 0 && S > 0 && P >= 0),
                 "ConvTranspose2d: bad hyper-parameters");
   // PyTorch's fan_in: weight.size(1) * K * K, which is Cout * K * K for a transposed convolution.
-  static constexpr double bound = 1.0 / std::sqrt(double((Transposed ? Cout : Cin) * K * K));
+  static double bound() { return 1.0 / std::sqrt(double((Transposed ? Cout : Cin) * K * K)); }
 
  public:
   using backend = B;
@@ -44,8 +44,8 @@ class ConvNd : public OwnsOutput<Layer, B> {
 
   // PyTorch's layouts: [Cout][Cin][K][K], transposed [Cin][Cout][K][K].
   Param<B> weight{Transposed ? std::vector<std::int64_t>{Cin, Cout, K, K} : std::vector<std::int64_t>{Cout, Cin, K, K},
-                  bound};
-  Param<B> bias{{Cout}, bound};
+                  bound()};
+  Param<B> bias{{Cout}, bound()};
 
   // The geometry of the convolution (for a transposed one: of the convolution it is the transpose of, big -> small).
   template <class In>
