@@ -1,5 +1,8 @@
-// Forward and backward of each layer at the shapes of the D=128 denoiser (SPEC section 1), batch 64.
-// GFLOP/s counts the multiply-adds of convolutions (2 per MAC); element-wise layers report GB/s of tensors touched.
+// Forward and backward of each layer at the shapes of the D=128 denoiser (SPEC section 1), batch 64, and of the
+// standard set (activations, pooling, up-sampling, normalisation, dropout, fused ConvBn blocks with GELU and ReLU).
+// GFLOP/s counts the multiply-adds of convolutions (2 per MAC); element-wise layers report GB/s of tensors touched,
+// to set against copy_D_28 (a plain copy of the same bytes: the memory bandwidth). compare_pytorch.py --layers
+// puts PyTorch's time for the same operations beside them.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -44,6 +47,43 @@ void layer_case(benchmark::State& state) {
   }
 }
 
+// A block (module interface: y = forward(x)), forward or forward + backward.
+template <class Block, class In, bool Backward>
+void block_case(benchmark::State& state) {
+  using Out = typename Block::template output_shape<In>;
+  auto block = std::make_unique<Block>();
+  Rng rng(0);
+  reset_parameters(*block, rng);
+  auto x = random_tensor<In>(rng);
+  auto dy = random_tensor<Out>(rng);
+  Tensor<In, cpu> dx(batch);
+  for (auto _ : state) {
+    block->forward(View<In, const float>(x));
+    if constexpr (Backward) block->backward(View<In, const float>(x), dy.view(), dx.view());
+    benchmark::ClobberMemory();
+  }
+}
+template <class Block, class In>
+void add_block(const char* name) {
+  benchmark::RegisterBenchmark((std::string(name) + "/forward").c_str(), block_case<Block, In, false>)
+      ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+  benchmark::RegisterBenchmark((std::string(name) + "/forward_backward").c_str(), block_case<Block, In, true>)
+      ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+}
+
+// The memory bandwidth for element-wise layers: copying the bytes of one D x 28 x 28 batch (read and write).
+void copy_case(benchmark::State& state) {
+  using S = Shape<128, 28, 28>;
+  Rng rng(0);
+  auto x = random_tensor<S>(rng);
+  Tensor<S, cpu> y(batch);
+  for (auto _ : state) {
+    cpu::copy_rows(View<S, const float>(x).rows(), y.view().rows(), batch, S::size);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GB/s"] = benchmark::Counter(4.0 * batch * 2 * S::size * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 template <class Layer, class In>
 void add(const char* name) {
   benchmark::RegisterBenchmark((std::string(name) + "/forward").c_str(), layer_case<Layer, In, false>)
@@ -67,6 +107,19 @@ const bool registered = [] {
   add<BatchNorm2d<D>, Shape<D, 28, 28>>("batchnorm_D_28");
   add<GELU<>, Shape<D, 28, 28>>("gelu_D_28");
   add<AvgPool2d<7>, Shape<2 * D, 7, 7>>("avgpool7_2D");
+  // The standard set.
+  benchmark::RegisterBenchmark("copy_D_28", copy_case)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+  add<ReLU<>, Shape<D, 28, 28>>("relu_D_28");
+  add<LeakyReLU<>, Shape<D, 28, 28>>("leaky_relu_D_28");
+  add<SiLU<>, Shape<D, 28, 28>>("silu_D_28");
+  add<MaxPool2d<2>, Shape<D, 28, 28>>("maxpool2_D_28");
+  add<Upsample<2>, Shape<D, 14, 14>>("upsample_nearest_D_14");
+  add<Upsample<2, UpsampleMode::bilinear>, Shape<D, 14, 14>>("upsample_bilinear_D_14");
+  add<AdaptiveAvgPool2d<>, Shape<D, 28, 28>>("adaptive_avgpool_D_28");
+  add<LayerNorm<Shape<D, 28, 28>>, Shape<D, 28, 28>>("layernorm_D_28");
+  add<Dropout<>, Shape<D, 28, 28>>("dropout_D_28");
+  add_block<Conv<D, D>, Shape<D, 28, 28>>("convbn_gelu_D_28");
+  add_block<Conv<D, D, cpu, ReLU>, Shape<D, 28, 28>>("convbn_relu_D_28");
   return true;
 }();
 

@@ -1,6 +1,7 @@
 """unetflow against the PyTorch reference on this machine, every figure of issue #6 from one run.
 
     /usr/bin/python3 benchmarks/compare_pytorch.py [--build build] [--threads 2] [--torch-ref PATH] [--skip-scaling]
+    /usr/bin/python3 benchmarks/compare_pytorch.py --layers [--build build] [--threads 2]
 
 Runs benchmarks/torch_steps.py (PyTorch's training steps and sampling of the same models) and
 build/benchmarks/bench_step with the same thread count, then prints, each with the ratio:
@@ -10,6 +11,9 @@ build/benchmarks/bench_step with the same thread count, then prints, each with t
   - peak resident memory of the D=128 / batch-256 step (build/benchmarks/step_memory against the peak RSS of the
     PyTorch process, whose largest configuration is that one),
   - the speed-up of the time-conditioned step from 1 thread to --threads.
+--layers instead compares the standard layers (build/benchmarks/bench_layers against torch_steps.py layers): time
+per pass and its ratio, the element-wise layers' GB/s against a plain copy of the same bytes, and the fused ReLU
+ConvBn block against the GELU one.
 Absolute figures drift on shared machines; the ratios from one run are what to quote.
 Needs python3-torch and libopenblas0 (scripts/setup.sh --torch).
 """
@@ -29,10 +33,47 @@ ap.add_argument("--steps", type=int, default=3)
 ap.add_argument("--torch-ref", default=os.path.join(root, "benchmarks", "torch_steps.py"),
                 help="the PyTorch side (default: benchmarks/torch_steps.py)")
 ap.add_argument("--skip-scaling", action="store_true", help="do not time the 1-thread step")
+ap.add_argument("--layers", action="store_true", help="compare the standard layers instead of the training steps")
 a = ap.parse_args()
 
 if not os.path.exists(a.torch_ref):
     sys.exit(f"compare_pytorch: the PyTorch reference {a.torch_ref} does not exist; pass --torch-ref PATH.")
+
+
+def compare_layers():
+    layers_bin = os.path.join(a.build, "benchmarks", "bench_layers")
+    if not os.path.exists(layers_bin):
+        sys.exit(f"compare_pytorch: {layers_bin} does not exist; build it with: cmake --build {a.build} --target bench_layers")
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
+    print(f"PyTorch reference, standard layers ({a.threads} threads)...", flush=True)
+    ref = subprocess.run([sys.executable, a.torch_ref, "layers", "--threads", str(a.threads)], check=True,
+                         capture_output=True, text=True, env=env).stdout
+    torch_ms = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+): ([\d.]+) ms", ref, re.M)}
+    names = sorted({n.split("/")[0] for n in torch_ms} | {"copy_D_28"})
+    print(f"unetflow bench_layers ({a.threads} threads)...", flush=True)
+    out = subprocess.run([layers_bin, "--benchmark_format=json", "--benchmark_filter=^(" + "|".join(names) + ")"],
+                         check=True, capture_output=True, text=True, env=env).stdout
+    ours = {b["name"]: b for b in json.loads(out)["benchmarks"]}
+    copy_gbs = ours["copy_D_28"]["GB/s"]
+    print(f"\n{'case':<40} {'PyTorch ms':>11} {'unetflow ms':>12} {'ratio':>7} {'GB/s':>7} {'of copy':>8}")
+    for name, tms in torch_ms.items():
+        b = ours.get(name)
+        if not b:
+            continue
+        ms = b["real_time"]
+        gbs = b.get("GB/s")
+        extra = f" {gbs:>7.1f} {100 * gbs / copy_gbs:>7.0f}%" if gbs else ""
+        print(f"{name:<40} {tms:>11.3f} {ms:>12.3f} {tms / ms:>6.2f}x{extra}")
+    print(f"copy of a D=128 28x28 batch (the memory bandwidth): {copy_gbs:.1f} GB/s")
+    gelu = ours["convbn_gelu_D_28/forward_backward"]["real_time"]
+    relu = ours["convbn_relu_D_28/forward_backward"]["real_time"]
+    print(f"fused ConvBn block, forward + backward: GELU {gelu:.2f} ms, ReLU {relu:.2f} ms (ReLU/GELU time {relu / gelu:.2f})")
+
+
+if a.layers:
+    compare_layers()
+    sys.exit(0)
+
 bench = os.path.join(a.build, "benchmarks", "bench_step")
 memory = os.path.join(a.build, "benchmarks", "step_memory")
 for program in (bench, memory):

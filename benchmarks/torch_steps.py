@@ -3,6 +3,7 @@ module, tests/python/torch_unet.py) and the same training steps and sampling as 
 
     /usr/bin/python3 benchmarks/torch_steps.py speed  [--threads N] [--steps K]   training steps, images/s per configuration
     /usr/bin/python3 benchmarks/torch_steps.py sample [--threads N]               CFG sampling: 40 digits, T = 50, gamma 5, D = 64
+    /usr/bin/python3 benchmarks/torch_steps.py layers [--threads N]               the standard layers, bench_layers' cases
 
 A step: fixed random images x1 in [0, 1); fresh noise (and t, one-hot c) each step; forward, MSE, backward, Adam. The
 denoiser learns x from x + 0.5 eps; the flow models the velocity x1 - x0 at xt = (1 - t) x0 + t x1. Sampling batches
@@ -80,9 +81,64 @@ def sample():
     print(f"cfg_sample_40_T50_D64: {seconds:.2f} s (threads={torch.get_num_threads()})")
 
 
+# bench_layers' standard-set cases: name -> (module, input shape (batch 64)); "/forward" and "/backward" of a layer
+# are timed apart (backward replays the retained graph), a block as "/forward" and "/forward_backward".
+def layer_cases():
+    nn = torch.nn
+    D = 128
+    return {
+        "relu_D_28": (nn.ReLU(), (64, D, 28, 28)),
+        "leaky_relu_D_28": (nn.LeakyReLU(), (64, D, 28, 28)),
+        "silu_D_28": (nn.SiLU(), (64, D, 28, 28)),
+        "maxpool2_D_28": (nn.MaxPool2d(2), (64, D, 28, 28)),
+        "upsample_nearest_D_14": (nn.Upsample(scale_factor=2, mode="nearest"), (64, D, 14, 14)),
+        "upsample_bilinear_D_14": (nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False), (64, D, 14, 14)),
+        "adaptive_avgpool_D_28": (nn.AdaptiveAvgPool2d(1), (64, D, 28, 28)),
+        "layernorm_D_28": (nn.LayerNorm([D, 28, 28]), (64, D, 28, 28)),
+        "dropout_D_28": (nn.Dropout(0.5), (64, D, 28, 28)),
+    }, {
+        "convbn_gelu_D_28": (nn.Sequential(nn.Conv2d(D, D, 3, 1, 1), nn.BatchNorm2d(D), nn.GELU()), (64, D, 28, 28)),
+        "convbn_relu_D_28": (nn.Sequential(nn.Conv2d(D, D, 3, 1, 1), nn.BatchNorm2d(D), nn.ReLU()), (64, D, 28, 28)),
+    }
+
+
+def timed(f, min_seconds=0.3):
+    f()
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_seconds or runs < 3:
+        f()
+        runs += 1
+    return (time.perf_counter() - start) / runs * 1000
+
+
+def layers():
+    layer_set, blocks = layer_cases()
+    torch.manual_seed(0)
+    for name, (m, shape) in layer_set.items():
+        m.train()
+        x = torch.randn(shape, requires_grad=True)
+        with torch.no_grad():
+            print(f"{name}/forward: {timed(lambda: m(x)):.3f} ms", flush=True)
+        y = m(x)
+        dy = torch.randn_like(y)
+        print(f"{name}/backward: {timed(lambda: torch.autograd.grad(y, x, dy, retain_graph=True)):.3f} ms", flush=True)
+    for name, (m, shape) in blocks.items():
+        m.train()
+        x = torch.randn(shape, requires_grad=True)
+        with torch.no_grad():
+            print(f"{name}/forward: {timed(lambda: m(x)):.3f} ms", flush=True)
+        dy = torch.randn(shape)
+
+        def step():
+            m.zero_grad(set_to_none=True)
+            m(x).backward(dy)
+
+        print(f"{name}/forward_backward: {timed(step):.3f} ms", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["speed", "sample"])
+    ap.add_argument("what", choices=["speed", "sample", "layers"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--configs", default=",".join(CONFIGS))
@@ -95,6 +151,8 @@ def main():
     torch.set_num_threads(a.threads)
     if a.what == "sample":
         sample()
+    elif a.what == "layers":
+        layers()
     else:
         speed(a.steps, a.configs.split(","))
 

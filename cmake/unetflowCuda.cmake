@@ -32,6 +32,8 @@ add_library(unetflow_cuda STATIC
   ${PROJECT_SOURCE_DIR}/src/cuda/conv.cu
   ${PROJECT_SOURCE_DIR}/src/cuda/norm.cu
   ${PROJECT_SOURCE_DIR}/src/cuda/pointwise.cu
+  ${PROJECT_SOURCE_DIR}/src/cuda/pooling.cu
+  ${PROJECT_SOURCE_DIR}/src/cuda/optimiser.cu
   ${unetflow_cudnn_source})
 add_library(unetflow::cuda ALIAS unetflow_cuda)
 target_include_directories(unetflow_cuda PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>)

@@ -10,9 +10,10 @@ namespace unetflow::cpu_impl {
   template struct Columns<T>;                \
   template struct WinogradConvolution<T>;    \
   template struct Convolution<T>;            \
-  template struct GeluRows<T>;               \
+  template struct ActivationRows<T>;               \
   template struct Normalisation<T>;          \
   template struct Pointwise<T>;              \
+  template struct Pooling<T>;                \
   template struct Optimiser<T>;
 UNETFLOW_CPU_ROOMS(float)
 UNETFLOW_CPU_ROOMS(double)

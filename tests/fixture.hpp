@@ -57,4 +57,59 @@ void check_state_after(M& m, const std::string& c) {
   }
 }
 
+// The cases NAME_train and NAME_eval of a layer (forward(x, y), backward(x, dy, dx)) or a block (y = forward(x)):
+// output, input gradient, parameter gradients and buffers after. setup(module) runs before the state is loaded.
+struct NoSetup {
+  template <class M>
+  void operator()(M&) const {}
+};
+
+inline const char* const modes[] = {"_train", "_eval"};
+
+// Layers: forward(x, y), backward(x, dy, dx).
+template <class In, class Out, class Layer, class Setup = NoSetup>
+void check_layer(const std::string& name, Setup setup = {}) {
+  for (const char* mode : modes) {
+    const std::string c = name + mode;
+    SUBCASE(c.c_str()) {
+      Layer layer;
+      setup(layer);
+      load_state(layer, c);
+      set_training(layer, std::string(mode) == "_train");
+      auto x = load<In>(c + "/x");
+      Tensor<Out, cpu> y(x.n());
+      layer.forward(x.view(), y.view());
+      EXPECT_MATCHES(y.data(), y.numel(), c + "/y");
+      auto dy = load<Out>(c + "/dy");
+      Tensor<In, cpu> dx(x.n());
+      layer.backward(x.view(), dy.view(), dx.view());
+      EXPECT_MATCHES(dx.data(), dx.numel(), c + "/dx");
+      fixture::check_state_after(layer, c);
+    }
+  }
+}
+
+// Blocks: y = forward(x), backward(x, dy, dx).
+template <class In, class Block, class Setup = NoSetup>
+void check_block(const std::string& name, Setup setup = {}) {
+  using Out = typename Block::template output_shape<In>;
+  for (const char* mode : modes) {
+    const std::string c = name + mode;
+    SUBCASE(c.c_str()) {
+      Block block;
+      setup(block);
+      load_state(block, c);
+      set_training(block, std::string(mode) == "_train");
+      auto x = load<In>(c + "/x");
+      auto y = block.forward(x.view());
+      EXPECT_MATCHES(y.data, y.numel(), c + "/y");
+      auto dy = load<Out>(c + "/dy");
+      Tensor<In, cpu> dx(x.n());
+      block.backward(x.view(), dy.view(), dx.view());
+      EXPECT_MATCHES(dx.data(), dx.numel(), c + "/dx");
+      fixture::check_state_after(block, c);
+    }
+  }
+}
+
 }  // namespace fixture

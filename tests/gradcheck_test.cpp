@@ -213,3 +213,109 @@ TEST_CASE("backward without dx still accumulates the parameter gradients (BatchN
   same_parameter_gradients([] { return std::make_unique<Conv2d<2, 3, 3, 1, 1, B64>>(); }, Shape<2, 5, 5>{});
   same_parameter_gradients([] { return std::make_unique<Linear<4, 5, B64>>(); }, Vec<4>{});
 }
+
+TEST_CASE("gradient check: the standard layers (double precision)") {
+  using M = Shape<2, 3, 3>;
+  SUBCASE("ReLU") { check_layer<M, ReLU<B64>>(); }
+  SUBCASE("LeakyReLU") { check_layer<M, LeakyReLU<B64>>(); }
+  SUBCASE("SiLU") { check_layer<M, SiLU<B64>>(); }
+  SUBCASE("Tanh") { check_layer<M, Tanh<B64>>(); }
+  SUBCASE("Sigmoid") { check_layer<M, Sigmoid<B64>>(); }
+  SUBCASE("Softplus") { check_layer<M, Softplus<B64>>(); }
+  SUBCASE("Identity") { check_layer<M, Identity<B64>>(); }
+  SUBCASE("MaxPool2d 2") { check_layer<Shape<2, 4, 4>, MaxPool2d<2, 2, 0, B64>>(); }
+  SUBCASE("MaxPool2d 3, stride 2, padding 1") { check_layer<Shape<2, 5, 5>, MaxPool2d<3, 2, 1, B64>>(); }
+  SUBCASE("Upsample nearest") { check_layer<Shape<2, 2, 3>, Upsample<2, UpsampleMode::nearest, B64>>(); }
+  SUBCASE("Upsample bilinear") { check_layer<Shape<2, 2, 3>, Upsample<2, UpsampleMode::bilinear, B64>>(); }
+  SUBCASE("UpsampleTo bilinear x3") { check_layer<Shape<1, 3, 3>, UpsampleTo<9, 9, UpsampleMode::bilinear, B64>>(); }
+  SUBCASE("AdaptiveAvgPool2d") { check_layer<Shape<2, 3, 4>, AdaptiveAvgPool2d<B64>>(); }
+  SUBCASE("LayerNorm over C x H x W") { check_layer<M, LayerNorm<M, B64>>(); }
+  SUBCASE("LayerNorm over a vector") { check_layer<Vec<5>, LayerNorm<Vec<5>, B64>>(); }
+  SUBCASE("LayerNorm over the last dimension") { check_layer<Shape<2, 2, 4>, LayerNorm<Vec<4>, B64>>(); }
+  SUBCASE("LogSoftmax") { check_layer<Vec<6>, LogSoftmax<B64>>(); }
+}
+
+TEST_CASE("gradient check: blocks with other activations (double precision)") {
+  SUBCASE("Conv, ReLU") { check_block<Shape<2, 5, 5>, Conv<2, 3, B64, ReLU>>(); }
+  SUBCASE("DownConv, SiLU") { check_block<Shape<2, 6, 6>, DownConv<2, 3, B64, SiLU>>(); }
+  SUBCASE("FCBlock, Tanh") { check_block<Vec<3>, FCBlock<3, 4, B64, Tanh>>(); }
+  SUBCASE("ResBlock, LeakyReLU") { check_block<Shape<2, 4, 4>, ResBlock<2, 3, B64, LeakyReLU>>(); }
+}
+
+TEST_CASE("gradient check: Dropout, Dropout2d and Embedding (double precision)") {
+  using S = Shape<2, 3, 3>;
+  auto dropout = [](auto& layer) {  // every forward with the same draw: the same mask
+    gradcheck<S, S>(
+        layer,
+        [&](View<S, double> x) {
+          layer.stream.draws.value = 4;
+          return layer.forward(x);
+        },
+        [&](View<S, double> x, View<S, double> dy, View<S, double> dx) { layer.backward(x, dy, dx); }, true);
+  };
+  Dropout<B64> d(0.4);
+  dropout(d);
+  Dropout2d<B64> d2(0.4);
+  dropout(d2);
+
+  Embedding<5, 3, B64> emb;
+  Rng rng(8);
+  testing::randomize_parameters(emb, rng);
+  Tensor<Vec<1>, B64> index(3);
+  index.data()[0] = 4, index.data()[1] = 1, index.data()[2] = 4;
+  Tensor<Vec<3>, B64> r(3);
+  rng.fill_normal(r.data(), r.numel());
+  auto loss = [&] {
+    auto y = emb.forward(index.view());
+    double s = 0;
+    for (std::ptrdiff_t i = 0; i < y.numel(); ++i) s += y.data[i] * r.data()[i];
+    return s;
+  };
+  emb.forward(index.view());
+  emb.backward(index.view(), r.view(), View<Vec<1>, double>{});
+  probe("embedding weight", emb.weight.data(), emb.weight.grad.data(), emb.weight.size, loss, rng);
+}
+
+TEST_CASE("gradient check: the standard losses (double precision)") {
+  Rng rng(12);
+  using S = Shape<2, 2, 2>;
+  Tensor<S, B64> pred(batch), target(batch), probs(batch), grad(batch);
+  rng.fill_normal(pred.data(), pred.numel());
+  rng.fill_normal(target.data(), target.numel());
+  rng.fill_uniform(probs.data(), probs.numel(), 0.05, 0.95);
+  for (const Reduction red : {Reduction::mean, Reduction::sum}) {
+    auto check = [&](const char* what, Tensor<S, B64>& in, auto f) {
+      CAPTURE(what);
+      f(in.view(), grad.view());
+      probe(what, in.data(), grad.data(), in.numel(), [&] { return f(in.view(), View<S, double>{}); }, rng);
+    };
+    check("l1", pred, [&](auto p, auto g) { return l1_loss<B64>(p, target.view(), g, red); });
+    check("smooth_l1", pred, [&](auto p, auto g) { return smooth_l1_loss<B64>(p, target.view(), g, red, 0.7); });
+    Tensor<S, B64> t01(batch);
+    rng.fill_uniform(t01.data(), t01.numel());
+    check("bce_with_logits", pred, [&](auto p, auto g) { return bce_with_logits<B64>(p, t01.view(), g, red); });
+    check("bce", probs, [&](auto p, auto g) { return bce<B64>(p, t01.view(), g, red); });
+    Tensor<Vec<6>, B64> z(batch), dz(batch);
+    rng.fill_normal(z.data(), z.numel(), 0, 2);
+    const std::vector<std::uint8_t> labels{4, 1};
+    auto nll = [&](View<Vec<6>, double> g) { return nll_loss<B64>(z.view(), labels, g, red); };
+    nll(dz.view());
+    probe("nll", z.data(), dz.data(), z.numel(), [&] { return nll(View<Vec<6>, double>{}); }, rng);
+    auto ce = [&](View<Vec<6>, double> g) {
+      return cross_entropy<B64>(z.view(), labels, g, {.label_smoothing = 0.2, .reduction = red});
+    };
+    ce(dz.view());
+    probe("cross_entropy, label smoothing", z.data(), dz.data(), z.numel(), [&] { return ce(View<Vec<6>, double>{}); },
+          rng);
+  }
+}
+
+TEST_CASE("backward with accumulate adds the input gradient to dx (the standard layers)") {
+  check_accumulates<Shape<2, 3, 3>, ReLU<B64>>();
+  check_accumulates<Shape<2, 3, 3>, Identity<B64>>();
+  check_accumulates<Shape<2, 4, 4>, MaxPool2d<2, 2, 0, B64>>();
+  check_accumulates<Shape<2, 2, 3>, Upsample<2, UpsampleMode::bilinear, B64>>();
+  check_accumulates<Shape<2, 3, 4>, AdaptiveAvgPool2d<B64>>();
+  check_accumulates<Shape<2, 3, 3>, LayerNorm<Shape<2, 3, 3>, B64>>();
+  check_accumulates<Vec<6>, LogSoftmax<B64>>();
+}

@@ -265,7 +265,7 @@ TEST_CASE("summary: one row per module with its output shape and parameters, and
   auto seq = std::make_unique<Mixed<cpu>>();
   const auto text = summary<Img>(*seq);
   INFO(text);
-  CHECK(text.find("1       ConvBnGelu<Conv2d<4, 4, 3, 2, 1>>") != std::string::npos);
+  CHECK(text.find("1       ConvBnAct<Conv2d<4, 4, 3, 2, 1>, GELU<>>") != std::string::npos);
   CHECK(text.find("4x3x3") != std::string::npos);
   CHECK(text.find("Linear<36, 5>") != std::string::npos);
   CHECK(text.find("total") != std::string::npos);

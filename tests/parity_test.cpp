@@ -9,51 +9,9 @@ using fixture::load_state;
 
 namespace {
 
-const char* modes[] = {"_train", "_eval"};
-
-// Layers: forward(x, y), backward(x, dy, dx).
-template <class In, class Out, class Layer>
-void check_layer(const std::string& name) {
-  for (const char* mode : modes) {
-    const std::string c = name + mode;
-    SUBCASE(c.c_str()) {
-      Layer layer;
-      load_state(layer, c);
-      set_training(layer, std::string(mode) == "_train");
-      auto x = load<In>(c + "/x");
-      Tensor<Out, cpu> y(x.n()), dx_unused;
-      layer.forward(x.view(), y.view());
-      EXPECT_MATCHES(y.data(), y.numel(), c + "/y");
-      auto dy = load<Out>(c + "/dy");
-      Tensor<In, cpu> dx(x.n());
-      layer.backward(x.view(), dy.view(), dx.view());
-      EXPECT_MATCHES(dx.data(), dx.numel(), c + "/dx");
-      fixture::check_state_after(layer, c);
-    }
-  }
-}
-
-// Blocks: y = forward(x), backward(x, dy, dx).
-template <class In, class Block>
-void check_block(const std::string& name) {
-  using Out = typename Block::template output_shape<In>;
-  for (const char* mode : modes) {
-    const std::string c = name + mode;
-    SUBCASE(c.c_str()) {
-      Block block;
-      load_state(block, c);
-      set_training(block, std::string(mode) == "_train");
-      auto x = load<In>(c + "/x");
-      auto y = block.forward(x.view());
-      EXPECT_MATCHES(y.data, y.numel(), c + "/y");
-      auto dy = load<Out>(c + "/dy");
-      Tensor<In, cpu> dx(x.n());
-      block.backward(x.view(), dy.view(), dx.view());
-      EXPECT_MATCHES(dx.data(), dx.numel(), c + "/dx");
-      fixture::check_state_after(block, c);
-    }
-  }
-}
+using fixture::check_block;
+using fixture::check_layer;
+using fixture::modes;
 
 template <class Model>
 void check_model(const std::string& name) {

@@ -25,8 +25,8 @@
 //   A shape a layer cannot take fails to compile with a static_assert naming the layer and the mismatch.
 // OwnsOutput gives a layer the module's forward(x) too. Where a layer offers more than the protocol, the extra is a
 // separate, named entry point:
-//   BatchNorm2d  forward(x, y, act, offset) and backward_fused(x, dy, dx, act): BatchNorm then GELU in one pass,
-//                normalising x + offset without forming it (ConvBnGelu folds the convolution's bias in this way).
+//   BatchNorm2d  forward(x, y, act, offset) and backward_fused(x, dy, dx, act): BatchNorm then an activation in one pass,
+//                normalising x + offset without forming it (ConvBnAct folds the convolution's bias in this way).
 //   Conv2d, ConvTranspose2d  forward_without_bias(x, y, epilogue): for that same fusion.
 //   Modulate, Concat  take two inputs, so they follow the protocol's rules but not its signatures.
 #include <concepts>

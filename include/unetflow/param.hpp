@@ -38,6 +38,11 @@ struct Buffer {
   void from_host(const T* h) { B::from_host(h, data(), size); }
 };
 
+// A parameter initialised from a normal distribution of this standard deviation.
+struct Normal {
+  double std = 1.0;
+};
+
 template <class B>
 struct Param : Buffer<B> {
   using T = typename B::scalar;
@@ -47,12 +52,21 @@ struct Param : Buffer<B> {
   double bound = 0;
   T constant = T(0);
 
+  double normal_std = 0;  // > 0: initialised N(0, normal_std^2) instead (nn.Embedding's rule)
+
   Param(std::vector<std::int64_t> d, double init_bound, T init_constant = T(0))
       : Buffer<B>(std::move(d), init_constant), grad(this->size), bound(init_bound), constant(init_constant) {
     zero_grad();
   }
+  Param(std::vector<std::int64_t> d, Normal init) : Param(std::move(d), 0.0) { normal_std = init.std; }
   void zero_grad() { B::fill(grad.data(), this->size, T(0)); }
   void reset(Rng& rng) {
+    if (normal_std > 0) {
+      std::vector<T> host(this->size);
+      rng.fill_normal(host.data(), this->size, 0.0, normal_std);
+      B::from_host(host.data(), this->data(), this->size);
+      return;
+    }
     if (bound <= 0) {
       B::fill(this->data(), this->size, constant);
       return;
@@ -73,6 +87,23 @@ struct Series {
 struct Words {
   std::vector<std::int64_t> values;
 };
+// A counter-based random stream a module draws from (dropout's masks): its seed and how many draws it has made.
+// Not part of PyTorch's state_dict, so model files leave it out; training checkpoints keep it (streams_of in
+// io/checkpoint.hpp), so a resumed run draws the same masks. seed_streams(m, seed) seeds every stream of m by name.
+struct Stream {
+  Counter seed, draws;
+  Stream();
+};
+inline std::uint64_t stream_hash(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+// Until seed_streams: distinct seeds in construction order (deterministic for a program, different per layer).
+inline Stream::Stream() {
+  static std::uint64_t constructed = 0;
+  seed.value = std::int64_t(stream_hash(++constructed) >> 1);
+}
 struct Mode {
   bool training = true;
 };
@@ -89,6 +120,19 @@ void set_training(M& m, bool training) {
     if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) e.training = training;
   });
 }
+// Seeds every Stream of m from `seed` and its name (63 bits: a checkpoint counter is never negative); draws restart.
+template <class M>
+void seed_streams(M& m, std::uint64_t seed) {
+  m.visit("", [&](const std::string& name, auto& e) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Stream>) {
+      std::uint64_t h = stream_hash(seed);
+      for (unsigned char ch : name) h = stream_hash(h ^ ch);
+      e.seed.value = std::int64_t(h >> 1);
+      e.draws.value = 0;
+    }
+  });
+}
+
 // Evaluation mode for a scope: every Mode of m is set to evaluation, and each is given back the value it had
 // when the scope ends (also by an exception).   { auto guard = eval_mode(model); ... sample ... }
 template <class M>

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include <unetflow/backend/activation_math.hpp>
 #include <unetflow/backend/cuda.hpp>
 #include <unetflow/error.hpp>
 
@@ -111,11 +112,6 @@ __device__ inline float block_max(float v) {
   float top = partial[0];
   for (int w = 1; w < block / 32; ++w) top = fmaxf(top, partial[w]);
   return top;
-}
-
-__device__ inline float gelu(float z) { return 0.5f * z * (1.f + erff(z * 0.70710678118654752f)); }
-__device__ inline float gelu_grad(float z) {
-  return 0.5f * (1.f + erff(z * 0.70710678118654752f)) + z * expf(-0.5f * z * z) * 0.39894228040143268f;
 }
 
 }  // namespace unetflow::cuda_detail

@@ -1,5 +1,5 @@
 // Per-channel work on the GPU: bias, bias gradient, batch normalisation (statistics, running update, fused
-// BatchNorm+GELU forward and backward). A reduction over a channel is split over several blocks and their parts
+// BatchNorm + activation forward and backward). A reduction over a channel is split over several blocks and their parts
 // added in a fixed order (deterministic).
 #include <cmath>
 
@@ -87,7 +87,7 @@ __global__ void bn_prepare_kernel(T* mean, T* var_invstd, T* running_mean, T* ru
 }
 
 __global__ void bn_apply_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, int n, int C, int plane,
-                                const T* mean, const T* invstd, const T* gamma, const T* beta, bool gelu_after) {
+                                const T* mean, const T* invstd, const T* gamma, const T* beta, Activation act) {
   const int len = C * plane;
   UNETFLOW_FOR_ROWS(s, n) {
     const T* in = x + s * xs;
@@ -96,12 +96,12 @@ __global__ void bn_apply_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdif
       const int c = e / plane;
       const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
       const T z = in[e] * scale + shift;
-      out[e] = gelu_after ? gelu(z) : z;
+      out[e] = activation_math::apply(act, z);
     }
   }
 }
 
-// Pass 1, blocks (c, part): g becomes the gradient of the normalised value (through GELU when fused), and the
+// Pass 1, blocks (c, part): g becomes the gradient of the normalised value (through the fused activation), and the
 // part's sums of g, g * (x - m) and x - m go to partial[c][part][0..3).
 // Pass 2, the same blocks: each adds its channel's parts in order (every block the same sums) and applies the
 // batch-statistics correction to its range; the first part's block adds to dgamma and dbeta.
@@ -110,13 +110,13 @@ __global__ void bn_apply_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdif
 // rounding comes back N-fold in a bias's gradient before BatchNorm (zero in exact arithmetic).
 __global__ void bn_backward_sums_kernel(const T* x, std::ptrdiff_t xs, T* g, std::ptrdiff_t gs, int count, int plane,
                                         Split split, const T* mean, const T* invstd, const T* gamma, const T* beta,
-                                        bool gelu_after, double* partial) {
+                                        Activation act, double* partial) {
   const int c = blockIdx.x;
   const T m = mean[c], scale = invstd[c] * gamma[c], shift = beta[c] - m * scale;
   reduce_part<3>(split, count, c, blockIdx.y, partial, [&](int i, double* acc) {
     const T xv = x[channel_element(i, plane, c, xs)];
     T& gv = g[channel_element(i, plane, c, gs)];
-    if (gelu_after) gv *= gelu_grad(xv * scale + shift);
+    if (act.kind != Activation::none) gv *= activation_math::derivative(act, xv * scale + shift);
     const T d = xv - m;
     acc[0] += double(gv);
     acc[1] += double(gv) * double(d);
@@ -199,7 +199,7 @@ void cuda::bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, i
 void cuda::bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
                     const T* gamma, const T* beta, Activation act) {
   bn_apply_kernel<<<grid_2d(n, std::ptrdiff_t(C) * plane, "bn_apply"), block, 0, stream()>>>(
-      x.data, x.stride, y.data, y.stride, n, C, plane, mean, invstd, gamma, beta, act == Activation::gelu);
+      x.data, x.stride, y.data, y.stride, n, C, plane, mean, invstd, gamma, beta, act);
   launched("bn_apply");
 }
 void cuda::bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane, const T* mean, const T* invstd,
@@ -208,7 +208,7 @@ void cuda::bn_backward(Strided<const T> x, Strided<T> g, int n, int C, int plane
   const SplitLaunch run = split_launch(C, n, plane, 3, "bn_backward");
   bn_backward_sums_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, g.data, g.stride, n * plane, plane,
                                                             run.split, mean, invstd, gamma, beta,
-                                                            act == Activation::gelu, run.partial);
+                                                            act, run.partial);
   launched("bn_backward (sums)");
   bn_backward_apply_kernel<<<run.grid, block, 0, stream()>>>(x.data, x.stride, g.data, g.stride, n * plane, plane,
                                                              run.split, mean, invstd, gamma, dgamma, dbeta,

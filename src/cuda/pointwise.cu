@@ -1,13 +1,16 @@
-// Element-wise kernels on the GPU: GELU, row copies and sums, averaging, pooling, conditioning, the MSE loss,
-// flow matching's interpolation and the Adam update.
+// Element-wise kernels on the GPU: activations, row copies and sums, averaging, average pooling, conditioning,
+// dropout masks, embedding look-ups, the losses (MSE, element-wise), flow matching's interpolation and the Adam update.
 #include <cmath>
+
+#include <unetflow/backend/dropout_hash.hpp>
+#include <unetflow/backend/loss_math.hpp>
 
 #include "detail.cuh"
 
 namespace unetflow {
 namespace cuda_detail {
 
-// y op= x over n rows of len scalars (the row-wise element-wise ops: GELU and its gradient, copy, add).
+// y op= x over n rows of len scalars (the row-wise element-wise ops: activations and their gradients, copy, add).
 template <class Op>
 __global__ void rows_kernel(const T* x, std::ptrdiff_t xs, T* y, std::ptrdiff_t ys, int n, int len, Op op) {
   UNETFLOW_FOR_ROWS(s, n) {
@@ -103,6 +106,24 @@ __global__ void softmax_backward_rows_kernel(const T* a, T* g, std::ptrdiff_t le
   for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) g[off + i] = a[off + i] * (g[off + i] - dot);
 }
 
+__global__ void log_softmax_rows_kernel(const T* x, T* y, std::ptrdiff_t len) {
+  const std::ptrdiff_t off = std::ptrdiff_t(blockIdx.x) * len;
+  float top = -INFINITY;
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) top = fmaxf(top, x[off + i]);
+  top = block_max(top);
+  double sum = 0;
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) sum += exp(double(x[off + i] - top));
+  const T shift = top + T(log(block_sum(sum)));
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) y[off + i] = x[off + i] - shift;
+}
+__global__ void log_softmax_backward_rows_kernel(const T* y, T* g, std::ptrdiff_t len) {
+  const std::ptrdiff_t off = std::ptrdiff_t(blockIdx.x) * len;
+  double sum = 0;
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) sum += g[off + i];
+  sum = block_sum(sum);
+  for (std::ptrdiff_t i = threadIdx.x; i < len; i += blockDim.x) g[off + i] -= T(exp(double(y[off + i])) * sum);
+}
+
 // A fixed grid of mse_blocks blocks over the n * len elements (below 2^30: 32-bit indices): each thread's
 // elements, and so every partial sum, depend only on the shape.
 constexpr int mse_blocks = 256;
@@ -125,6 +146,48 @@ __global__ void mse_final_kernel(const double* partial, int blocks, std::ptrdiff
   if (threadIdx.x == 0) *loss = acc / double(total);
 }
 
+__global__ void dropout_mask_kernel(T* mask, std::ptrdiff_t len, std::uint32_t threshold, T kept, std::uint64_t seed,
+                                    std::uint64_t draw) {
+  UNETFLOW_FOR(i, len) mask[i] = dropout_hash::keep(seed, draw, std::uint64_t(i), threshold) ? kept : T(0);
+}
+__global__ void embedding_forward_kernel(const T* index, const T* weight, T* y, std::ptrdiff_t ys, int n, int dim) {
+  UNETFLOW_FOR_ROWS(s, n) {
+    const T* row = weight + std::ptrdiff_t(index[s]) * dim;
+    UNETFLOW_FOR_IN_ROW(i, dim) y[s * ys + i] = row[i];
+  }
+}
+// Thread per weight element: the samples that chose its row, in sample order (deterministic, no atomics).
+__global__ void embedding_backward_kernel(const T* index, const T* dy, std::ptrdiff_t dys, T* dweight, int n, int dim,
+                                          int rows) {
+  UNETFLOW_FOR(e, std::ptrdiff_t(rows) * dim) {
+    const int r = int(e / dim), i = int(e - std::ptrdiff_t(r) * dim);
+    T acc = 0;
+    for (int s = 0; s < n; ++s)
+      if (int(index[s]) == r) acc += dy[s * dys + i];
+    dweight[e] += acc;
+  }
+}
+// As mse_partial_kernel, with loss_math's element losses.
+__global__ void elementwise_loss_partial_kernel(ElementLoss kind, const T* pred, std::ptrdiff_t ps, const T* target,
+                                                std::ptrdiff_t ts, T* grad, std::ptrdiff_t gs, int len, int total,
+                                                double beta, double scale, double* partial) {
+  double acc = 0;
+  for (int e = int(blockIdx.x * blockDim.x + threadIdx.x); e < total; e += int(gridDim.x * blockDim.x)) {
+    const int s = e / len, i = e - s * len;
+    const auto v = loss_math::element(kind, double(pred[s * ps + i]), double(target[s * ts + i]), beta);
+    acc += v.loss;
+    if (grad) grad[s * gs + i] = T(scale * v.grad);
+  }
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+}
+__global__ void scaled_sum_kernel(const double* partial, int blocks, double scale, double* loss) {
+  double acc = 0;
+  for (int i = threadIdx.x; i < blocks; i += blockDim.x) acc += partial[i];
+  acc = block_sum(acc);
+  if (threadIdx.x == 0) *loss = acc * scale;
+}
+
 __global__ void interpolate_kernel(const T* x0, std::ptrdiff_t s0, const T* x1, std::ptrdiff_t s1, const T* t, T* xt,
                                    std::ptrdiff_t sxt, T* target, std::ptrdiff_t stg, int n, int len) {
   UNETFLOW_FOR_ROWS(s, n) {
@@ -137,11 +200,12 @@ __global__ void interpolate_kernel(const T* x0, std::ptrdiff_t s0, const T* x1, 
   }
 }
 
-__global__ void adam_kernel(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, T step_size, T sqrt_bc2, T b1, T b2, T e, T wd) {
+__global__ void adam_kernel(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, T step_size, T sqrt_bc2, T b1, T b2, T c1,
+                            T c2, T e, T wd) {
   UNETFLOW_FOR(i, len) {
     const T gi = wd != T(0) ? g[i] + wd * p[i] : g[i];
-    m[i] = b1 * m[i] + (T(1) - b1) * gi;
-    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+    m[i] = b1 * m[i] + c1 * gi;
+    v[i] = b2 * v[i] + c2 * gi * gi;
     p[i] -= step_size * m[i] / (sqrtf(v[i]) / sqrt_bc2 + e);
   }
 }
@@ -150,11 +214,40 @@ __global__ void adam_kernel(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, T 
 
 using namespace cuda_detail;
 
-void cuda::gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
-  rows(x, y, n, len, [] __device__(T& out, T in) { out = gelu(in); }, "gelu_forward");
+void cuda::activation_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len, Activation act) {
+  rows(x, y, n, len, [act] __device__(T& out, T in) { out = activation_math::apply(act, in); }, "activation_forward");
 }
-void cuda::gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
-  rows(x, g, n, len, [] __device__(T& grad, T in) { grad *= gelu_grad(in); }, "gelu_backward");
+void cuda::activation_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len, Activation act) {
+  rows(x, g, n, len, [act] __device__(T& grad, T in) { grad *= activation_math::derivative(act, in); },
+       "activation_backward");
+}
+void cuda::dropout_mask(T* mask, std::ptrdiff_t len, double p, std::uint64_t seed, std::uint64_t draw) {
+  if (len <= 0) return;
+  dropout_mask_kernel<<<grid_for(len), block, 0, stream()>>>(mask, len, dropout_hash::keep_threshold(p),
+                                                             p < 1 ? T(1.0 / (1.0 - p)) : T(0), seed, draw);
+  launched("dropout_mask");
+}
+void cuda::embedding_forward(const T* index, const T* weight, Strided<T> y, int n, int dim) {
+  embedding_forward_kernel<<<grid_2d(n, dim, "embedding_forward"), block, 0, stream()>>>(index, weight, y.data,
+                                                                                         y.stride, n, dim);
+  launched("embedding_forward");
+}
+void cuda::embedding_backward(const T* index, Strided<const T> dy, T* dweight, int n, int dim, int rows) {
+  if (rows <= 0 || dim <= 0) return;
+  embedding_backward_kernel<<<grid_for(std::ptrdiff_t(rows) * dim), block, 0, stream()>>>(index, dy.data, dy.stride,
+                                                                                          dweight, n, dim, rows);
+  launched("embedding_backward");
+}
+void cuda::elementwise_loss(ElementLoss kind, Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n,
+                            std::ptrdiff_t len, double beta, double scale, double* loss) {
+  check_index_range(1, n * len, "elementwise_loss");
+  auto* partial = reinterpret_cast<double*>(scratch(Use::partial_sums, 0, 2 * mse_blocks));
+  elementwise_loss_partial_kernel<<<mse_blocks, block, 0, stream()>>>(kind, pred.data, pred.stride, target.data,
+                                                                       target.stride, grad.data, grad.stride, int(len),
+                                                                       int(n * len), beta, scale, partial);
+  launched("elementwise_loss");
+  scaled_sum_kernel<<<1, block, 0, stream()>>>(partial, mse_blocks, scale, loss);
+  launched("elementwise_loss (final sum)");
 }
 void cuda::copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
   rows(x, y, n, len, [] __device__(T& out, T in) { out = in; }, "copy_rows");
@@ -201,6 +294,16 @@ void cuda::softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptr
   softmax_backward_rows_kernel<<<unsigned(rows), block, 0, stream()>>>(a, g, len);
   launched("softmax_backward_rows");
 }
+void cuda::log_softmax_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t len) {
+  if (rows <= 0) return;
+  log_softmax_rows_kernel<<<unsigned(rows), block, 0, stream()>>>(x, y, len);
+  launched("log_softmax_rows");
+}
+void cuda::log_softmax_backward_rows(const T* y, T* g, std::ptrdiff_t rows, std::ptrdiff_t len) {
+  if (rows <= 0) return;
+  log_softmax_backward_rows_kernel<<<unsigned(rows), block, 0, stream()>>>(y, g, len);
+  launched("log_softmax_backward_rows");
+}
 void cuda::mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len, double* loss) {
   check_index_range(1, n * len, "mse");
   auto* partial = reinterpret_cast<double*>(scratch(Use::partial_sums, 0, 2 * mse_blocks));
@@ -221,7 +324,7 @@ void cuda::adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double 
                        double weight_decay, long step) {
   const double bc1 = 1.0 - std::pow(beta1, double(step)), bc2 = 1.0 - std::pow(beta2, double(step));
   adam_kernel<<<grid_for(len), block, 0, stream()>>>(p, g, m, v, len, T(lr / bc1), T(std::sqrt(bc2)), T(beta1), T(beta2),
-                                                     T(eps), T(weight_decay));
+                                                     T(1 - beta1), T(1 - beta2), T(eps), T(weight_decay));
   launched("adam_update");
 }
 

@@ -5,7 +5,7 @@
 #include <unetflow/layers/batchnorm2d.hpp>
 #include <unetflow/layers/conv2d.hpp>
 #include <unetflow/layers/conv_transpose2d.hpp>
-#include <unetflow/layers/gelu.hpp>
+#include <unetflow/layers/activation.hpp>
 #include <unetflow/module.hpp>
 #include <unetflow/layers/linear.hpp>
 

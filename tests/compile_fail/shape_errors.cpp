@@ -1,7 +1,11 @@
 // Each CASE is a shape mistake that must not compile; tests/CMakeLists.txt compiles this file once per case and
 // checks that the compiler's output carries our static_assert message. CASE 0 is the control: it must compile.
 #include <unetflow/blocks/sequential.hpp>
+#include <unetflow/layers/embedding.hpp>
+#include <unetflow/layers/layernorm.hpp>
+#include <unetflow/layers/maxpool2d.hpp>
 #include <unetflow/layers/reshape.hpp>
+#include <unetflow/layers/upsample.hpp>
 #include <unetflow/models/res_unet.hpp>  // the blocks and layers too, without the I/O and training headers
 #include <unetflow/models/unet.hpp>
 
@@ -60,6 +64,20 @@ int main() {
 #elif CASE == 9  // three halvings of 28x28: 28 does not divide by 8
   PlainUNet<1, 28, 28, 4, Widths<1, 2, 4>> deep;
   (void)deep;
+#elif CASE == 10  // a 2x2 max pooling of a 7x7 map: 7 does not halve
+  MaxPool2d<2> pool;
+  Tensor<Shape<4, 7, 7>, cpu> odd(2);
+  pool.forward(odd.view());
+#elif CASE == 11  // up-sampling 28x28 to 60x60: 60 is not a whole multiple of 28
+  UpsampleTo<60, 60> up;
+  Tensor<Shape<4, 60, 60>, cpu> big(2);
+  up.forward(x.view(), big.view());
+#elif CASE == 12  // an Embedding fed a map instead of one class index per sample
+  Embedding<10, 8> embed;
+  embed.forward(x.view());
+#elif CASE == 13  // a LayerNorm over a shape that is neither the input's nor its last dimension
+  LayerNorm<Shape<4, 14, 14>> norm;
+  norm.forward(x.view());
 #endif
   return 0;
 }

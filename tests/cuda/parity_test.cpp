@@ -11,7 +11,7 @@ using mirror::Input;
 namespace {
 
 using namespace mirror::layers;
-template <class B> using ConvBnGeluBlock = Conv<6, 10, B>;
+template <class B> using ConvBnActBlock = Conv<6, 10, B>;
 template <class B> using Groups = GroupNorm<6, 3, B>;
 
 // BatchNorm2d with GELU fused into its pass.
@@ -153,19 +153,19 @@ TEST_CASE("blocks: Conv+BatchNorm+GELU on CUDA matches the CPU backend, in train
   Input<Shape<6, 14, 14>> x(5, rng);
   auto yc = bc.forward(x.c.view());
   auto yg = bg.forward(x.g.view());
-  EXPECT_CLOSE("ConvBnGelu forward", host(yc, false), host(yg, true));
+  EXPECT_CLOSE("ConvBnAct forward", host(yc, false), host(yg, true));
   Input<Shape<10, 14, 14>> dy(5, rng);
   Tensor<Shape<6, 14, 14>, cpu> dxc(5);
   Tensor<Shape<6, 14, 14>, cuda> dxg(5);
   bc.backward(x.c.view(), dy.c.view(), dxc.view());
   bg.backward(x.g.view(), dy.g.view(), dxg.view());
-  EXPECT_CLOSE("ConvBnGelu input gradient", host(dxc.view(), false), host(dxg.view(), true));
-  mirror::expect_same_state(bc, bg, "ConvBnGelu");
+  EXPECT_CLOSE("ConvBnAct input gradient", host(dxc.view(), false), host(dxg.view(), true));
+  mirror::expect_same_state(bc, bg, "ConvBnAct");
   // Then in evaluation mode, outside any recorded step, with the running statistics the training pass moved.
   x.draw(rng);
   set_training(bc, false);
   set_training(bg, false);
-  EXPECT_CLOSE("ConvBnGelu forward in evaluation mode", host(bc.forward(x.c.view()), false),
+  EXPECT_CLOSE("ConvBnAct forward in evaluation mode", host(bc.forward(x.c.view()), false),
                host(bg.forward(x.g.view()), true));
   mirror::expect_synchronised();
 }

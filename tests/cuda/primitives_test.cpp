@@ -141,8 +141,9 @@ TEST_CASE("channel-slice (strided) views into bias, channel-sum, batch-norm, poo
     cuda::from_host(invstd_h.data(), invstd.g, C);
     cuda::from_host(mean.c.data(), mean.g, C);  // both continue from the same statistics
 
-    for (Activation act : {Activation::none, Activation::gelu}) {
-      CAPTURE(int(act));
+    for (Activation act : {Activation(Activation::none), Activation(Activation::gelu), Activation(Activation::relu),
+                           Activation(Activation::leaky_relu, 0.2f), Activation(Activation::silu)}) {
+      CAPTURE(int(act.kind));
       cpu::bn_apply({x.c.data(), xs}, {y.c.data(), ys}, n, C, plane, mean.c.data(), invstd.c.data(), gamma.c.data(), beta.c.data(), act);
       cuda::bn_apply({x.g, xs}, {y.g, ys}, n, C, plane, mean.g, invstd.g, gamma.g, beta.g, act);
       EXPECT_CLOSE("bn_apply", y.c, y.device());

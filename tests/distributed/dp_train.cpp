@@ -45,7 +45,7 @@ struct Denoiser {
 };
 
 using PlainDenoiser = Denoiser<Sequential<Conv2d<1, 6, 3, 1, 1>, GELU<>, Conv2d<6, 6, 3, 1, 1>, GELU<>, Conv2d<6, 1, 3, 1, 1>>>;
-using BatchNormDenoiser = Denoiser<Sequential<ConvBnGelu<Conv2d<1, 6, 3, 1, 1>>, Conv2d<6, 1, 3, 1, 1>>>;
+using BatchNormDenoiser = Denoiser<Sequential<ConvBnAct<Conv2d<1, 6, 3, 1, 1>, GELU<>>, Conv2d<6, 1, 3, 1, 1>>>;
 
 // DenoiseTask, recording the labels (sample indices) each step is given, and killing the process at a step.
 template <class Model>

@@ -33,8 +33,21 @@ class SampleEpilogue {
   void (*call_)(void*, int) = nullptr;
 };
 
-// The activation fused into BatchNorm's pass (BatchNorm2d then GELU).
-enum class Activation { none, gelu };
+// An element-wise activation: the activation layers (layers/activation.hpp) and the one a fused kernel applies after
+// BatchNorm (ConvBnAct). `Activation::gelu` converts to an Activation; slope is LeakyReLU's negative slope.
+struct Activation {
+  enum Kind : std::uint8_t { none, gelu, relu, leaky_relu, silu, tanh, sigmoid, softplus };
+  Kind kind = none;
+  float slope = 0.01f;
+  constexpr Activation() = default;
+  constexpr Activation(Kind k, float negative_slope = 0.01f) : kind(k), slope(negative_slope) {}
+  friend constexpr bool operator==(Activation a, Activation b) {
+    return a.kind == b.kind && (a.kind != leaky_relu || a.slope == b.slope);
+  }
+};
+
+// The element-wise losses of elementwise_loss (backend/loss_math.hpp has their formulas).
+enum class ElementLoss : std::uint8_t { l1, smooth_l1, bce_with_logits, bce };
 
 // What a recorded step depends on besides its code: the addresses of its inputs and the batch size.
 using StepKey = std::initializer_list<std::uintptr_t>;

@@ -6,8 +6,10 @@
 //   conv/          the convolution engine: conv.hpp picks each geometry's path; im2col.hpp, conv_winograd.hpp
 //                  (with winograd*.hpp) and direct_conv.hpp are the paths
 //   norm.hpp       per-channel bias and batch normalisation
-//   pointwise.hpp  GELU, row copies, pooling, modulation, MSE, flow interpolation (gelu_rows.hpp: the GELU rows)
-//   optimiser.hpp  Adam, weight blending
+//   pointwise.hpp  activations, row copies, average pooling, modulation, dropout masks, embeddings, losses, flow
+//                  interpolation (activation_rows.hpp: the activations' rows)
+//   pooling.hpp    max pooling, up-sampling, plane means (adaptive average pooling)
+//   optimiser.hpp  the optimisers' updates, weight blending, squared norms
 // basic_cpu<double> exists for finite-difference gradient checks.
 //
 // Header-only by default. A program that links the compiled kernels (CMake target unetflow::cpu_kernels, built
@@ -23,6 +25,7 @@
 #include "cpu/norm.hpp"
 #include "cpu/optimiser.hpp"
 #include "cpu/pointwise.hpp"
+#include "cpu/pooling.hpp"
 
 namespace unetflow {
 
@@ -32,6 +35,7 @@ struct basic_cpu : cpu_impl::Memory<T_>,
                    cpu_impl::Convolution<T_>,
                    cpu_impl::Normalisation<T_>,
                    cpu_impl::Pointwise<T_>,
+                   cpu_impl::Pooling<T_>,
                    cpu_impl::Optimiser<T_> {
   using scalar = T_;
   using T = T_;
@@ -48,9 +52,10 @@ struct basic_cpu : cpu_impl::Memory<T_>,
   extern template struct cpu_impl::Columns<T>;             \
   extern template struct cpu_impl::WinogradConvolution<T>; \
   extern template struct cpu_impl::Convolution<T>;         \
-  extern template struct cpu_impl::GeluRows<T>;            \
+  extern template struct cpu_impl::ActivationRows<T>;      \
   extern template struct cpu_impl::Normalisation<T>;       \
   extern template struct cpu_impl::Pointwise<T>;           \
+  extern template struct cpu_impl::Pooling<T>;             \
   extern template struct cpu_impl::Optimiser<T>;
 UNETFLOW_CPU_ROOMS(float)
 UNETFLOW_CPU_ROOMS(double)

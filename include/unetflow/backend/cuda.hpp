@@ -99,25 +99,47 @@ struct cuda {
                           Activation act = Activation::none);
 
   // ---- element-wise -------------------------------------------------------------------------------------
-  static void gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
-  static void gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len);
+  static void activation_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len, Activation act);
+  static void activation_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len, Activation act);
   static void copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
   static void add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
   static void blend(T* y, const T* x, std::ptrdiff_t len, T a, T b);
   static void avgpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k);
   static void avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k, bool accumulate);
+  static void maxpool_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int k, int s, int p);
+  static void maxpool_backward(Strided<const T> x, Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int k,
+                               int s, int p, bool accumulate);
+  static void upsample_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int f, bool bilinear);
+  static void upsample_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int f, bool bilinear,
+                                bool accumulate);
+  static void channel_mean(Strided<const T> x, Strided<T> y, int n, int C, int plane);
+  static void channel_broadcast(Strided<const T> dy, Strided<T> dx, int n, int C, int plane, T scale, bool accumulate);
+  static void dropout_mask(T* mask, std::ptrdiff_t len, double p, std::uint64_t seed, std::uint64_t draw);
+  static void embedding_forward(const T* index, const T* weight, Strided<T> y, int n, int dim);
+  static void embedding_backward(const T* index, Strided<const T> dy, T* dweight, int n, int dim, int rows);
   static void modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y, int n,
                                int C, int plane);
   static void modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
                                 Strided<T> dscale, Strided<T> dshift, int n, int C, int plane);
   static void softmax_rows(T* x, std::ptrdiff_t rows, std::ptrdiff_t len);
   static void softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptrdiff_t len);
+  static void log_softmax_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t len);
+  static void log_softmax_backward_rows(const T* y, T* g, std::ptrdiff_t rows, std::ptrdiff_t len);
   static void mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
                   double* loss);
+  static void elementwise_loss(ElementLoss kind, Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n,
+                               std::ptrdiff_t len, double beta, double scale, double* loss);
   static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target, int n,
                           std::ptrdiff_t len);
   static void adam_update(T* p, const T* g, T* m, T* v, std::ptrdiff_t len, double lr, double beta1, double beta2,
                           double eps, double weight_decay, long step);
+  static void sgd_update(T* p, const T* g, T* buf, std::ptrdiff_t len, double lr, double momentum, double dampening,
+                         double weight_decay, bool nesterov, bool first);
+  static void rmsprop_update(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, std::ptrdiff_t len, double lr,
+                             double alpha, double eps, double weight_decay, double momentum, bool centered);
+  static void adadelta_update(T* p, const T* g, T* square_avg, T* acc_delta, std::ptrdiff_t len, double lr, double rho,
+                              double eps, double weight_decay);
+  static void sum_squares(const T* x, std::ptrdiff_t len, double* out, bool accumulate);
 
   // ---- recorded steps -----------------------------------------------------------------------------------
   // CUDA Graphs under the rule of backend/recorded_step.hpp (eager, record, replay; a failed recording falls

@@ -144,14 +144,18 @@ auto batch_counters_snapshot(M& m) {
     for_each_batch_counter(m, [&](Counter& c) { c.value = values.at(i++); });
   };
 }
-// What a recorded step must know of a module's modes (a step recorded in training mode must not be replayed in
-// evaluation mode): a 64-bit FNV-1a hash of every Mode flag in visiting order.
+// What a recorded step must know of a module's modes and random streams: a step recorded in training mode must not
+// be replayed in evaluation mode, and one that drew a dropout mask must not be replayed with that mask (the draw
+// number is a kernel argument), so a model whose streams draw in the step gets a new key each step and runs eagerly.
+// A 64-bit FNV-1a hash of every Mode flag and every stream's position, in visiting order.
 template <class M>
 std::uintptr_t modes_key(M& m) {
   std::uint64_t h = 14695981039346656037ull;
+  const auto add = [&](std::uint64_t v) { h = (h ^ v) * 1099511628211ull; };
   m.visit("", [&](const std::string&, auto& e) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>)
-      h = (h ^ (e.training ? 0x5bu : 0xa4u)) * 1099511628211ull;
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (std::is_same_v<E, Mode>) add(e.training ? 0x5bu : 0xa4u);
+    if constexpr (std::is_same_v<E, Stream>) add(std::uint64_t(e.seed.value) ^ (std::uint64_t(e.draws.value) << 1));
   });
   return std::uintptr_t(h);
 }

@@ -5,7 +5,7 @@
 // block has taken its weight gradients that map is dead, and its gradient overwrites it.
 #include <string>
 
-#include "conv_bn_gelu.hpp"
+#include "conv_bn_act.hpp"
 
 namespace unetflow {
 
@@ -16,7 +16,7 @@ class Chain {
         First::chain_depth;
         Second::chain_depth;
       },
-      "Chain: both parts must be convolution blocks (ConvBnGelu or Chain), whose outputs it recomputes; "
+      "Chain: both parts must be convolution blocks (ConvBnAct or Chain), whose outputs it recomputes; "
       "Sequential takes any modules");
   static_assert(First::out_channels == Second::in_channels,
                 "Chain: the first block's output channels differ from the second block's input channels");

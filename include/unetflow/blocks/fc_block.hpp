@@ -1,13 +1,14 @@
 #pragma once
-// FCBlock<Fin, Fout>: Linear(Fin, Fout) -> GELU -> Linear(Fout, Fout), the conditioning network (docs/models.md).
+// FCBlock<Fin, Fout, B, Act>: Linear(Fin, Fout) -> Act (GELU by default) -> Linear(Fout, Fout), the conditioning
+// network (docs/models.md).
 #include <string>
 
-#include "../layers/gelu.hpp"
+#include "../layers/activation.hpp"
 #include "../layers/linear.hpp"
 
 namespace unetflow {
 
-template <int Fin, int Fout, class B = cpu>
+template <int Fin, int Fout, class B = cpu, template <class> class Act = GELU>
 class FCBlock {
  public:
   using backend = B;
@@ -20,7 +21,7 @@ class FCBlock {
   static constexpr bool accepts = std::is_same_v<In, Vec<Fin>>;
 
   Linear<Fin, Fout, B> fc1;
-  GELU<B> gelu;
+  Act<B> act;
   Linear<Fout, Fout, B> fc2;
 
   template <class In, class U>
@@ -30,7 +31,7 @@ class FCBlock {
     auto a = reserve_view<Vec<Fout>>(a_, x.n);
     auto y = reserve_view<Vec<Fout>>(out_, x.n);
     fc1.forward(x, h);
-    gelu.forward(h, a);
+    act.forward(h, a);
     fc2.forward(a, y);
     n_ = x.n;
     return y;
@@ -44,7 +45,7 @@ class FCBlock {
     auto g = reserve_view<Vec<Fout>>(grad_, x.n);
     View<Vec<Fout>, T> h{h_.data(), x.n}, a{a_.data(), x.n};
     fc2.backward(a, dy, g);
-    gelu.backward(h, g, g);
+    act.backward(h, g, g);
     fc1.backward(x, g, dx, accumulate);
   }
 

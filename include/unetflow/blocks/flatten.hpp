@@ -4,7 +4,7 @@
 #include <string>
 
 #include "../layers/avgpool2d.hpp"
-#include "../layers/gelu.hpp"
+#include "../layers/activation.hpp"
 
 namespace unetflow {
 

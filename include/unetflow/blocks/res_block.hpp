@@ -1,7 +1,7 @@
 #pragma once
 // ResBlock<Cin, Cout>: a residual block as in the DDPM/ADM UNets, built from the library's layers:
 //   y = b(a(x) [* scale + shift]) + skip(x)
-// a = Conv(Cin, Cout), b = Conv(Cout, Cout) (each Conv2d 3x3 -> BatchNorm2d -> GELU), skip = a 1x1 Conv2d
+// a = Conv(Cin, Cout), b = Conv(Cout, Cout) (each Conv2d 3x3 -> BatchNorm2d -> Act, GELU by default), skip = a 1x1 Conv2d
 // projection when Cin != Cout, the identity otherwise. The optional modulation takes one scale and shift per
 // channel and sample (time or class conditioning, from an FCBlock), between the two convolutions.
 //   forward(x)                                   the module interface (module.hpp)
@@ -14,7 +14,7 @@
 
 #include "../error.hpp"
 #include "../layers/modulate.hpp"
-#include "conv_bn_gelu.hpp"
+#include "conv_bn_act.hpp"
 
 namespace unetflow {
 
@@ -25,7 +25,7 @@ struct IdentitySkip {
 };
 }  // namespace detail
 
-template <int Cin, int Cout, class B = cpu>
+template <int Cin, int Cout, class B = cpu, template <class> class Act = GELU>
 class ResBlock {
  public:
   using backend = B;
@@ -37,8 +37,8 @@ class ResBlock {
   template <class In>
   static constexpr bool accepts = In::C == Cin;
 
-  Conv<Cin, Cout, B> a;
-  Conv<Cout, Cout, B> b;
+  Conv<Cin, Cout, B, Act> a;
+  Conv<Cout, Cout, B, Act> b;
   [[no_unique_address]] std::conditional_t<projects, Conv2d<Cin, Cout, 1, 1, 0, B>, detail::IdentitySkip> proj;
 
   template <class In, class U>

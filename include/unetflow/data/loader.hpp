@@ -8,6 +8,7 @@
 
 #include "../random.hpp"
 #include "../tensor.hpp"
+#include "augment.hpp"
 #include "mnist.hpp"
 
 namespace unetflow {
@@ -16,6 +17,12 @@ class ShuffledLoader {
  public:
   ShuffledLoader(const ImageSet& set, int batch, std::uint64_t seed) : set_(set), batch_(batch), seed_(seed) {
     if (batch <= 0) throw Error("the batch size must be positive, not " + std::to_string(batch) + ".");
+  }
+
+  // Augments every sample it copies from now on (data/augment.hpp), drawn per (seed, epoch, sample).
+  void set_augmentation(const Augmentation& a) {
+    if (a.crop_padding < 0) throw Error("the crop padding must not be negative, not " + std::to_string(a.crop_padding) + ".");
+    augmentation_ = a;
   }
 
   int batches_per_epoch() const { return (set_.n + batch_ - 1) / batch_; }
@@ -47,7 +54,10 @@ class ShuffledLoader {
     const std::ptrdiff_t plane = set_.sample_size();
     for (int i = 0; i < n; ++i) {
       const int s = order_[begin + i];
-      std::copy(set_.image(s), set_.image(s) + plane, images + i * plane);
+      if (augmentation_.active())
+        augment_image(set_.image(s), images + i * plane, set_.channels, set_.height, set_.width, augmentation_, seed_, epoch, s);
+      else
+        std::copy(set_.image(s), set_.image(s) + plane, images + i * plane);
       labels[i] = set_.labels[s];
     }
     return n;
@@ -57,6 +67,7 @@ class ShuffledLoader {
   const ImageSet& set_;
   int batch_;
   std::uint64_t seed_;
+  Augmentation augmentation_;
   std::int64_t cached_epoch_ = -1;
   std::vector<int> order_;
 };

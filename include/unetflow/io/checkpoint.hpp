@@ -29,16 +29,43 @@ template <class M>
 Part<M> part(std::string prefix, M& m) {
   return {std::move(prefix), m};
 }
+// A part from a temporary view such as streams_of(model), for use within one call (save_checkpoint(...)).
+template <class M>
+Part<const M> part(std::string prefix, const M& m) {
+  return {std::move(prefix), m};
+}
 
 using Metadata = std::map<std::string, std::string>;
 
+// A module's random streams (param.hpp's Stream) as checkpoint counters NAME.seed and NAME.draws: a training
+// checkpoint holds part("streams.", streams_of(model)) beside part("", model). A module without streams adds nothing.
+template <class M>
+struct StreamsOf {
+  M& module;
+  template <class F>
+  void visit(const std::string& prefix, F&& f) const {
+    module.visit(prefix, [&](const std::string& name, auto& e) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Stream>) {
+        f(name + ".seed", e.seed);
+        f(name + ".draws", e.draws);
+      }
+    });
+  }
+};
+template <class M>
+StreamsOf<M> streams_of(M& m) {
+  return {m};
+}
+
 namespace detail {
 
-// Calls f(name, entry) for every stored entry (parameters, buffers, counters; train/eval flags are not stored).
+// Calls f(name, entry) for every stored entry (parameters, buffers, counters, records; neither train/eval flags nor
+// random streams, which a model file does not hold: streams_of stores those).
 template <class M, class F>
 void for_each_stored(const Part<M>& p, F&& f) {
   p.module.visit(p.prefix, [&](const std::string& name, auto& e) {
-    if constexpr (!std::is_same_v<std::decay_t<decltype(e)>, Mode>) f(name, e);
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (!std::is_same_v<E, Mode> && !std::is_same_v<E, Stream>) f(name, e);
   });
 }
 

@@ -10,7 +10,7 @@
 #include "../backend/cpu.hpp"  // the default backend of the models
 #include "../blocks/chain.hpp"
 #include "../blocks/sequential.hpp"
-#include "../layers/gelu.hpp"
+#include "../layers/activation.hpp"
 #include "../layers/linear.hpp"
 #include "../layers/reshape.hpp"
 

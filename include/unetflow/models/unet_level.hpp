@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "../blocks/conv_bn_gelu.hpp"
+#include "../blocks/conv_bn_act.hpp"
 #include "../blocks/flatten.hpp"
 #include "../error.hpp"
 #include "../layers/concat.hpp"

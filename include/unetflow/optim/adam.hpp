@@ -1,61 +1,59 @@
 #pragma once
-// Adam with PyTorch's semantics: betas (0.9, 0.999), eps 1e-8 added after the square root, bias correction,
-// optional L2 weight decay added to the gradient. State (step, exp_avg, exp_avg_sq) is visitable for checkpoints
-// under PyTorch's optimizer names: "<param>.exp_avg", "<param>.exp_avg_sq".
+// Adam and AdamW with PyTorch's semantics: betas (0.9, 0.999), eps 1e-8 added after the square root, bias
+// correction. Adam adds L2 weight decay to the gradient; AdamW decays the weights themselves, p *= 1 - lr wd, before
+// the step (decoupled; weight decay 1e-2 by default). WeightDecayRule picks which parameters decay. State (step,
+// exp_avg, exp_avg_sq) is visitable for checkpoints under PyTorch's optimizer names: "<param>.exp_avg",
+// "<param>.exp_avg_sq".
 #include <string>
-#include <vector>
 
-#include "../param.hpp"
+#include "param_slots.hpp"
 
 namespace unetflow {
 
-template <class B>
-class Adam {
+template <class B, bool Decoupled>
+class AdamFamily {
  public:
   using T = typename B::scalar;
   struct Options {
-    double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+    double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = Decoupled ? 1e-2 : 0.0;
   };
 
   template <class M>
-  explicit Adam(M& model, Options o = {}) : options(o) {
-    model.visit("", [&](const std::string& name, auto& e) {
-      if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) {
-        slots_.push_back(Slot{name, &e, Buffer<B>(e.dims, T(0)), Buffer<B>(e.dims, T(0))});
-      }
-    });
-  }
+  explicit AdamFamily(M& model, Options o = {}, const WeightDecayRule& rule = {})
+      : options(o), slots_(model, o.weight_decay, rule) {}
 
   void step() {
     ++step_.value;
-    for (auto& s : slots_)
-      B::adam_update(s.param->data(), s.param->grad.data(), s.exp_avg.data(), s.exp_avg_sq.data(), s.param->size,
-                     options.lr, options.beta1, options.beta2, options.eps, options.weight_decay, long(step_.value));
+    for (auto& s : slots_.slots()) {
+      T* p = s.param->data();
+      double l2 = s.weight_decay;
+      if constexpr (Decoupled) {  // AdamW: p *= 1 - lr wd, then the step without decay
+        if (l2 != 0) B::blend(p, p, s.param->size, T(1 - options.lr * l2), T(0));
+        l2 = 0;
+      }
+      B::adam_update(p, s.param->grad.data(), s.state[0]->data(), s.state[1]->data(), s.param->size, options.lr,
+                     options.beta1, options.beta2, options.eps, l2, long(step_.value));
+    }
   }
   std::int64_t steps() const { return step_.value; }
-  void zero_grad() {
-    for (auto& s : slots_) s.param->zero_grad();
-  }
+  void zero_grad() { slots_.zero_grad(); }
 
   template <class F>
   void visit(const std::string& prefix, F&& f) {
     f(prefix + "step", step_);
-    for (auto& s : slots_) {
-      f(prefix + s.name + ".exp_avg", s.exp_avg);
-      f(prefix + s.name + ".exp_avg_sq", s.exp_avg_sq);
-    }
+    slots_.visit(prefix, {"exp_avg", "exp_avg_sq"}, f);
   }
 
   Options options;
 
  private:
-  struct Slot {
-    std::string name;
-    Param<B>* param;
-    Buffer<B> exp_avg, exp_avg_sq;
-  };
-  std::vector<Slot> slots_;
+  ParamSlots<B, 2> slots_;
   Counter step_;
 };
+
+template <class B>
+using Adam = AdamFamily<B, false>;
+template <class B>
+using AdamW = AdamFamily<B, true>;
 
 }  // namespace unetflow

@@ -32,6 +32,7 @@ class TorchReference {
     if (!t) throw Error(path_ + " holds no tensor " + name + ": regenerate it with the script that made it.");
     return *t;
   }
+  bool has(const std::string& name) const { return file_.find(name) != nullptr; }
   std::vector<float> values(const std::string& name) const { return tensor(name).as<float>(); }
   double max_abs(const std::string& name) const {
     double m = 0;

@@ -47,6 +47,7 @@ struct TrainOptions {
   std::uint64_t seed = 0;   // shuffling and noise streams
   int steps_per_epoch = 0;  // 0: the whole training set each epoch
   double ema_decay = 0;     // > 0: keep an exponential moving average of the weights (model-epoch files hold it)
+  Augmentation augmentation;  // random crops and flips of the training images (data/augment.hpp); none by default
   std::filesystem::path run_dir = "runs/default";
   bool resume = false;
   bool progress = true;
@@ -88,6 +89,8 @@ class Trainer {
         local_batch_((options_.batch + comm.size() - 1) / comm.size()),
         labels_(std::size_t(local_batch_)) {
     if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
+    seed_streams(model, options_.seed);
+    loader_.set_augmentation(options_.augmentation);
     check_images_fit<In>(train, "the training set");
     if (comm_.size() > 1) {
       if (!takes_shard)
@@ -238,9 +241,10 @@ class Trainer {
   void with_parts(F&& f) {
     if (ema_)
       f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_),
-        part("ema.", *ema_));
+        part("ema.", *ema_), part("streams.", streams_));
     else
-      f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_));
+      f(part("", model_), part("optim.", adam_), part("sched.", schedule_), part("progress.", progress_),
+        part("streams.", streams_));
   }
   std::filesystem::path epoch_weights_path(std::int64_t epoch) const {
     return options_.run_dir / ("model-epoch" + std::to_string(epoch) + ".safetensors");
@@ -312,6 +316,7 @@ class Trainer {
   }
 
   Model& model_;
+  StreamsOf<Model> streams_{model_};  // dropout's random streams, seeded from options.seed, checkpointed
   Task& task_;
   TrainOptions options_;
   Metadata metadata_;

@@ -6,7 +6,7 @@
 
 #include "../../tensor.hpp"
 #include "../common.hpp"
-#include "gelu_rows.hpp"
+#include "activation_rows.hpp"
 
 namespace unetflow::cpu_impl {
 
@@ -23,7 +23,7 @@ struct Normalisation {
   // statistics as they are (evaluation). `count` is the number of values per channel in the batch.
   static void bn_prepare(T* mean, T* var_invstd, T* running_mean, T* running_var, int C, double count, double momentum,
                          double eps, bool training);
-  // y = act((x - mean) * invstd * gamma + beta); act is the identity or GELU (BatchNorm2d then GELU, one pass).
+  // y = act((x - mean) * invstd * gamma + beta): BatchNorm2d and its activation in one pass.
   static void bn_apply(Strided<const T> x, Strided<T> y, int n, int C, int plane, const T* mean, const T* invstd,
                        const T* gamma, const T* beta, Activation act = Activation::none);
   // bn_apply for one sample, on the calling thread (a convolution's epilogue).
@@ -133,10 +133,7 @@ void Normalisation<T>::bn_apply_plane(const T* x, T* y, int c, int plane, const 
   const T scale = invstd[c] * gamma[c], shift = beta[c] - mean[c] * scale;
   const T* in = x + std::ptrdiff_t(c) * plane;
   T* out = y + std::ptrdiff_t(c) * plane;
-  if (act == Activation::gelu)
-    GeluRows<T>::gelu_row(in, out, plane, scale, shift);
-  else
-    for (int i = 0; i < plane; ++i) out[i] = in[i] * scale + shift;
+  ActivationRows<T>::row(act, in, out, plane, scale, shift);
 }
 
 template <class T>
@@ -151,7 +148,7 @@ void Normalisation<T>::bn_backward(Strided<const T> x, Strided<T> g, int n, int 
     for (int s = 0; s < n; ++s) {
       const T* xp = x[s] + std::ptrdiff_t(c) * plane;
       T* gp = g[s] + std::ptrdiff_t(c) * plane;
-      if (act == Activation::gelu) GeluRows<T>::gelu_grad_row(xp, gp, plane, scale, shift);
+      ActivationRows<T>::grad_row(act, xp, gp, plane, scale, shift);
         // double sums: the mean gradient mg is subtracted from every element, so its error returns N-fold
 #pragma omp simd reduction(+ : sum_g, sum_gx, sum_x)
       for (int i = 0; i < plane; ++i) {

@@ -1,19 +1,23 @@
 #pragma once
-// The CPU policy's element-wise room: GELU, row copies and sums, pooling, modulation, MSE, flow interpolation.
+// The CPU policy's element-wise room: activations, row copies and sums, average pooling, modulation, dropout masks,
+// embedding look-ups, the losses (MSE and the element-wise ones), flow interpolation.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 
 #include "../../tensor.hpp"
-#include "gelu_rows.hpp"
+#include "../common.hpp"
+#include "../dropout_hash.hpp"
+#include "../loss_math.hpp"
+#include "activation_rows.hpp"
 
 namespace unetflow::cpu_impl {
 
 template <class T>
 struct Pointwise {
-  static void gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
+  static void activation_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len, Activation act);
   // In place: g holds dL/dy on entry and dL/dx on exit.
-  static void gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len);
+  static void activation_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len, Activation act);
   static void copy_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
   static void add_rows(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len);
 
@@ -30,10 +34,24 @@ struct Pointwise {
   // Softmax of each contiguous row of len values, in place; and its backward (g = a (g - sum g a)), in place.
   static void softmax_rows(T* x, std::ptrdiff_t rows, std::ptrdiff_t len);
   static void softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, std::ptrdiff_t len);
+  // Log-softmax of each contiguous row (y may be x); and its backward (g = g - e^y sum g), in place.
+  static void log_softmax_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t len);
+  static void log_softmax_backward_rows(const T* y, T* g, std::ptrdiff_t rows, std::ptrdiff_t len);
 
   // Mean squared error over all elements into *loss (backend memory); writes dL/dpred when grad is given.
   static void mse(Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n, std::ptrdiff_t len,
                   double* loss);
+
+  // mask[0, len) = kept ? 1 / (1 - p) : 0 (dropout_hash.hpp's keep test: the same mask on every backend).
+  static void dropout_mask(T* mask, std::ptrdiff_t len, double p, std::uint64_t seed, std::uint64_t draw);
+  // y[s] = weight row index[s] (index: n values, whole numbers below the row count, checked by the caller);
+  // dweight row index[s] += dy[s].
+  static void embedding_forward(const T* index, const T* weight, Strided<T> y, int n, int dim);
+  static void embedding_backward(const T* index, Strided<const T> dy, T* dweight, int n, int dim, int rows);
+  // *loss = scale * sum of the element losses (loss_math.hpp) over n x len values; grad = scale * their gradients
+  // when grad.data is not null. scale is 1 / (n len) for reduction='mean', 1 for 'sum'.
+  static void elementwise_loss(ElementLoss kind, Strided<const T> pred, Strided<const T> target, Strided<T> grad, int n,
+                               std::ptrdiff_t len, double beta, double scale, double* loss);
 
   // Flow matching's pair: xt = (1 - t) x0 + t x1 and target = x1 - x0, one t per sample.
   static void interpolate(Strided<const T> x0, Strided<const T> x1, const T* t, Strided<T> xt, Strided<T> target, int n,
@@ -66,15 +84,41 @@ void Pointwise<T>::softmax_backward_rows(const T* a, T* g, std::ptrdiff_t rows, 
 }
 
 template <class T>
-void Pointwise<T>::gelu_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len) {
+void Pointwise<T>::log_softmax_rows(const T* x, T* y, std::ptrdiff_t rows, std::ptrdiff_t len) {
 #pragma omp parallel for schedule(static)
-  for (int s = 0; s < n; ++s) GeluRows<T>::gelu_row(x[s], y[s], len);
+  for (std::ptrdiff_t r = 0; r < rows; ++r) {
+    const T* in = x + r * len;
+    T* out = y + r * len;
+    const T top = *std::max_element(in, in + len);
+    double sum = 0;
+    for (std::ptrdiff_t i = 0; i < len; ++i) sum += std::exp(double(in[i] - top));
+    const T shift = top + T(std::log(sum));
+    for (std::ptrdiff_t i = 0; i < len; ++i) out[i] = in[i] - shift;
+  }
 }
 
 template <class T>
-void Pointwise<T>::gelu_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len) {
+void Pointwise<T>::log_softmax_backward_rows(const T* y, T* g, std::ptrdiff_t rows, std::ptrdiff_t len) {
 #pragma omp parallel for schedule(static)
-  for (int s = 0; s < n; ++s) GeluRows<T>::gelu_grad_row(x[s], g[s], len);
+  for (std::ptrdiff_t r = 0; r < rows; ++r) {
+    const T* yr = y + r * len;
+    T* gr = g + r * len;
+    double sum = 0;
+    for (std::ptrdiff_t i = 0; i < len; ++i) sum += gr[i];
+    for (std::ptrdiff_t i = 0; i < len; ++i) gr[i] -= T(std::exp(double(yr[i])) * sum);
+  }
+}
+
+template <class T>
+void Pointwise<T>::activation_forward(Strided<const T> x, Strided<T> y, int n, std::ptrdiff_t len, Activation act) {
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s) ActivationRows<T>::row(act, x[s], y[s], len);
+}
+
+template <class T>
+void Pointwise<T>::activation_backward(Strided<const T> x, Strided<T> g, int n, std::ptrdiff_t len, Activation act) {
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s) ActivationRows<T>::grad_row(act, x[s], g[s], len);
 }
 
 template <class T>
@@ -188,6 +232,46 @@ void Pointwise<T>::interpolate(Strided<const T> x0, Strided<const T> x1, const T
       xt[s][i] = (T(1) - t[s]) * x0[s][i] + t[s] * x1[s][i];
       target[s][i] = x1[s][i] - x0[s][i];
     }
+}
+
+template <class T>
+void Pointwise<T>::dropout_mask(T* mask, std::ptrdiff_t len, double p, std::uint64_t seed, std::uint64_t draw) {
+  const std::uint32_t threshold = dropout_hash::keep_threshold(p);
+  const T kept = p < 1 ? T(1.0 / (1.0 - p)) : T(0);
+#pragma omp parallel for schedule(static) if (len > 65536)
+  for (std::ptrdiff_t i = 0; i < len; ++i)
+    mask[i] = dropout_hash::keep(seed, draw, std::uint64_t(i), threshold) ? kept : T(0);
+}
+
+template <class T>
+void Pointwise<T>::embedding_forward(const T* index, const T* weight, Strided<T> y, int n, int dim) {
+#pragma omp parallel for schedule(static)
+  for (int s = 0; s < n; ++s) std::copy_n(weight + std::ptrdiff_t(index[s]) * dim, dim, y[s]);
+}
+
+template <class T>
+void Pointwise<T>::embedding_backward(const T* index, Strided<const T> dy, T* dweight, int n, int dim, int) {
+  for (int s = 0; s < n; ++s) {  // in sample order: rows shared by several samples sum deterministically
+    T* row = dweight + std::ptrdiff_t(index[s]) * dim;
+    for (int i = 0; i < dim; ++i) row[i] += dy[s][i];
+  }
+}
+
+template <class T>
+void Pointwise<T>::elementwise_loss(ElementLoss kind, Strided<const T> pred, Strided<const T> target, Strided<T> grad,
+                                    int n, std::ptrdiff_t len, double beta, double scale, double* loss) {
+  double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+  for (int s = 0; s < n; ++s) {
+    double acc = 0;
+    for (std::ptrdiff_t i = 0; i < len; ++i) {
+      const auto v = loss_math::element(kind, double(pred[s][i]), double(target[s][i]), beta);
+      acc += v.loss;
+      if (grad.data) grad[s][i] = T(scale * v.grad);
+    }
+    total += acc;
+  }
+  *loss = total * scale;
 }
 
 }  // namespace unetflow::cpu_impl

@@ -21,7 +21,7 @@ namespace unetflow::cpu_impl {
 template <class T>
 struct Convolution {
   // conv_forward and conv_backward_data call done(s) once sample s's output is final, on the thread that wrote it
-  // (while it is still in that core's cache): ConvBnGelu runs evaluation-mode BatchNorm + GELU there.
+  // (while it is still in that core's cache): ConvBnAct runs evaluation-mode BatchNorm + its activation there.
   static constexpr bool conv_epilogues = true;
 
   // Kernel covering the whole unpadded input (Unflatten's 1x1 <-> 7x7): im2col is the identity, one GEMM over the
