@@ -78,10 +78,15 @@ void add_gradients(safetensors::File& io, M& m) {
 
 // A module from Img to 3 values, with random parameters, for PyTorch: its state before the forward (the running
 // statistics PyTorch's module starts from) as <stem>.safetensors; x, r, y = net(x) and, in training mode, the
-// gradients of L = sum(y * r) as <stem>_io.safetensors. Returns y.
-template <class Net>
-std::vector<float> export_for_torch(const fs::path& dir, const std::string& stem, std::uint64_t seed) {
+// gradients of L = sum(y * r) as <stem>_io.safetensors. Returns y. setup(net) runs first.
+struct fixture_free_setup {
+  template <class Net>
+  void operator()(Net&) const {}
+};
+template <class Net, class Setup = fixture_free_setup>
+std::vector<float> export_for_torch(const fs::path& dir, const std::string& stem, std::uint64_t seed, Setup setup = {}) {
   auto net = std::make_unique<Net>();
+  setup(*net);
   Rng rng(seed);
   testing::randomize_parameters(*net, rng);
   save_checkpoint(dir / (stem + ".safetensors"), {{"model", stem}}, part("", *net));
@@ -460,4 +465,25 @@ TEST_CASE("a model of every new block: finite differences, and its checkpoint an
   InteropDir dir("allnew_interop");
   const auto y = export_for_torch<AllNew<cpu>>(dir.path, "allnew", 61);
   CHECK(std::isfinite(y[0]));
+}
+
+namespace {
+// The standard layers in one model (tests/python/interop_test.py has its nn.Sequential twin); dropout with p = 0, so
+// that PyTorch's training-mode forward gives the same numbers, and its stream is left out of the file.
+template <class B>
+using StandardNet = Sequential<Conv2d<2, 4, 3, 1, 1, B>, LayerNorm<Shape<4, 6, 6>, B>, LeakyReLU<B>, MaxPool2d<2, 2, 0, B>,
+                               Dropout<B>, Upsample<2, UpsampleMode::bilinear, B>, Conv<4, 4, B, SiLU>,
+                               AdaptiveAvgPool2d<B>, ToVector<B>, Linear<4, 3, B>, Tanh<B>>;
+}  // namespace
+
+TEST_CASE("interop export: a Sequential of the standard layers for PyTorch (tests/python/interop_test.py)") {
+  InteropDir dir("standard_interop");
+  const auto y = export_for_torch<StandardNet<cpu>>(dir.path, "standard", 51,
+                                                    [](StandardNet<cpu>& net) { net.get<4>().set_p(0.0); });
+  CHECK(std::isfinite(y[0]));
+  // Finite differences through the whole model, in evaluation mode (a training-mode dropout draws a new mask at
+  // each of the checker's forwards).
+  auto report = testing::check_module_gradients<StandardNet<B64>, Img>({.batch = 3, .training = false});
+  INFO(report.summary());
+  CHECK(report);
 }

@@ -302,7 +302,9 @@ TEST_CASE("every optimiser and schedule resumes bit-identically from a checkpoin
   auto run = [&](auto make, int first, int second, bool through_file) {
     TwoParams m;
     m.set("sgd", "0");
-    auto [opt, sched] = make(m);
+    auto made = make(m);  // (not a structured binding: clang 14 cannot capture one in the lambda below)
+    auto& opt = made.first;
+    auto& sched = made.second;
     auto steps = [&](int from, int to) {
       for (int s = from; s < to; ++s) {
         m.set_grads("sgd", 1 + s % 5);
@@ -315,7 +317,9 @@ TEST_CASE("every optimiser and schedule resumes bit-identically from a checkpoin
       const auto path = dir / "ckpt.safetensors";
       save_checkpoint(path, {}, part("", m), part("optim.", *opt), part("sched.", *sched));
       TwoParams m2;
-      auto [opt2, sched2] = make(m2);
+      auto made2 = make(m2);
+      auto& opt2 = made2.first;
+      auto& sched2 = made2.second;
       load_checkpoint(path, {}, part("", m2), part("optim.", *opt2), part("sched.", *sched2));
       sched2->restore();
       for (int s = first; s < first + second; ++s) {

@@ -24,8 +24,9 @@
 namespace unetflow {
 
 template <class T>
-using EigenBatch = Eigen::TensorMap<std::conditional_t<std::is_const_v<T>, const Eigen::Tensor<std::remove_const_t<T>, 4, Eigen::RowMajor>,
-                                                       Eigen::Tensor<T, 4, Eigen::RowMajor>>>;
+using EigenBatch = Eigen::TensorMap<
+    std::conditional_t<std::is_const_v<T>, const Eigen::Tensor<std::remove_const_t<T>, 4, Eigen::RowMajor>,
+                       Eigen::Tensor<T, 4, Eigen::RowMajor>>>;
 
 template <class S, class T>
 EigenBatch<T> as_eigen(View<S, T> v) {

@@ -65,6 +65,30 @@ struct Input {
   }
 };
 
+// The same values in host memory (for the CPU policy) and in device memory: primitives called on plain buffers.
+struct Both {
+  std::vector<float> c;
+  float* g = nullptr;
+  Both(std::size_t n, Rng& rng, double lo = -1, double hi = 1) : c(n) {
+    rng.fill_uniform(c.data(), std::ptrdiff_t(n), lo, hi);
+    g = cuda::allocate<float>(std::ptrdiff_t(n));
+    cuda::from_host(c.data(), g, std::ptrdiff_t(n));
+  }
+  Both(const Both&) = delete;
+  Both& operator=(const Both&) = delete;
+  ~Both() { cuda::deallocate(g); }
+  void set(const std::vector<float>& v) {
+    c = v;
+    cuda::from_host(c.data(), g, std::ptrdiff_t(c.size()));
+  }
+  std::vector<float> device() const {
+    std::vector<float> h(c.size());
+    cuda::to_host(g, h.data(), std::ptrdiff_t(h.size()));
+    cuda::synchronize();
+    return h;
+  }
+};
+
 // Copies every entry of `from` (cpu) into `to` (the same module on cuda).
 template <class A, class B>
 void copy_state(A& from, B& to) {

@@ -11,29 +11,7 @@
 
 using namespace unetflow;
 
-namespace {
-
-// The same values in host memory (for the CPU policy) and in device memory.
-struct Both {
-  std::vector<float> c;
-  float* g = nullptr;
-  Both(std::size_t n, Rng& rng, double lo = -1, double hi = 1) : c(n) {
-    rng.fill_uniform(c.data(), std::ptrdiff_t(n), lo, hi);
-    g = cuda::allocate<float>(std::ptrdiff_t(n));
-    cuda::from_host(c.data(), g, std::ptrdiff_t(n));
-  }
-  Both(const Both&) = delete;
-  Both& operator=(const Both&) = delete;
-  ~Both() { cuda::deallocate(g); }
-  std::vector<float> device() const {
-    std::vector<float> h(c.size());
-    cuda::to_host(g, h.data(), std::ptrdiff_t(h.size()));
-    cuda::synchronize();
-    return h;
-  }
-};
-
-}  // namespace
+using mirror::Both;
 
 TEST_CASE("gemm: every transpose pair, leading dimensions wider than the matrices, sizes of 1") {
   Rng rng(21, 1);

@@ -10,31 +10,11 @@
 using namespace unetflow;
 using mirror::check_layer;
 using mirror::host;
+using mirror::Both;
 using mirror::Input;
 
 namespace {
 
-struct Both {
-  std::vector<float> c;
-  float* g = nullptr;
-  Both(std::size_t n, Rng& rng, double lo = -1, double hi = 1) : c(n) {
-    rng.fill_uniform(c.data(), std::ptrdiff_t(n), lo, hi);
-    g = cuda::allocate<float>(std::ptrdiff_t(n));
-    cuda::from_host(c.data(), g, std::ptrdiff_t(n));
-  }
-  Both(const Both&) = delete;
-  ~Both() { cuda::deallocate(g); }
-  void set(const std::vector<float>& v) {
-    c = v;
-    cuda::from_host(c.data(), g, std::ptrdiff_t(c.size()));
-  }
-  std::vector<float> device() const {
-    std::vector<float> h(c.size());
-    cuda::to_host(g, h.data(), std::ptrdiff_t(h.size()));
-    cuda::synchronize();
-    return h;
-  }
-};
 
 template <class B> using Relu = ReLU<B>;
 template <class B> using Silu = SiLU<B>;

@@ -22,7 +22,7 @@ import torch_unet as tu  # noqa: E402
 tests_binary = sys.argv[1]
 # What tests/module_test.cpp exports: <stem>.safetensors (the state) and <stem>_io.safetensors (inputs, outputs and
 # gradients) for each module compared below.
-stems = ["sequential", "resnet", "modres", "groupnet", "attention", "allnew"]
+stems = ["sequential", "resnet", "modres", "groupnet", "attention", "allnew", "standard"]
 with tempfile.TemporaryDirectory() as d:
     env = dict(os.environ, UNETFLOW_INTEROP_DIR=d)
     subprocess.run([tests_binary, "-tc=interop export*,a model of every new block*"], check=True, env=env,
@@ -115,7 +115,7 @@ class SelfAttention(torch.nn.Module):
         return x + self.proj((v @ a.transpose(-1, -2)).reshape(n, c, h, w))
 
 
-# The equivalents of tests/module_test.cpp's Mixed, ResNet, GroupNet, AttentionNet and AllNew.
+# The equivalents of tests/module_test.cpp's Mixed, ResNet, GroupNet, AttentionNet, AllNew and StandardNet.
 Seq, Flat, Lin, GELU = torch.nn.Sequential, torch.nn.Flatten, torch.nn.Linear, torch.nn.GELU
 check_module("Sequential of mixed layers and blocks", "sequential",
              Seq(conv_block(2, 4, 1), conv_block(4, 4, 2), Flat(), Lin(36, 5), GELU(), Lin(5, 3)))
@@ -126,6 +126,13 @@ check_module("Sequential with SelfAttention", "attention",
              Seq(torch.nn.Conv2d(2, 4, 3, 1, 1), SelfAttention(4, 2), GELU(), Flat(), Lin(4 * 36, 3)))
 check_module("the model of every new block", "allnew",
              Seq(ResBlock(2, 4), torch.nn.GroupNorm(2, 4), SelfAttention(4, 2), Flat(), Lin(4 * 36, 3)))
+
+nn = torch.nn
+check_module("Sequential of the standard layers", "standard",
+             Seq(nn.Conv2d(2, 4, 3, 1, 1), nn.LayerNorm([4, 6, 6]), nn.LeakyReLU(), nn.MaxPool2d(2), nn.Dropout(0.0),
+                 nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                 Seq(nn.Conv2d(4, 4, 3, 1, 1), nn.BatchNorm2d(4), nn.SiLU()), nn.AdaptiveAvgPool2d(1), Flat(),
+                 Lin(4, 3), nn.Tanh()))
 
 # A modulated ResBlock: its scale and shift inputs get gradients too.
 block = ResBlock(3, 4)

@@ -28,14 +28,22 @@ template <class T>
 UNETFLOW_HOST_DEVICE inline T apply(Activation a, T z) {
   using std::erf, std::exp, std::log1p, std::tanh;
   switch (a.kind) {
-    case Activation::gelu: return T(0.5) * z * (T(1) + erf(z * T(0.70710678118654752440)));
-    case Activation::relu: return z > T(0) ? z : T(0);
-    case Activation::leaky_relu: return z > T(0) ? z : z * T(a.slope);
-    case Activation::silu: return z * sigmoid(z);
-    case Activation::tanh: return tanh(z);
-    case Activation::sigmoid: return sigmoid(z);
-    case Activation::softplus: return z > T(20) ? z : log1p(exp(z));
-    default: return z;
+    case Activation::gelu:
+      return T(0.5) * z * (T(1) + erf(z * T(0.70710678118654752440)));
+    case Activation::relu:
+      return z > T(0) ? z : T(0);
+    case Activation::leaky_relu:
+      return z > T(0) ? z : z * T(a.slope);
+    case Activation::silu:
+      return z * sigmoid(z);
+    case Activation::tanh:
+      return tanh(z);
+    case Activation::sigmoid:
+      return sigmoid(z);
+    case Activation::softplus:
+      return z > T(20) ? z : log1p(exp(z));
+    default:
+      return z;
   }
 }
 
@@ -46,8 +54,10 @@ UNETFLOW_HOST_DEVICE inline T derivative(Activation a, T z) {
   switch (a.kind) {
     case Activation::gelu:
       return T(0.5) * (T(1) + erf(z * T(0.70710678118654752440))) + z * exp(T(-0.5) * z * z) * T(0.39894228040143268);
-    case Activation::relu: return z > T(0) ? T(1) : T(0);
-    case Activation::leaky_relu: return z > T(0) ? T(1) : T(a.slope);
+    case Activation::relu:
+      return z > T(0) ? T(1) : T(0);
+    case Activation::leaky_relu:
+      return z > T(0) ? T(1) : T(a.slope);
     case Activation::silu: {
       const T s = sigmoid(z);
       return s * (T(1) + z * (T(1) - s));
@@ -60,8 +70,10 @@ UNETFLOW_HOST_DEVICE inline T derivative(Activation a, T z) {
       const T s = sigmoid(z);
       return s * (T(1) - s);
     }
-    case Activation::softplus: return z > T(20) ? T(1) : sigmoid(z);
-    default: return T(1);
+    case Activation::softplus:
+      return z > T(20) ? T(1) : sigmoid(z);
+    default:
+      return T(1);
   }
 }
 

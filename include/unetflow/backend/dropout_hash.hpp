@@ -14,7 +14,8 @@ UNETFLOW_HOST_DEVICE inline std::uint64_t mix(std::uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-UNETFLOW_HOST_DEVICE inline bool keep(std::uint64_t seed, std::uint64_t draw, std::uint64_t i, std::uint32_t threshold) {
+UNETFLOW_HOST_DEVICE inline bool keep(std::uint64_t seed, std::uint64_t draw, std::uint64_t i,
+                                      std::uint32_t threshold) {
   const std::uint64_t stream = mix(seed ^ mix(draw + 0x9E3779B97F4A7C15ull));
   return std::uint32_t(mix(stream + i * 0x9E3779B97F4A7C15ull) >> 40) >= threshold;
 }

@@ -20,7 +20,8 @@ UNETFLOW_HOST_DEVICE inline Value element(ElementLoss kind, double pred, double 
   using std::exp, std::fabs, std::fmax, std::log;
   const double d = pred - target, sign = d > 0 ? 1.0 : (d < 0 ? -1.0 : 0.0);
   switch (kind) {
-    case ElementLoss::l1: return {fabs(d), sign};
+    case ElementLoss::l1:
+      return {fabs(d), sign};
     case ElementLoss::smooth_l1:
       if (fabs(d) < beta) return {0.5 * d * d / beta, d / beta};
       return {fabs(d) - 0.5 * beta, sign};

@@ -41,7 +41,8 @@ class ConvBnAct {
   template <class In, class U>
   View<output_shape<In>, T> forward(View<In, U> x, View<output_shape<In>, T> a) {
     static_assert(In::C == in_channels, "block: the input's channel count differs from the block's Cin");
-    static_assert(std::is_same_v<typename Act::backend, B>, "ConvBnAct: the activation's backend differs from the layer's");
+    static_assert(std::is_same_v<typename Act::backend, B>,
+                  "ConvBnAct: the activation's backend differs from the layer's");
     using Out = output_shape<In>;
     auto y = reserve_view<Out>(conv_out_, x.n);
     if constexpr (B::conv_epilogues) {

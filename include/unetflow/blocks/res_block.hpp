@@ -1,8 +1,8 @@
 #pragma once
 // ResBlock<Cin, Cout>: a residual block as in the DDPM/ADM UNets, built from the library's layers:
 //   y = b(a(x) [* scale + shift]) + skip(x)
-// a = Conv(Cin, Cout), b = Conv(Cout, Cout) (each Conv2d 3x3 -> BatchNorm2d -> Act, GELU by default), skip = a 1x1 Conv2d
-// projection when Cin != Cout, the identity otherwise. The optional modulation takes one scale and shift per
+// a = Conv(Cin, Cout), b = Conv(Cout, Cout) (each Conv2d 3x3 -> BatchNorm2d -> Act, GELU by default), skip = a 1x1
+// Conv2d projection when Cin != Cout, the identity otherwise. The optional modulation takes one scale and shift per
 // channel and sample (time or class conditioning, from an FCBlock), between the two convolutions.
 //   forward(x)                                   the module interface (module.hpp)
 //   forward(x, scale, shift)                      modulated (shift may be empty)

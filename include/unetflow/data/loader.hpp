@@ -21,7 +21,8 @@ class ShuffledLoader {
 
   // Augments every sample it copies from now on (data/augment.hpp), drawn per (seed, epoch, sample).
   void set_augmentation(const Augmentation& a) {
-    if (a.crop_padding < 0) throw Error("the crop padding must not be negative, not " + std::to_string(a.crop_padding) + ".");
+    if (a.crop_padding < 0)
+      throw Error("the crop padding must not be negative, not " + std::to_string(a.crop_padding) + ".");
     augmentation_ = a;
   }
 
@@ -55,7 +56,8 @@ class ShuffledLoader {
     for (int i = 0; i < n; ++i) {
       const int s = order_[begin + i];
       if (augmentation_.active())
-        augment_image(set_.image(s), images + i * plane, set_.channels, set_.height, set_.width, augmentation_, seed_, epoch, s);
+        augment_image(set_.image(s), images + i * plane, set_.channels, set_.height, set_.width, augmentation_, seed_,
+                      epoch, s);
       else
         std::copy(set_.image(s), set_.image(s) + plane, images + i * plane);
       labels[i] = set_.labels[s];

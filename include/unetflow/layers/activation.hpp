@@ -30,7 +30,7 @@ struct ElementwiseActivation : OwnsOutput<Derived, B> {
   }
   template <class S, class U, class V>
   void backward(View<S, U> x, View<S, V> dy, View<S, T> dx, bool accumulate = false) {
-    if (!dx) return;  // no parameters: nothing else to compute
+    if (!dx) return;   // no parameters: nothing else to compute
     if (accumulate) {  // dx += act'(x) dy, through a buffer of our own
       auto g = reserve_view<S>(gradient_, x.n);
       B::copy_rows(dy.rows(), g.rows(), x.n, S::size);

@@ -12,6 +12,7 @@
 #include "../backend/cpu_fwd.hpp"
 #include "../module.hpp"
 #include "../param.hpp"
+#include "norm_rows.hpp"
 
 namespace unetflow {
 
@@ -37,15 +38,15 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
   void forward(View<In, U> x, View<Out, T> y) {
     check<In, U, Out>();
     const int n = x.n, groups = n * G;
-    const auto input = input_ = contiguous(x);
-    prepare(groups);
+    const auto input = input_ = rows_.contiguous(x, contiguous_);
+    rows_.prepare(groups);
     constexpr std::ptrdiff_t per_group = In::size / G;
-    B::bn_stats(input, 1, groups, per_group, mean_.data(), invstd_.data());
-    B::bn_prepare(mean_.data(), invstd_.data(), unused_a_.data(), unused_b_.data(), groups, double(per_group), 0.0, eps,
-                  true);
+    B::bn_stats(input, 1, groups, per_group, rows_.mean.data(), rows_.invstd.data());
+    B::bn_prepare(rows_.mean.data(), rows_.invstd.data(), rows_.unused_a.data(), rows_.unused_b.data(), groups,
+                  double(per_group), 0.0, eps, true);
     auto normalised = reserve_view<In>(normalised_, n);
-    B::bn_apply(input, Strided<T>{normalised.data, 0}, 1, groups, per_group, mean_.data(), invstd_.data(), ones_.data(),
-                zeros_.data(), B::Activation::none);
+    B::bn_apply(input, Strided<T>{normalised.data, 0}, 1, groups, per_group, rows_.mean.data(), rows_.invstd.data(),
+                rows_.ones.data(), rows_.zeros.data(), B::Activation::none);
     B::modulate_forward(View<In, const T>(normalised).rows(), Strided<const T>{weight.data(), 0},
                         Strided<const T>{bias.data(), 0}, y.rows(), n, C, In::plane);
   }
@@ -64,8 +65,9 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
     B::channel_sums(View<Vec<C>, const T>(dshift).rows(), n, C, 1, bias.grad.data());
     if (!dx) return;
     // x̂'s gradient to x's, group by group: BatchNorm's batch-statistics backward with gamma 1.
-    B::bn_backward(input_, Strided<T>{g.data, 0}, 1, groups, per_group, mean_.data(), invstd_.data(), ones_.data(),
-                   zeros_.data(), unused_a_.data(), unused_b_.data(), true, B::Activation::none);
+    B::bn_backward(input_, Strided<T>{g.data, 0}, 1, groups, per_group, rows_.mean.data(), rows_.invstd.data(),
+                   rows_.ones.data(), rows_.zeros.data(), rows_.unused_a.data(), rows_.unused_b.data(), true,
+                   B::Activation::none);
     if (accumulate)
       B::add_rows(View<In, const T>(g).rows(), dx.rows(), n, In::size);
     else
@@ -85,28 +87,9 @@ class GroupNorm : public OwnsOutput<GroupNorm<C, G, B>, B> {
     static_assert(std::is_same_v<In, Out>, "GroupNorm: input and output shapes must be equal");
     static_assert(detail::same_scalar_v<U, T>, "GroupNorm: the input's scalar type differs from the backend's");
   }
-  // The samples back to back (a channel slice of a concatenation is copied once).
-  template <class In, class U>
-  Strided<const T> contiguous(View<In, U> x) {
-    if (x.contiguous()) return {x.data, 0};
-    auto c = reserve_view<In>(contiguous_, x.n);
-    B::copy_rows(View<In, const T>(x).rows(), c.rows(), x.n, In::size);
-    return {c.data, 0};
-  }
-  // Per-group buffers for n·G groups: statistics, gamma = 1 and beta = 0 for the primitives, and slots for the
-  // running statistics and parameter gradients that the BatchNorm primitives update and GroupNorm does not keep.
-  void prepare(int groups) {
-    if (groups <= prepared_) return;
-    for (Storage<B>* s : {&mean_, &invstd_, &ones_, &zeros_, &unused_a_, &unused_b_}) s->reserve(groups);
-    B::fill(ones_.data(), groups, T(1));
-    for (Storage<B>* s : {&zeros_, &unused_a_, &unused_b_}) B::fill(s->data(), groups, T(0));
-    prepared_ = groups;
-  }
-
-  Storage<B> mean_, invstd_, ones_, zeros_, unused_a_, unused_b_;
+  detail::NormRows<B> rows_;
   Storage<B> normalised_, gradient_, dscale_, dshift_, contiguous_;
   Strided<const T> input_;  // the last forward's x, back to back (x itself, or its copy in contiguous_)
-  int prepared_ = 0;
 };
 
 }  // namespace unetflow

@@ -14,6 +14,7 @@
 #include "../backend/cpu_fwd.hpp"
 #include "../module.hpp"
 #include "../param.hpp"
+#include "norm_rows.hpp"
 
 namespace unetflow {
 
@@ -41,13 +42,14 @@ class LayerNorm : public OwnsOutput<LayerNorm<Norm, B>, B> {
   void forward(View<In, U> x, View<Out, T> y) {
     check<In, U, Out>();
     const int n = x.n, rows = n * int(In::size / len);
-    input_ = contiguous(x, contiguous_);
-    prepare(rows);
-    B::bn_stats(input_, 1, rows, len, mean_.data(), invstd_.data());
-    B::bn_prepare(mean_.data(), invstd_.data(), unused_a_.data(), unused_b_.data(), rows, double(len), 0.0, eps, true);
+    input_ = rows_.contiguous(x, contiguous_);
+    rows_.prepare(rows);
+    B::bn_stats(input_, 1, rows, len, rows_.mean.data(), rows_.invstd.data());
+    B::bn_prepare(rows_.mean.data(), rows_.invstd.data(), rows_.unused_a.data(), rows_.unused_b.data(), rows,
+                  double(len), 0.0, eps, true);
     normalised_.reserve(std::ptrdiff_t(rows) * len);
-    B::bn_apply(input_, Strided<T>{normalised_.data(), 0}, 1, rows, len, mean_.data(), invstd_.data(), ones_.data(),
-                zeros_.data(), Activation::none);
+    B::bn_apply(input_, Strided<T>{normalised_.data(), 0}, 1, rows, len, rows_.mean.data(), rows_.invstd.data(),
+                rows_.ones.data(), rows_.zeros.data(), Activation::none);
     T* out = y.contiguous() ? y.data : reserve_view<In>(output_, n).data;
     B::modulate_forward(Strided<const T>{normalised_.data(), len}, Strided<const T>{weight.data(), 0},
                         Strided<const T>{bias.data(), 0}, Strided<T>{out, len}, rows, len, 1);
@@ -59,7 +61,7 @@ class LayerNorm : public OwnsOutput<LayerNorm<Norm, B>, B> {
   void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx, bool accumulate = false) {
     check<In, U, Out>();
     const int n = x.n, rows = n * int(In::size / len);
-    const Strided<const T> g_in = contiguous(View<In, const T>{dy.data, n, dy.stride}, dy_copy_);
+    const Strided<const T> g_in = rows_.contiguous(View<In, const T>{dy.data, n, dy.stride}, dy_copy_);
     gradient_.reserve(std::ptrdiff_t(rows) * len);
     dscale_.reserve(std::ptrdiff_t(rows) * len);
     dshift_.reserve(std::ptrdiff_t(rows) * len);
@@ -69,8 +71,9 @@ class LayerNorm : public OwnsOutput<LayerNorm<Norm, B>, B> {
     B::channel_sums(Strided<const T>{dscale_.data(), len}, rows, len, 1, weight.grad.data());
     B::channel_sums(Strided<const T>{dshift_.data(), len}, rows, len, 1, bias.grad.data());
     if (!dx) return;
-    B::bn_backward(input_, Strided<T>{gradient_.data(), 0}, 1, rows, len, mean_.data(), invstd_.data(), ones_.data(),
-                   zeros_.data(), unused_a_.data(), unused_b_.data(), true, Activation::none);
+    B::bn_backward(input_, Strided<T>{gradient_.data(), 0}, 1, rows, len, rows_.mean.data(), rows_.invstd.data(),
+                   rows_.ones.data(), rows_.zeros.data(), rows_.unused_a.data(), rows_.unused_b.data(), true,
+                   Activation::none);
     const Strided<const T> g{gradient_.data(), In::size};
     if (accumulate)
       B::add_rows(g, dx.rows(), n, In::size);
@@ -86,8 +89,10 @@ class LayerNorm : public OwnsOutput<LayerNorm<Norm, B>, B> {
 
  private:
   static std::vector<std::int64_t> dims() {
-    if constexpr (norm_is_vector) return {Norm::C};
-    else return {Norm::C, Norm::H, Norm::W};
+    if constexpr (norm_is_vector)
+      return {Norm::C};
+    else
+      return {Norm::C, Norm::H, Norm::W};
   }
   template <class In, class U, class Out>
   static constexpr void check() {
@@ -96,28 +101,9 @@ class LayerNorm : public OwnsOutput<LayerNorm<Norm, B>, B> {
     static_assert(std::is_same_v<In, Out>, "LayerNorm: input and output shapes must be equal");
     static_assert(detail::same_scalar_v<U, T>, "LayerNorm: the input's scalar type differs from the backend's");
   }
-  // The samples back to back (a channel slice of a concatenation is copied once).
-  template <class In, class U>
-  Strided<const T> contiguous(View<In, U> x, Storage<B>& copy) {
-    if (x.contiguous()) return {x.data, 0};
-    auto c = reserve_view<In>(copy, x.n);
-    B::copy_rows(View<In, const T>(x).rows(), c.rows(), x.n, In::size);
-    return {c.data, 0};
-  }
-  // Per-row buffers: statistics, gamma = 1 and beta = 0 for the primitives, slots for what they update and
-  // LayerNorm does not keep.
-  void prepare(int rows) {
-    if (rows <= prepared_) return;
-    for (Storage<B>* s : {&mean_, &invstd_, &ones_, &zeros_, &unused_a_, &unused_b_}) s->reserve(rows);
-    B::fill(ones_.data(), rows, T(1));
-    for (Storage<B>* s : {&zeros_, &unused_a_, &unused_b_}) B::fill(s->data(), rows, T(0));
-    prepared_ = rows;
-  }
-
-  Storage<B> mean_, invstd_, ones_, zeros_, unused_a_, unused_b_;
+  detail::NormRows<B> rows_;
   Storage<B> normalised_, gradient_, dscale_, dshift_, contiguous_, dy_copy_, output_;
   Strided<const T> input_;
-  int prepared_ = 0;
 };
 
 }  // namespace unetflow

@@ -86,10 +86,14 @@ class ElementwiseLoss {
  private:
   const char* name() const {
     switch (kind_) {
-      case ElementLoss::l1: return "l1_loss";
-      case ElementLoss::smooth_l1: return "smooth_l1_loss";
-      case ElementLoss::bce_with_logits: return "bce_with_logits";
-      default: return "bce";
+      case ElementLoss::l1:
+        return "l1_loss";
+      case ElementLoss::smooth_l1:
+        return "smooth_l1_loss";
+      case ElementLoss::bce_with_logits:
+        return "bce_with_logits";
+      default:
+        return "bce";
     }
   }
   struct Free {
@@ -101,33 +105,35 @@ class ElementwiseLoss {
   std::unique_ptr<double, Free> value_{B::template allocate<double>(1)};
 };
 
+namespace detail {
+template <class B, class S, class T, class U>
+double elementwise_loss(ElementLoss kind, View<S, T> pred, View<S, U> target, View<S, typename B::scalar> grad,
+                        Reduction reduction, double beta = 1.0) {
+  ElementwiseLoss<B> loss(kind, reduction, beta);
+  loss(pred, target, grad);
+  return loss.value();
+}
+}  // namespace detail
+
 template <class B, class S, class T, class U>
 double l1_loss(View<S, T> pred, View<S, U> target, View<S, typename B::scalar> grad = {},
                Reduction reduction = Reduction::mean) {
-  ElementwiseLoss<B> loss(ElementLoss::l1, reduction);
-  loss(pred, target, grad);
-  return loss.value();
+  return detail::elementwise_loss<B>(ElementLoss::l1, pred, target, grad, reduction);
 }
 template <class B, class S, class T, class U>
 double smooth_l1_loss(View<S, T> pred, View<S, U> target, View<S, typename B::scalar> grad = {},
                       Reduction reduction = Reduction::mean, double beta = 1.0) {
-  ElementwiseLoss<B> loss(ElementLoss::smooth_l1, reduction, beta);
-  loss(pred, target, grad);
-  return loss.value();
+  return detail::elementwise_loss<B>(ElementLoss::smooth_l1, pred, target, grad, reduction, beta);
 }
 template <class B, class S, class T, class U>
 double bce_with_logits(View<S, T> logits, View<S, U> target, View<S, typename B::scalar> grad = {},
                        Reduction reduction = Reduction::mean) {
-  ElementwiseLoss<B> loss(ElementLoss::bce_with_logits, reduction);
-  loss(logits, target, grad);
-  return loss.value();
+  return detail::elementwise_loss<B>(ElementLoss::bce_with_logits, logits, target, grad, reduction);
 }
 template <class B, class S, class T, class U>
 double bce(View<S, T> probabilities, View<S, U> target, View<S, typename B::scalar> grad = {},
            Reduction reduction = Reduction::mean) {
-  ElementwiseLoss<B> loss(ElementLoss::bce, reduction);
-  loss(probabilities, target, grad);
-  return loss.value();
+  return detail::elementwise_loss<B>(ElementLoss::bce, probabilities, target, grad, reduction);
 }
 
 }  // namespace unetflow

@@ -19,7 +19,7 @@ struct MaxPool2d : OwnsOutput<MaxPool2d<K, S, P, B>, B> {
   template <class In>
   using output_shape = Shape<In::C, conv_out(In::H, K, S, P), conv_out(In::W, K, S, P)>;
   template <class In>
-  static constexpr bool accepts = In::H + 2 * P >= K && In::W + 2 * P >= K && (In::H + 2 * P - K) % S == 0 &&
+  static constexpr bool accepts = In::H + 2 * P >= K&& In::W + 2 * P >= K && (In::H + 2 * P - K) % S == 0 &&
                                   (In::W + 2 * P - K) % S == 0;
   using OwnsOutput<MaxPool2d, B>::forward;
 

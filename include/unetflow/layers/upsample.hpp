@@ -24,8 +24,8 @@ struct Upsampling : OwnsOutput<Upsampling<F, OutH, OutW, Mode, B>, B> {
   template <class In>
   using output_shape = Shape<In::C, In::H * factor<In>, In::W * factor<In>>;
   template <class In>
-  static constexpr bool accepts =
-      F > 0 || (OutH % In::H == 0 && OutW % In::W == 0 && OutH / In::H == OutW / In::W && OutH >= In::H);
+  static constexpr bool accepts = F > 0 || (OutH % In::H == 0 && OutW % In::W == 0 && OutH / In::H == OutW / In::W &&
+                                            OutH >= In::H);
   using OwnsOutput<Upsampling, B>::forward;
 
   template <class In, class U, class Out>

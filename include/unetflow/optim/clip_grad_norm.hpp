@@ -18,7 +18,7 @@ struct ModelBackend {
   using type = cpu;
 };
 template <class M>
-  requires requires { typename M::backend; }
+requires requires { typename M::backend; }
 struct ModelBackend<M> {
   using type = typename M::backend;
 };

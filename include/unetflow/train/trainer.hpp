@@ -43,10 +43,10 @@ struct TrainOptions {
   int epochs = 5;
   int batch = 256;
   double lr = 1e-4;
-  double lr_gamma = 1.0;    // ExponentialLR factor per epoch; 1 keeps the learning rate constant
-  std::uint64_t seed = 0;   // shuffling and noise streams
-  int steps_per_epoch = 0;  // 0: the whole training set each epoch
-  double ema_decay = 0;     // > 0: keep an exponential moving average of the weights (model-epoch files hold it)
+  double lr_gamma = 1.0;      // ExponentialLR factor per epoch; 1 keeps the learning rate constant
+  std::uint64_t seed = 0;     // shuffling and noise streams
+  int steps_per_epoch = 0;    // 0: the whole training set each epoch
+  double ema_decay = 0;       // > 0: keep an exponential moving average of the weights (model-epoch files hold it)
   Augmentation augmentation;  // random crops and flips of the training images (data/augment.hpp); none by default
   std::filesystem::path run_dir = "runs/default";
   bool resume = false;

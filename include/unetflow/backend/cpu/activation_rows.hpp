@@ -24,7 +24,8 @@ struct ActivationRows {
 template <class T>
 void ActivationRows<T>::row(Activation act, const T* x, T* out, std::ptrdiff_t len, T scale, T shift) {
   switch (act.kind) {
-    case Activation::gelu: return gelu_row(x, out, len, scale, shift);
+    case Activation::gelu:
+      return gelu_row(x, out, len, scale, shift);
     case Activation::relu:
 #pragma omp simd
       for (std::ptrdiff_t i = 0; i < len; ++i) out[i] = std::max(x[i] * scale + shift, T(0));
@@ -41,8 +42,10 @@ void ActivationRows<T>::row(Activation act, const T* x, T* out, std::ptrdiff_t l
 template <class T>
 void ActivationRows<T>::grad_row(Activation act, const T* x, T* g, std::ptrdiff_t len, T scale, T shift) {
   switch (act.kind) {
-    case Activation::gelu: return gelu_grad_row(x, g, len, scale, shift);
-    case Activation::none: return;
+    case Activation::gelu:
+      return gelu_grad_row(x, g, len, scale, shift);
+    case Activation::none:
+      return;
     case Activation::relu:
 #pragma omp simd
       for (std::ptrdiff_t i = 0; i < len; ++i) g[i] = x[i] * scale + shift > T(0) ? g[i] : T(0);

@@ -149,7 +149,7 @@ void Normalisation<T>::bn_backward(Strided<const T> x, Strided<T> g, int n, int 
       const T* xp = x[s] + std::ptrdiff_t(c) * plane;
       T* gp = g[s] + std::ptrdiff_t(c) * plane;
       ActivationRows<T>::grad_row(act, xp, gp, plane, scale, shift);
-        // double sums: the mean gradient mg is subtracted from every element, so its error returns N-fold
+      // double sums: the mean gradient mg is subtracted from every element, so its error returns N-fold
 #pragma omp simd reduction(+ : sum_g, sum_gx, sum_x)
       for (int i = 0; i < plane; ++i) {
         const T d = xp[i] - m;

@@ -107,8 +107,8 @@ void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C
 }
 
 template <class T>
-void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int f,
-                                   bool bilinear, bool accumulate) {
+void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int f, bool bilinear,
+                                   bool accumulate) {
   const int ho = h * f, wo = w * f;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; ++b)
