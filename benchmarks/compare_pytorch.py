@@ -53,7 +53,7 @@ def compare_layers():
     print(f"unetflow bench_layers ({a.threads} threads)...", flush=True)
     out = subprocess.run([layers_bin, "--benchmark_format=json", "--benchmark_filter=^(" + "|".join(names) + ")"],
                          check=True, capture_output=True, text=True, env=env).stdout
-    ours = {b["name"]: b for b in json.loads(out)["benchmarks"]}
+    ours = {b["name"].split("/min_time")[0]: b for b in json.loads(out)["benchmarks"]}
     copy_gbs = ours["copy_D_28"]["GB/s"]
     print(f"\n{'case':<40} {'PyTorch ms':>11} {'unetflow ms':>12} {'ratio':>7} {'GB/s':>7} {'of copy':>8}")
     for name, tms in torch_ms.items():

@@ -1,11 +1,11 @@
 #pragma once
-// Activations over one row of z = x * scale + shift (pointwise and BatchNorm use them): GELU with Eigen's vectorised
-// erf and exp, the others element by element from activation_math.hpp (the compiler vectorises the plain ones).
+// Activations over one row of z = x * scale + shift (pointwise and BatchNorm use them): the formulas of
+// activation_math.hpp, vectorised: plain loops for the piecewise-linear ones, Eigen's erf, exp, tanh and log1p for
+// the others.
 #include "eigen.hpp"
 #include <cmath>
 #include <cstddef>
 
-#include "../activation_math.hpp"
 #include "../common.hpp"
 
 namespace unetflow::cpu_impl {
@@ -34,8 +34,28 @@ void ActivationRows<T>::row(Activation act, const T* x, T* out, std::ptrdiff_t l
 #pragma omp simd
       for (std::ptrdiff_t i = 0; i < len; ++i) out[i] = x[i] * scale + shift;
       return;
-    default:
-      for (std::ptrdiff_t i = 0; i < len; ++i) out[i] = activation_math::apply(act, x[i] * scale + shift);
+    case Activation::leaky_relu: {
+      const T slope = T(act.slope);
+#pragma omp simd
+      for (std::ptrdiff_t i = 0; i < len; ++i) {
+        const T z = x[i] * scale + shift;
+        out[i] = z > T(0) ? z : z * slope;
+      }
+      return;
+    }
+    default: {  // the transcendental ones through Eigen's vectorised exp, tanh and log1p (expressions, no temporaries)
+      Eigen::Map<const Row> in(x, len);
+      Eigen::Map<Row> y(out, len);
+      const auto z = in * scale + shift;
+      if (act.kind == Activation::silu)
+        y = z / (T(1) + (-z).exp());
+      else if (act.kind == Activation::sigmoid)
+        y = T(1) / (T(1) + (-z).exp());
+      else if (act.kind == Activation::tanh)
+        y = z.tanh();
+      else  // softplus, beta 1, threshold 20
+        y = (z > T(20)).select(z, z.exp().log1p());
+    }
   }
 }
 
@@ -50,8 +70,28 @@ void ActivationRows<T>::grad_row(Activation act, const T* x, T* g, std::ptrdiff_
 #pragma omp simd
       for (std::ptrdiff_t i = 0; i < len; ++i) g[i] = x[i] * scale + shift > T(0) ? g[i] : T(0);
       return;
-    default:
-      for (std::ptrdiff_t i = 0; i < len; ++i) g[i] *= activation_math::derivative(act, x[i] * scale + shift);
+    case Activation::leaky_relu: {
+      const T slope = T(act.slope);
+#pragma omp simd
+      for (std::ptrdiff_t i = 0; i < len; ++i) g[i] = x[i] * scale + shift > T(0) ? g[i] : g[i] * slope;
+      return;
+    }
+    default: {
+      Eigen::Map<const Row> in(x, len);
+      Eigen::Map<Row> grad(g, len);
+      const auto z = in * scale + shift;
+      if (act.kind == Activation::tanh) {
+        grad *= T(1) - z.tanh().square();
+        return;
+      }
+      const auto s = (T(1) + (-z).exp()).inverse();  // sigmoid(z)
+      if (act.kind == Activation::silu)
+        grad *= s * (T(1) + z * (T(1) - s));
+      else if (act.kind == Activation::sigmoid)
+        grad *= s * (T(1) - s);
+      else  // softplus
+        grad *= (z > T(20)).select(T(1), s);
+    }
   }
 }
 

@@ -68,6 +68,21 @@ void Normalisation<T>::add_channel_bias(Strided<T> y, int n, int C, int plane, c
 
 template <class T>
 void Normalisation<T>::channel_sums(Strided<const T> y, int n, int C, int plane, T* out_accumulate) {
+  if (plane == 1) {  // vectors (a Linear's bias, LayerNorm's affine): blocks of channels, samples in order
+    constexpr int block = 256;
+#pragma omp parallel for schedule(static)
+    for (int c0 = 0; c0 < C; c0 += block) {
+      const int width = std::min(block, C - c0);
+      double acc[block] = {};
+      for (int s = 0; s < n; ++s) {
+        const T* p = y[s] + c0;
+#pragma omp simd
+        for (int c = 0; c < width; ++c) acc[c] += double(p[c]);
+      }
+      for (int c = 0; c < width; ++c) out_accumulate[c0 + c] += T(acc[c]);
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < C; ++c) {
     // double throughout: a bias before training-mode BatchNorm has a gradient that is zero in exact arithmetic,

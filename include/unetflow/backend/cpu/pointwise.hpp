@@ -174,6 +174,21 @@ void Pointwise<T>::avgpool_backward(Strided<const T> dy, Strided<T> dx, int n, i
 template <class T>
 void Pointwise<T>::modulate_forward(Strided<const T> h, Strided<const T> scale, Strided<const T> shift, Strided<T> y,
                                     int n, int C, int plane) {
+  if (plane == 1) {  // element-wise (dropout's masks, LayerNorm's affine): one vectorised row per sample
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s) {
+      const T *in = h[s], *a = scale[s], *b = shift.data ? shift[s] : nullptr;
+      T* out = y[s];
+      if (b) {
+#pragma omp simd
+        for (int c = 0; c < C; ++c) out[c] = in[c] * a[c] + b[c];
+      } else {
+#pragma omp simd
+        for (int c = 0; c < C; ++c) out[c] = in[c] * a[c];
+      }
+    }
+    return;
+  }
 #pragma omp parallel for collapse(2) schedule(static)
   for (int s = 0; s < n; ++s)
     for (int c = 0; c < C; ++c) {
@@ -187,6 +202,30 @@ void Pointwise<T>::modulate_forward(Strided<const T> h, Strided<const T> scale, 
 template <class T>
 void Pointwise<T>::modulate_backward(Strided<const T> h, Strided<const T> scale, Strided<const T> dy, Strided<T> dh,
                                      Strided<T> dscale, Strided<T> dshift, int n, int C, int plane) {
+  if (plane == 1) {  // element-wise: the sums over a plane are single products
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < n; ++s) {
+      const T *in = h[s], *a = scale[s], *g = dy[s];
+      T *out = dh[s], *ds = dscale[s], *db = dshift.data ? dshift[s] : nullptr;
+      if (db) {  // (dh may be dy: each element is read before it is written)
+#pragma omp simd
+        for (int c = 0; c < C; ++c) {
+          const T gc = g[c];
+          db[c] = gc;
+          ds[c] = gc * in[c];
+          out[c] = gc * a[c];
+        }
+      } else {
+#pragma omp simd
+        for (int c = 0; c < C; ++c) {
+          const T gc = g[c];
+          ds[c] = gc * in[c];
+          out[c] = gc * a[c];
+        }
+      }
+    }
+    return;
+  }
 #pragma omp parallel for collapse(2) schedule(static)
   for (int s = 0; s < n; ++s)
     for (int c = 0; c < C; ++c) {

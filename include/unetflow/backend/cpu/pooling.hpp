@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <vector>
 
 #include "../../tensor.hpp"
 
@@ -46,6 +47,12 @@ struct Pooling {
     int lo, hi;
     T weight_hi;
   };
+  // The taps of `count` outputs along a side (computed once per call, not per element).
+  static std::vector<Tap> taps(int count, int size, int f) {
+    std::vector<Tap> t(std::size_t(count > 0 ? count : 0));
+    for (int o = 0; o < count; ++o) t[std::size_t(o)] = bilinear_tap(o, size, f);
+    return t;
+  }
   static Tap bilinear_tap(int o, int size, int f) {
     const double src = std::max((o + 0.5) / f - 0.5, 0.0);
     const int lo = int(src);
@@ -61,6 +68,36 @@ void Pooling<T>::maxpool_forward(Strided<const T> x, Strided<T> y, int n, int C,
     for (int c = 0; c < C; ++c) {
       const T* in = x[b] + std::ptrdiff_t(c) * h * w;
       T* out = y[b] + std::ptrdiff_t(c) * ho * wo;
+      if (p == 0 && k == 2 && s == 2) {  // the common 2 x 2 pooling, vectorised: NaN by a sum, not in the maximum
+        for (int oy = 0; oy < ho; ++oy) {
+          const T *r0 = in + 2 * oy * w, *r1 = r0 + w;
+          T* o = out + oy * wo;
+#pragma omp simd
+          for (int ox = 0; ox < wo; ++ox) {
+            const T a = r0[2 * ox], b = r0[2 * ox + 1], c2 = r1[2 * ox], d = r1[2 * ox + 1];
+            const T top = std::max(std::max(a, b), std::max(c2, d)), sum = a + b + c2 + d;
+            // sum is NaN when one of the four is (or when infinities cancel, which the second test tells apart)
+            o[ox] = sum != sum && (a != a) + (b != b) + (c2 != c2) + (d != d) > 0 ? sum : top;
+          }
+        }
+        continue;
+      }
+      if (p == 0) {  // every window inside the map: row by row, which the compiler vectorises
+        for (int oy = 0; oy < ho; ++oy) {
+          T* o = out + oy * wo;
+          const T* r = in + oy * s * w;
+          for (int ox = 0; ox < wo; ++ox) o[ox] = r[ox * s];
+          for (int ky = 0; ky < k; ++ky)
+            for (int kx = ky == 0 ? 1 : 0; kx < k; ++kx) {
+              const T* q = r + ky * w + kx;
+              for (int ox = 0; ox < wo; ++ox) {  // later wins only when larger, or NaN: window_argmax's rule
+                const T v = q[ox * s];
+                o[ox] = v > o[ox] || v != v ? v : o[ox];
+              }
+            }
+        }
+        continue;
+      }
       for (int oy = 0; oy < ho; ++oy)
         for (int ox = 0; ox < wo; ++ox) out[oy * wo + ox] = in[window_argmax(in, h, w, k, s, p, oy, ox)];
     }
@@ -76,7 +113,48 @@ void Pooling<T>::maxpool_backward(Strided<const T> x, Strided<const T> dy, Strid
       const T* in = x[b] + std::ptrdiff_t(c) * h * w;
       const T* g = dy[b] + std::ptrdiff_t(c) * ho * wo;
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
+      if (p == 0 && k == 2 && s == 2 && h % 2 == 0 && w % 2 == 0 && !accumulate) {
+        // 2 x 2 windows tiling the map: each input element gets its window's gradient or 0, vectorised for rows
+        // without NaN (the first maximum wins); a row with a NaN goes through window_argmax (the last NaN wins).
+        for (int oy = 0; oy < ho; ++oy) {
+          const T *r0 = in + 2 * oy * w, *r1 = r0 + w, *gr = g + oy * wo;
+          T *d0 = out + 2 * oy * w, *d1 = d0 + w;
+          int nans = 0;
+#pragma omp simd reduction(+ : nans)
+          for (int ox = 0; ox < wo; ++ox) {
+            const T a = r0[2 * ox], b = r0[2 * ox + 1], c2 = r1[2 * ox], d = r1[2 * ox + 1];
+            const T top = std::max(std::max(a, b), std::max(c2, d)), v = gr[ox];
+            const bool ia = a == top, ib = !ia && b == top, ic = !ia && !ib && c2 == top;
+            d0[2 * ox] = ia ? v : T(0);
+            d0[2 * ox + 1] = ib ? v : T(0);
+            d1[2 * ox] = ic ? v : T(0);
+            d1[2 * ox + 1] = ia || ib || ic ? T(0) : v;
+            nans += (a != a) + (b != b) + (c2 != c2) + (d != d);
+          }
+          if (nans == 0) continue;
+          std::fill(d0, d0 + 2 * w, T(0));
+          for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, k, s, p, oy, ox)] += gr[ox];
+        }
+        continue;
+      }
       if (!accumulate) std::fill(out, out + std::ptrdiff_t(h) * w, T(0));
+      if (p == 0) {  // windows inside the map: the arg-max by pointer, no bounds (window_argmax's rule)
+        for (int oy = 0; oy < ho; ++oy)
+          for (int ox = 0; ox < wo; ++ox) {
+            const T* window = in + oy * s * w + ox * s;
+            std::ptrdiff_t best = 0;
+            T top = window[0];
+            for (int ky = 0; ky < k; ++ky)
+              for (int kx = 0; kx < k; ++kx) {
+                const T v = window[ky * w + kx];
+                const bool take = v > top || v != v;  // selected, not branched on (random data mispredicts)
+                top = take ? v : top;
+                best = take ? ky * w + kx : best;
+              }
+            out[window - in + best] += g[oy * wo + ox];
+          }
+        continue;
+      }
       for (int oy = 0; oy < ho; ++oy)
         for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, k, s, p, oy, ox)] += g[oy * wo + ox];
     }
@@ -85,22 +163,30 @@ void Pooling<T>::maxpool_backward(Strided<const T> x, Strided<const T> dy, Strid
 template <class T>
 void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int f, bool bilinear) {
   const int ho = h * f, wo = w * f;
+  const auto ys = taps(bilinear ? ho : 0, h, f), xs = taps(bilinear ? wo : 0, w, f);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; ++b)
     for (int c = 0; c < C; ++c) {
       const T* in = x[b] + std::ptrdiff_t(c) * h * w;
       T* out = y[b] + std::ptrdiff_t(c) * ho * wo;
-      for (int oy = 0; oy < ho; ++oy) {
-        if (!bilinear) {
-          for (int ox = 0; ox < wo; ++ox) out[oy * wo + ox] = in[(oy / f) * w + ox / f];
-          continue;
+      if (!bilinear) {  // each input row widened once, then copied to its other f - 1 output rows
+        for (int iy = 0; iy < h; ++iy) {
+          T* first = out + std::ptrdiff_t(iy) * f * wo;
+          const T* r = in + iy * w;
+          for (int ox = 0; ox < wo; ++ox) first[ox] = r[ox / f];
+          for (int rep = 1; rep < f; ++rep) std::copy(first, first + wo, first + std::ptrdiff_t(rep) * wo);
         }
-        const Tap ty = bilinear_tap(oy, h, f);
+        continue;
+      }
+      for (int oy = 0; oy < ho; ++oy) {
+        const Tap ty = ys[std::size_t(oy)];
+        const T *top = in + ty.lo * w, *bottom = in + ty.hi * w;
+        T* o = out + std::ptrdiff_t(oy) * wo;
         for (int ox = 0; ox < wo; ++ox) {
-          const Tap tx = bilinear_tap(ox, w, f);
-          const T top = in[ty.lo * w + tx.lo] * (T(1) - tx.weight_hi) + in[ty.lo * w + tx.hi] * tx.weight_hi;
-          const T bottom = in[ty.hi * w + tx.lo] * (T(1) - tx.weight_hi) + in[ty.hi * w + tx.hi] * tx.weight_hi;
-          out[oy * wo + ox] = top * (T(1) - ty.weight_hi) + bottom * ty.weight_hi;
+          const Tap tx = xs[std::size_t(ox)];
+          const T t = top[tx.lo] * (T(1) - tx.weight_hi) + top[tx.hi] * tx.weight_hi;
+          const T u = bottom[tx.lo] * (T(1) - tx.weight_hi) + bottom[tx.hi] * tx.weight_hi;
+          o[ox] = t * (T(1) - ty.weight_hi) + u * ty.weight_hi;
         }
       }
     }
@@ -110,6 +196,7 @@ template <class T>
 void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int f, bool bilinear,
                                    bool accumulate) {
   const int ho = h * f, wo = w * f;
+  const auto ys = taps(bilinear ? ho : 0, h, f), xs = taps(bilinear ? wo : 0, w, f);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; ++b)
     for (int c = 0; c < C; ++c) {
@@ -117,18 +204,22 @@ void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, in
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
       if (!accumulate) std::fill(out, out + std::ptrdiff_t(h) * w, T(0));
       for (int oy = 0; oy < ho; ++oy) {
+        const T* gr = g + std::ptrdiff_t(oy) * wo;
         if (!bilinear) {
-          for (int ox = 0; ox < wo; ++ox) out[(oy / f) * w + ox / f] += g[oy * wo + ox];
+          T* row = out + (oy / f) * w;
+          for (int ix = 0; ix < w; ++ix)
+            for (int rep = 0; rep < f; ++rep) row[ix] += gr[ix * f + rep];
           continue;
         }
-        const Tap ty = bilinear_tap(oy, h, f);
+        const Tap ty = ys[std::size_t(oy)];
+        T *top = out + ty.lo * w, *bottom = out + ty.hi * w;
         for (int ox = 0; ox < wo; ++ox) {
-          const Tap tx = bilinear_tap(ox, w, f);
-          const T v = g[oy * wo + ox], top = v * (T(1) - ty.weight_hi), bottom = v * ty.weight_hi;
-          out[ty.lo * w + tx.lo] += top * (T(1) - tx.weight_hi);
-          out[ty.lo * w + tx.hi] += top * tx.weight_hi;
-          out[ty.hi * w + tx.lo] += bottom * (T(1) - tx.weight_hi);
-          out[ty.hi * w + tx.hi] += bottom * tx.weight_hi;
+          const Tap tx = xs[std::size_t(ox)];
+          const T t = gr[ox] * (T(1) - ty.weight_hi), u = gr[ox] * ty.weight_hi;
+          top[tx.lo] += t * (T(1) - tx.weight_hi);
+          top[tx.hi] += t * tx.weight_hi;
+          bottom[tx.lo] += u * (T(1) - tx.weight_hi);
+          bottom[tx.hi] += u * tx.weight_hi;
         }
       }
     }
@@ -141,7 +232,8 @@ void Pooling<T>::channel_mean(Strided<const T> x, Strided<T> y, int n, int C, in
     for (int c = 0; c < C; ++c) {
       const T* in = x[b] + std::ptrdiff_t(c) * plane;
       double sum = 0;
-      for (int i = 0; i < plane; ++i) sum += in[i];
+#pragma omp simd reduction(+ : sum)
+      for (int i = 0; i < plane; ++i) sum += double(in[i]);
       y[b][c] = T(sum / plane);
     }
 }
@@ -154,7 +246,10 @@ void Pooling<T>::channel_broadcast(Strided<const T> dy, Strided<T> dx, int n, in
     for (int c = 0; c < C; ++c) {
       const T v = dy[b][c] * scale;
       T* out = dx[b] + std::ptrdiff_t(c) * plane;
-      for (int i = 0; i < plane; ++i) out[i] = accumulate ? out[i] + v : v;
+      if (accumulate)
+        for (int i = 0; i < plane; ++i) out[i] += v;
+      else
+        std::fill(out, out + plane, v);
     }
 }
 
