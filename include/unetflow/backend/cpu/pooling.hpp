@@ -173,7 +173,12 @@ void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C
         for (int iy = 0; iy < h; ++iy) {
           T* first = out + std::ptrdiff_t(iy) * f * wo;
           const T* r = in + iy * w;
-          for (int ox = 0; ox < wo; ++ox) first[ox] = r[ox / f];
+          if (f == 2) {
+#pragma omp simd
+            for (int ix = 0; ix < w; ++ix) first[2 * ix] = first[2 * ix + 1] = r[ix];
+          } else {
+            for (int ox = 0; ox < wo; ++ox) first[ox] = r[ox / f];
+          }
           for (int rep = 1; rep < f; ++rep) std::copy(first, first + wo, first + std::ptrdiff_t(rep) * wo);
         }
         continue;
@@ -207,8 +212,13 @@ void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, in
         const T* gr = g + std::ptrdiff_t(oy) * wo;
         if (!bilinear) {
           T* row = out + (oy / f) * w;
-          for (int ix = 0; ix < w; ++ix)
-            for (int rep = 0; rep < f; ++rep) row[ix] += gr[ix * f + rep];
+          if (f == 2) {
+#pragma omp simd
+            for (int ix = 0; ix < w; ++ix) row[ix] += gr[2 * ix] + gr[2 * ix + 1];
+          } else {
+            for (int ix = 0; ix < w; ++ix)
+              for (int rep = 0; rep < f; ++rep) row[ix] += gr[ix * f + rep];
+          }
           continue;
         }
         const Tap ty = ys[std::size_t(oy)];
