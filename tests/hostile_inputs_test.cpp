@@ -327,10 +327,13 @@ Stopped stop_during_third_step(const std::string& mode) {
 
 TEST_CASE("a stop request is honoured within about a second even when the step in progress never ends") {
   // A step that hangs: the program ends one second after SIGTERM, with one sentence, not minutes later.
+  // The watchdog's grace is one second; the bound allows for scheduling on a loaded 2-core machine (2.6 s was seen
+  // while the sanitizer build ran beside this test), and the lower one shows the grace was given.
   auto r = stop_during_third_step("hang");
   INFO(r.output);
   CHECK(r.status == 128 + SIGTERM);
-  CHECK(r.seconds_after_signal < 1.5);
+  CHECK(r.seconds_after_signal > 0.9);
+  CHECK(r.seconds_after_signal < 4.0);
   CHECK(r.output.find("stopped: the SIGTERM came while a step or an epoch's outputs were in progress, which did not end in time; no checkpoint was written yet.") !=
         std::string::npos);
   // A step that ends (300 ms, far longer than the steps before it, but within the second): it finishes, a checkpoint
@@ -339,5 +342,5 @@ TEST_CASE("a stop request is honoured within about a second even when the step i
   INFO(r.output);
   CHECK(r.status == 130);
   CHECK(r.output.find("interrupted") != std::string::npos);
-  CHECK(r.seconds_after_signal < 1.5);
+  CHECK(r.seconds_after_signal < 4.0);
 }

@@ -4,6 +4,7 @@
 // calls f(name, entry) for each entry, with PyTorch's dotted names ("d1.0.0.weight"), where entry is one of
 // Param<B>& (trainable), Buffer<B>& (running statistics), Counter& (int64 counters), Mode& (train/eval),
 // and, for training state, Series& (float64 records) and Words& (int64 records) of any length.
+#include <atomic>
 #include <cstdint>
 #include <numeric>
 #include <string>
@@ -101,7 +102,7 @@ inline std::uint64_t stream_hash(std::uint64_t z) {
 }
 // Until seed_streams: distinct seeds in construction order (deterministic for a program, different per layer).
 inline Stream::Stream() {
-  static std::uint64_t constructed = 0;
+  static std::atomic<std::uint64_t> constructed{0};
   seed.value = std::int64_t(stream_hash(++constructed) >> 1);
 }
 struct Mode {
