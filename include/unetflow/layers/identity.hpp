@@ -1,5 +1,5 @@
 #pragma once
-// Identity: y = x, as nn.Identity (a placeholder where a block may or may not transform).
+// Identity: y = x, as nn.Identity (what stands in a model where a variant has a transform, e.g. a skip path).
 #include <string>
 
 #include "../backend/backend.hpp"
