@@ -85,6 +85,104 @@ TEST_CASE("standard layers match PyTorch") {
   check_layer<Vec<10>, Vec<10>, LogSoftmax<>>("log_softmax");
 }
 
+// Max pooling and bilinear up-sampling as defined (PyTorch's rules, in double), against the CPU kernels at every
+// width: their fast paths work a row in blocks of vectors, so widths around the block size and past the widest row
+// they take (the general path) are all here, with ties (few distinct values), NaNs, and accumulation.
+TEST_CASE("max pooling and x2 bilinear up-sampling follow their definitions at every width") {
+  Rng rng(11);
+  const auto draw = [&](std::vector<float>& v, bool ties) {
+    rng.fill_normal(v.data(), v.size());
+    if (ties)
+      for (auto& e : v) e = std::round(e);
+  };
+  for (int w : {2, 4, 16, 30, 32, 34, 62, 66, 512, 514}) {
+    for (int k : {2, 3}) {
+      const int h = 6, s = 2, p = k == 3 ? 1 : 0, ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
+      if ((w + 2 * p - k) % s) continue;
+      for (int variant = 0; variant < 3; ++variant) {  // ties; ties and a NaN; continuous values
+        INFO("maxpool k=" << k << " w=" << w << " variant " << variant);
+        std::vector<float> x(std::size_t(2 * h * w)), dy(std::size_t(2 * ho * wo)), dx(x.size()), base(x.size()),
+            y(dy.size());
+        draw(x, variant < 2);
+        draw(dy, false);
+        draw(base, false);
+        if (variant == 1) x[std::size_t(h * w + w + 1)] = NAN;
+        for (bool accumulate : {false, true}) {
+          dx = base;
+          cpu::maxpool_forward(Strided<const float>{x.data(), h * w}, Strided<float>{y.data(), ho * wo}, 1, 2, h, w, k,
+                               s, p);
+          cpu::maxpool_backward(Strided<const float>{x.data(), h * w}, Strided<const float>{dy.data(), ho * wo},
+                                Strided<float>{dx.data(), h * w}, 1, 2, h, w, k, s, p, accumulate);
+          std::vector<double> want(x.size(), 0.0);
+          if (accumulate) want.assign(base.begin(), base.end());
+          for (int c = 0; c < 2; ++c)
+            for (int oy = 0; oy < ho; ++oy)
+              for (int ox = 0; ox < wo; ++ox) {
+                int best = -1;
+                for (int iy = oy * s - p; iy < oy * s - p + k; ++iy)
+                  for (int ix = ox * s - p; ix < ox * s - p + k; ++ix) {
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                    const int at = c * h * w + iy * w + ix;
+                    if (best < 0 || x[std::size_t(at)] > x[std::size_t(best)] || std::isnan(x[std::size_t(at)])) best = at;
+                  }
+                const int o = c * ho * wo + oy * wo + ox;
+                const float got = y[std::size_t(o)], expected = x[std::size_t(best)];
+                CHECK((got == expected || (std::isnan(got) && std::isnan(expected))));
+                want[std::size_t(best)] += dy[std::size_t(o)];
+              }
+          int wrong = 0;
+          for (std::size_t i = 0; i < x.size(); ++i) wrong += std::abs(dx[i] - want[i]) > 1e-6 * (1 + std::abs(want[i]));
+          CHECK(wrong == 0);
+        }
+      }
+    }
+  }
+  for (int w : {1, 2, 3, 15, 16, 17, 33, 255, 256, 257}) {
+    for (int h : {1, 2, 5}) {
+      INFO("bilinear h=" << h << " w=" << w);
+      std::vector<float> x(std::size_t(h * w)), dy(std::size_t(4 * h * w)), y(dy.size()), dx(x.size()), base(x.size());
+      draw(x, false);
+      draw(dy, false);
+      draw(base, false);
+      // PyTorch's source coordinate (align_corners = false): clamped at 0, the upper neighbour clamped at the edge
+      const auto tap = [](int o, int size) {
+        const double src = std::max((o + 0.5) / 2 - 0.5, 0.0);
+        const int lo = int(src);
+        return std::tuple{lo, std::min(lo + 1, size - 1), src - lo};
+      };
+      std::vector<double> want_y(y.size(), 0.0), want_dx(base.begin(), base.end());
+      for (int oy = 0; oy < 2 * h; ++oy)
+        for (int ox = 0; ox < 2 * w; ++ox) {
+          const auto [y0, y1, ly] = tap(oy, h);
+          const auto [x0, x1, lx] = tap(ox, w);
+          const auto at = [&](int iy, int ix) { return std::size_t(iy * w + ix); };
+          const std::size_t o = std::size_t(oy * 2 * w + ox);
+          want_y[o] = (1 - ly) * ((1 - lx) * x[at(y0, x0)] + lx * x[at(y0, x1)]) +
+                      ly * ((1 - lx) * x[at(y1, x0)] + lx * x[at(y1, x1)]);
+          want_dx[at(y0, x0)] += (1 - ly) * (1 - lx) * dy[o];
+          want_dx[at(y0, x1)] += (1 - ly) * lx * dy[o];
+          want_dx[at(y1, x0)] += ly * (1 - lx) * dy[o];
+          want_dx[at(y1, x1)] += ly * lx * dy[o];
+        }
+      cpu::upsample_forward(Strided<const float>{x.data(), h * w}, Strided<float>{y.data(), 4 * h * w}, 1, 1, h, w, 2, true);
+      dx = base;
+      cpu::upsample_backward(Strided<const float>{dy.data(), 4 * h * w}, Strided<float>{dx.data(), h * w}, 1, 1, h, w, 2,
+                             true, true);
+      double worst_y = 0, worst_dx = 0;
+      for (std::size_t i = 0; i < y.size(); ++i) worst_y = std::max(worst_y, std::abs(y[i] - want_y[i]));
+      for (std::size_t i = 0; i < dx.size(); ++i) worst_dx = std::max(worst_dx, std::abs(dx[i] - want_dx[i]));
+      CHECK(worst_y <= 1e-5);
+      CHECK(worst_dx <= 1e-5);
+      cpu::upsample_backward(Strided<const float>{dy.data(), 4 * h * w}, Strided<float>{dx.data(), h * w}, 1, 1, h, w, 2,
+                             true, false);
+      for (std::size_t i = 0; i < dx.size(); ++i) want_dx[i] -= base[i];
+      worst_dx = 0;
+      for (std::size_t i = 0; i < dx.size(); ++i) worst_dx = std::max(worst_dx, std::abs(dx[i] - want_dx[i]));
+      CHECK(worst_dx <= 1e-5);
+    }
+  }
+}
+
 TEST_CASE("blocks with other activations match PyTorch") {
   check_block<Shape<3, 6, 6>, Conv<3, 4, cpu, ReLU>>("conv_relu");
   check_block<Shape<3, 6, 6>, DownConv<3, 4, cpu, LeakyReLU>>(

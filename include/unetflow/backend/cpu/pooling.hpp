@@ -25,6 +25,73 @@ struct Pooling {
   static void channel_mean(Strided<const T> x, Strided<T> y, int n, int C, int plane);
   static void channel_broadcast(Strided<const T> dy, Strided<T> dx, int n, int C, int plane, T scale, bool accumulate);
 
+  // The 2 x 2 backward's blocks of outputs (whole vectors) and the widest row (in blocks) its stack buffers take.
+  static constexpr int lanes = 16, max_blocks = 16;
+  // x2 bilinear (align_corners = false) of one h x w plane, and its transpose. Every output is 1/4 and 3/4 of two
+  // neighbours along each side (the edges repeat), so a row is computed from an edge-padded copy in whole vectors
+  // (the general per-element taps ran at a fifth of the memory bandwidth). Horizontal first, then vertical, as
+  // PyTorch.
+  static void bilinear2_forward(const T* in, T* out, int h, int w) {
+    const int blocks = (w + lanes - 1) / lanes, wo = 2 * w;
+    alignas(64) T pad[lanes * max_blocks + 2] = {}, rows[3][2 * lanes * max_blocks];
+    const auto widen = [&](int j, T* row) {  // row = the x2 horizontal interpolation of input row j
+      pad[0] = in[j * w];
+      std::copy(in + j * w, in + j * w + w, pad + 1);
+      pad[w + 1] = in[j * w + w - 1];
+      for (int blk = 0; blk < blocks; ++blk) {
+        const T* q = pad + lanes * blk;
+        T* r = row + 2 * lanes * blk;
+#pragma omp simd
+        for (int l = 0; l < lanes; ++l) {
+          r[2 * l] = T(0.25) * q[l] + T(0.75) * q[l + 1];
+          r[2 * l + 1] = T(0.75) * q[l + 1] + T(0.25) * q[l + 2];
+        }
+      }
+    };
+    // rows[(j + 1) % 3] holds input row j widened; rows above and below the map repeat the edge.
+    widen(0, rows[1]);
+    std::copy(rows[1], rows[1] + wo, rows[0]);
+    for (int j = 0; j < h; ++j) {
+      const T *above = rows[j % 3], *here = rows[(j + 1) % 3];
+      T* below = rows[(j + 2) % 3];
+      if (j + 1 < h)
+        widen(j + 1, below);
+      else
+        std::copy(here, here + wo, below);
+      T *o0 = out + std::ptrdiff_t(2 * j) * wo, *o1 = o0 + wo;
+#pragma omp simd
+      for (int x = 0; x < wo; ++x) {
+        o0[x] = T(0.25) * above[x] + T(0.75) * here[x];
+        o1[x] = T(0.75) * here[x] + T(0.25) * below[x];
+      }
+    }
+  }
+  static void bilinear2_backward(const T* dy, T* dx, int h, int w, bool accumulate) {
+    const int blocks = (w + lanes - 1) / lanes, wo = 2 * w;
+    alignas(64) T pad[2 * lanes * max_blocks + 2] = {}, row[lanes * max_blocks];
+    for (int j = 0; j < h; ++j) {
+      // the vertical transpose: input row j collects output rows 2j - 1 ... 2j + 2 (the edges repeat) ...
+      const T *g0 = dy + std::ptrdiff_t(std::max(2 * j - 1, 0)) * wo, *g1 = dy + std::ptrdiff_t(2 * j) * wo,
+              *g2 = g1 + wo, *g3 = dy + std::ptrdiff_t(std::min(2 * j + 2, 2 * h - 1)) * wo;
+#pragma omp simd
+      for (int x = 0; x < wo; ++x) pad[x + 1] = T(0.25) * g0[x] + T(0.75) * g1[x] + T(0.75) * g2[x] + T(0.25) * g3[x];
+      pad[0] = pad[1];
+      pad[wo + 1] = pad[wo];
+      // ... then the horizontal one
+      for (int blk = 0; blk < blocks; ++blk) {
+        const T* q = pad + 2 * lanes * blk;
+        T* r = row + lanes * blk;
+#pragma omp simd
+        for (int l = 0; l < lanes; ++l)
+          r[l] = T(0.25) * q[2 * l] + T(0.75) * q[2 * l + 1] + T(0.75) * q[2 * l + 2] + T(0.25) * q[2 * l + 3];
+      }
+      T* d = dx + std::ptrdiff_t(j) * w;
+      if (accumulate)
+        for (int x = 0; x < w; ++x) d[x] += row[x];
+      else
+        std::copy(row, row + w, d);
+    }
+  }
   // The window's arg-max (an index into the plane) for output (oy, ox).
   static int window_argmax(const T* in, int h, int w, int k, int s, int p, int oy, int ox) {
     const int y0 = oy * s - p, x0 = ox * s - p;
@@ -113,28 +180,48 @@ void Pooling<T>::maxpool_backward(Strided<const T> x, Strided<const T> dy, Strid
       const T* in = x[b] + std::ptrdiff_t(c) * h * w;
       const T* g = dy[b] + std::ptrdiff_t(c) * ho * wo;
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
-      if (p == 0 && k == 2 && s == 2 && h % 2 == 0 && w % 2 == 0 && !accumulate) {
-        // 2 x 2 windows tiling the map: each input element gets its window's gradient or 0, vectorised for rows
-        // without NaN (the first maximum wins); a row with a NaN goes through window_argmax (the last NaN wins).
+      if (p == 0 && k == 2 && s == 2 && w <= 2 * lanes * max_blocks) {
+        // 2 x 2 windows, a row pair at a time, through -inf-padded copies of the rows so that the loop runs whole
+        // vectors (a row of 14 outputs on its own ran scalar with mispredicted branches: 7 ns an output). A row
+        // pair holding a NaN goes through window_argmax.
+        const int blocks = (wo + lanes - 1) / lanes, padded = 2 * lanes * blocks;
+        alignas(64) T r0[2 * lanes * max_blocks], r1[2 * lanes * max_blocks], gp[lanes * max_blocks];
+        alignas(64) T d0[2 * lanes * max_blocks], d1[2 * lanes * max_blocks];
+        std::fill(r0 + w, r0 + padded, -std::numeric_limits<T>::infinity());
+        std::fill(r1 + w, r1 + padded, -std::numeric_limits<T>::infinity());
+        std::fill(gp + wo, gp + padded / 2, T(0));
         for (int oy = 0; oy < ho; ++oy) {
-          const T *r0 = in + 2 * oy * w, *r1 = r0 + w, *gr = g + oy * wo;
-          T *d0 = out + 2 * oy * w, *d1 = d0 + w;
+          std::copy(in + 2 * oy * w, in + 2 * oy * w + w, r0);
+          std::copy(in + 2 * oy * w + w, in + 2 * oy * w + 2 * w, r1);
+          std::copy(g + oy * wo, g + oy * wo + wo, gp);
           int nans = 0;
+          for (int blk = 0; blk < blocks; ++blk) {
+            const int o = 2 * lanes * blk;
 #pragma omp simd reduction(+ : nans)
-          for (int ox = 0; ox < wo; ++ox) {
-            const T a = r0[2 * ox], b = r0[2 * ox + 1], c2 = r1[2 * ox], d = r1[2 * ox + 1];
-            const T top = std::max(std::max(a, b), std::max(c2, d)), v = gr[ox];
-            const bool ia = a == top, ib = !ia && b == top, ic = !ia && !ib && c2 == top;
-            d0[2 * ox] = ia ? v : T(0);
-            d0[2 * ox + 1] = ib ? v : T(0);
-            d1[2 * ox] = ic ? v : T(0);
-            d1[2 * ox + 1] = ia || ib || ic ? T(0) : v;
-            nans += (a != a) + (b != b) + (c2 != c2) + (d != d);
+            for (int l = 0; l < lanes; ++l) {  // the first maximum in row-major order, as PyTorch
+              const T v0 = r0[o + 2 * l], v1 = r0[o + 2 * l + 1], v2 = r1[o + 2 * l], v3 = r1[o + 2 * l + 1];
+              const T top = std::max(std::max(v0, v1), std::max(v2, v3)), v = gp[o / 2 + l];
+              const bool w0 = v0 == top, w1 = !w0 & (v1 == top), w2 = !(w0 | w1) & (v2 == top);
+              d0[o + 2 * l] = w0 ? v : T(0);
+              d0[o + 2 * l + 1] = w1 ? v : T(0);
+              d1[o + 2 * l] = w2 ? v : T(0);
+              d1[o + 2 * l + 1] = w0 | w1 | w2 ? T(0) : v;
+              nans += (v0 != v0) + (v1 != v1) + (v2 != v2) + (v3 != v3);
+            }
           }
-          if (nans == 0) continue;
-          std::fill(d0, d0 + 2 * w, T(0));
-          for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, k, s, p, oy, ox)] += gr[ox];
+          T *row0 = out + 2 * oy * w, *row1 = row0 + w;
+          if (nans != 0) {
+            if (!accumulate) std::fill(row0, row0 + 2 * w, T(0));
+            for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, k, s, p, oy, ox)] += g[oy * wo + ox];
+          } else if (accumulate) {
+#pragma omp simd
+            for (int x = 0; x < w; ++x) row0[x] += d0[x], row1[x] += d1[x];
+          } else {
+            std::copy(d0, d0 + w, row0);
+            std::copy(d1, d1 + w, row1);
+          }
         }
+        if (!accumulate) std::fill(out + 2 * ho * w, out + std::ptrdiff_t(h) * w, T(0));  // rows no window reads
         continue;
       }
       if (!accumulate) std::fill(out, out + std::ptrdiff_t(h) * w, T(0));
@@ -183,6 +270,10 @@ void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C
         }
         continue;
       }
+      if (f == 2 && w <= lanes * max_blocks) {
+        bilinear2_forward(in, out, h, w);
+        continue;
+      }
       for (int oy = 0; oy < ho; ++oy) {
         const Tap ty = ys[std::size_t(oy)];
         const T *top = in + ty.lo * w, *bottom = in + ty.hi * w;
@@ -207,6 +298,10 @@ void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, in
     for (int c = 0; c < C; ++c) {
       const T* g = dy[b] + std::ptrdiff_t(c) * ho * wo;
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
+      if (bilinear && f == 2 && w <= lanes * max_blocks) {
+        bilinear2_backward(g, out, h, w, accumulate);
+        continue;
+      }
       if (!accumulate) std::fill(out, out + std::ptrdiff_t(h) * w, T(0));
       for (int oy = 0; oy < ho; ++oy) {
         const T* gr = g + std::ptrdiff_t(oy) * wo;
