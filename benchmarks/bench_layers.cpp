@@ -1,5 +1,6 @@
 // Forward and backward of each layer at the shapes of the D=128 denoiser (SPEC section 1), batch 64, and of the
-// standard set (activations, pooling, up-sampling, normalisation, dropout, fused ConvBn blocks with GELU and ReLU).
+// standard set (activations, pooling, up-sampling, normalisation, dropout, fused ConvBn blocks with GELU and ReLU),
+// and PyTorch's MNIST example's network and its second convolution.
 // GFLOP/s counts the multiply-adds of convolutions (2 per MAC); element-wise layers report GB/s of tensors touched,
 // to set against copy_D_28 (a plain copy of the same bytes: the memory bandwidth). compare_pytorch.py --layers
 // puts PyTorch's time for the same operations beside them.
@@ -120,6 +121,11 @@ const bool registered = [] {
   add<Dropout<>, Shape<D, 28, 28>>("dropout_D_28");
   add_block<Conv<D, D>, Shape<D, 28, 28>>("convbn_gelu_D_28");
   add_block<Conv<D, D, cpu, ReLU>, Shape<D, 28, 28>>("convbn_relu_D_28");
+  // PyTorch's MNIST example (examples/pytorch/mnist.cpp): its second convolution, and its whole network.
+  add_block<Conv2d<32, 64, 3>, Shape<32, 26, 26>>("mnist_conv2_26");
+  add_block<Sequential<Conv2d<1, 32, 3>, ReLU<>, Conv2d<32, 64, 3>, ReLU<>, MaxPool2d<2>, Dropout<>, ToVector<>,
+                       Linear<9216, 128>, ReLU<>, Dropout<>, Linear<128, 10>, LogSoftmax<>>,
+            Shape<1, 28, 28>>("mnist_net");
   return true;
 }();
 

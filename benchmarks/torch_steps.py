@@ -99,6 +99,11 @@ def layer_cases():
     }, {
         "convbn_gelu_D_28": (nn.Sequential(nn.Conv2d(D, D, 3, 1, 1), nn.BatchNorm2d(D), nn.GELU()), (64, D, 28, 28)),
         "convbn_relu_D_28": (nn.Sequential(nn.Conv2d(D, D, 3, 1, 1), nn.BatchNorm2d(D), nn.ReLU()), (64, D, 28, 28)),
+        # PyTorch's MNIST example (examples/pytorch/mnist.cpp): its second convolution, and its whole network
+        "mnist_conv2_26": (nn.Conv2d(32, 64, 3), (64, 32, 26, 26)),
+        "mnist_net": (nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                                    nn.Dropout(0.25), nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5),
+                                    nn.Linear(128, 10), nn.LogSoftmax(dim=1)), (64, 1, 28, 28)),
     }
 
 
@@ -127,7 +132,7 @@ def layers():
         x = torch.randn(shape, requires_grad=True)
         with torch.no_grad():
             print(f"{name}/forward: {timed(lambda: m(x)):.3f} ms", flush=True)
-        dy = torch.randn(shape)
+        dy = torch.randn_like(m(x))
 
         def step():
             m.zero_grad(set_to_none=True)

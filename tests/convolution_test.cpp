@@ -1,6 +1,7 @@
 // The CPU convolution primitives against a direct double-precision loop, on the shapes that take the Winograd
 // paths (3x3 'same', >= 8 channels; F(2x2) below 12x12, F(4x4) from there; sizes that fill the tiles and sizes
-// that cut them; several samples per GEMM on maps of few tiles, with a remainder), the transposed-convolution
+// that cut them; several samples per GEMM on maps of few tiles, with a remainder; 3x3 'valid' through the 'same'
+// convolution's centre), the transposed-convolution
 // Winograd path (the data gradient of a 4x4 stride-2 convolution between maps of 2h x 2w and h x w), the direct
 // path (fewer than 4 output channels), the whole-map GEMM and im2col.
 #include <doctest/doctest.h>
@@ -55,7 +56,8 @@ void check_close(const std::vector<float>& got, const std::vector<double>& want,
 void check_case(const Case& c) {
   const ConvGeom g = c.geom();
   // The forward and the data gradient (a 'same' convolution's is a forward) take F(4x4) on large maps.
-  const double rel = cpu::winograd_applies(g) && cpu::winograd_f4x4_pays(g) ? tol_f4x4 : tol;
+  const bool winograd = cpu::winograd_applies(g) || cpu::valid_as_same(g);
+  const double rel = winograd && cpu::winograd_f4x4_pays(g) ? tol_f4x4 : tol;
   const std::ptrdiff_t xs = std::ptrdiff_t(g.ci) * g.hi * g.wi, ys = std::ptrdiff_t(g.co) * g.ho * g.wo;
   Rng rng(11);
   std::vector<float> x(c.n * xs), w(std::size_t(g.co) * g.ci * g.k * g.k), dy(c.n * ys);
@@ -87,7 +89,7 @@ void check_case(const Case& c) {
 
   std::vector<float> gdw(w.size(), 0.f);
   cpu::conv_backward_weight({x.data(), xs}, {dy.data(), ys}, gdw.data(), c.n, g);
-  check_close(gdw, dw, "weight gradient", cpu::winograd_applies(g) && cpu::winograd_f4x4_weight_pays(g) ? tol_f4x4 : tol);
+  check_close(gdw, dw, "weight gradient", winograd && cpu::winograd_f4x4_weight_pays(g) ? tol_f4x4 : tol);
 }
 
 }  // namespace
@@ -99,6 +101,20 @@ TEST_CASE("convolutions: Winograd shapes against a direct loop") {
     CAPTURE(c.co);
     CAPTURE(c.h);
     CAPTURE(c.w);
+    check_case(c);
+  }
+}
+
+TEST_CASE("convolutions: 3x3 'valid' shapes take Winograd as the centre of the 'same' convolution") {
+  // PyTorch's MNIST example's second convolution (32 -> 64, 26x26 -> 24x24), F(2x2) and F(4x4) sizes, a 4x4 map
+  // (2x2 outputs), non-square maps
+  for (Case c : {Case{3, 32, 64, 26, 26, 3, 1, 0}, Case{2, 8, 9, 7, 7, 3, 1, 0}, Case{2, 9, 8, 4, 4, 3, 1, 0},
+                 Case{3, 8, 16, 13, 17, 3, 1, 0}}) {
+    CAPTURE(c.ci);
+    CAPTURE(c.co);
+    CAPTURE(c.h);
+    CAPTURE(c.w);
+    REQUIRE(cpu::valid_as_same(c.geom()));
     check_case(c);
   }
 }

@@ -70,10 +70,16 @@ class Builder {
   // with the commands that make them.
   json section(const std::string& id, const std::string& title, const std::vector<std::string>& runs,
                const std::vector<std::string>& commands) {
-    json s{{"id", "d" + id.substr(1)}, {"label", id},
-           {"title", title},           {"figures", json::array()},
-           {"tables", json::array()},  {"answer", json::array()},
-           {"runs", json::array()},    {"missing", json::array()},
+    std::string lower = id;
+    for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+    json s{{"id", lower},
+           {"label", id},
+           {"title", title},
+           {"figures", json::array()},
+           {"tables", json::array()},
+           {"answer", json::array()},
+           {"runs", json::array()},
+           {"missing", json::array()},
            {"notes", json::array()}};
     int present = 0;
     std::vector<std::string> unreadable;
@@ -233,5 +239,8 @@ json d3(Builder& b);
 json d4(Builder& b);
 json d5(Builder& b);
 json d6(Builder& b);
+// PyTorch's examples, ported (sections_pytorch.cpp).
+json p1(Builder& b);
+json p2(Builder& b);
 
 }  // namespace report

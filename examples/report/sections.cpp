@@ -284,6 +284,10 @@ SiteContent build_site_content(const RunFolder& folder) {
             d10(b), d11(b)}));
   parts.push_back(part("Part 3: bells and whistles", "A better time-only model, and flow matching on another data set.",
                        {d12(b), d13(b)}));
+  parts.push_back(part("PyTorch's examples, ported",
+                       "Programs PyTorch users learn from (pytorch/examples), written with unetflow "
+                       "(examples/pytorch/) and run beside the originals on the same machine.",
+                       {p1(b), p2(b)}));
 
   json toc = json::array();
   int missing = 0;

@@ -3,7 +3,8 @@
 // (module.hpp) compose: layers, blocks, other Sequentials, a user's own. Forward, backward and visit are derived:
 //   forward(x)                  each module's output view is the next one's input (no copy between modules)
 //   backward(x, dy, dx, acc)    x is the last forward's input; dy may be overwritten; dx as in the interface
-//   visit(prefix, f)            module I's entries under "I." (nn.Sequential's state_dict names)
+//   visit(prefix, f)            module I's entries under "I." (nn.Sequential's state_dict names), or under
+//                               "name." for a module given as Named<"name", M> (named.hpp)
 //   get<I>()                    module I;  input<I, In>() the input module I saw in the last forward
 // Memory: the modules' own outputs, plus two gradient buffers of the largest intermediate shape that backward
 // alternates between (each module writes its input gradient into the one its dy is not in).
@@ -18,7 +19,7 @@
 
 #include "../error.hpp"
 #include "../module.hpp"
-#include "../module.hpp"
+#include "named.hpp"
 
 namespace unetflow {
 
@@ -222,7 +223,7 @@ class Sequential : public detail::SequentialChannels<Ms...> {
 
   template <class F, std::size_t... I>
   void visit_each(const std::string& prefix, F& f, std::index_sequence<I...>) {
-    (get<I>().visit(prefix + std::to_string(I) + ".", f), ...);
+    (get<I>().visit(prefix + detail::entry_prefix<module_type<I>>(I), f), ...);
   }
 
   std::array<Strided<const T>, size + 1> inputs_{};

@@ -95,7 +95,7 @@ struct Memory {
   // Scratch shared by all layers, one buffer per (use, thread); each grows to its largest request and is reused,
   // so a steady-state training step allocates nothing. The table of buffers never resizes, so threads may ask
   // for their own buffer inside a parallel region.
-  enum class Use { columns, partial_sums, tile, weights, transformed_weights, rows, activations, count_ };
+  enum class Use { columns, partial_sums, tile, weights, transformed_weights, rows, activations, framed, count_ };
   static constexpr int max_threads = 1024;
   static T* scratch(Use use, int thread, std::ptrdiff_t n);
   // Block outputs that backward recomputes instead of keeping: one buffer per chain depth (see blocks/chain.hpp).

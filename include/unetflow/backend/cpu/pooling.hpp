@@ -27,6 +27,94 @@ struct Pooling {
 
   // The 2 x 2 backward's blocks of outputs (whole vectors) and the widest row (in blocks) its stack buffers take.
   static constexpr int lanes = 16, max_blocks = 16;
+  // A row's copy inline (std::copy calls memmove: a call per row of a few dozen values cost more than the copy).
+  static void short_copy(const T* from, int count, T* to) {
+#pragma omp simd
+    for (int i = 0; i < count; ++i) to[i] = from[i];
+  }
+  // 2 x 2 max pooling of one plane in whole vectors, as maxpool2_backward below reads and writes its rows. NaN
+  // by a sum, not in the maximum (which drops it).
+  static void maxpool2_forward(const T* in, T* out, int h, int w) {
+    const int ho = h / 2, wo = w / 2, blocks = (wo + lanes - 1) / lanes, padded = 2 * lanes * blocks;
+    alignas(64) T r0[2 * lanes * max_blocks], r1[2 * lanes * max_blocks], o[lanes * max_blocks];
+    std::fill(r0, r0 + padded, T(0));
+    std::fill(r1, r1 + padded, T(0));
+    for (int oy = 0; oy < ho; ++oy) {
+      const T *q0 = in + 2 * oy * w, *q1 = q0 + w;
+      const bool inside = (2 * oy + 1) * w + padded <= h * w && oy * wo + padded / 2 <= ho * wo;
+      if (!inside) {
+        std::copy(q0, q0 + w, r0);
+        std::copy(q1, q1 + w, r1);
+        q0 = r0, q1 = r1;
+      }
+      T* t = inside ? out + oy * wo : o;  // in place, the overflow is the next row's start
+      for (int blk = 0; blk < blocks; ++blk) {
+        const int at = 2 * lanes * blk;
+#pragma omp simd
+        for (int l = 0; l < lanes; ++l) {
+          const T a = q0[at + 2 * l], b = q0[at + 2 * l + 1], c = q1[at + 2 * l], d = q1[at + 2 * l + 1];
+          const T top = std::max(std::max(a, b), std::max(c, d)), sum = a + b + c + d;
+          // sum is NaN when one of the four is (or when infinities cancel, which the second test tells apart)
+          t[at / 2 + l] = sum != sum && (a != a) + (b != b) + (c != c) + (d != d) > 0 ? sum : top;
+        }
+      }
+      if (!inside) std::copy(o, o + wo, out + oy * wo);
+    }
+  }
+  // 2 x 2 max pooling's backward of one plane, a row pair at a time in whole vectors of `lanes` outputs (a row
+  // of 14 outputs on its own ran scalar, with mispredicted branches: 7 ns an output). The lanes past the row's end
+  // read the rows below, inside the plane, and are dropped; where that would leave the plane (the last row pair),
+  // the rows are copied into -inf-padded buffers. A row pair holding a NaN goes through window_argmax.
+  static void maxpool2_backward(const T* in, const T* g, T* out, int h, int w, bool accumulate) {
+    const int ho = h / 2, wo = w / 2, blocks = (wo + lanes - 1) / lanes, padded = 2 * lanes * blocks;
+    alignas(64) T r0[2 * lanes * max_blocks], r1[2 * lanes * max_blocks], gp[lanes * max_blocks];
+    alignas(64) T d0[2 * lanes * max_blocks], d1[2 * lanes * max_blocks];
+    std::fill(r0, r0 + padded, -std::numeric_limits<T>::infinity());
+    std::fill(r1, r1 + padded, -std::numeric_limits<T>::infinity());
+    std::fill(gp, gp + padded / 2, T(0));
+    for (int oy = 0; oy < ho; ++oy) {
+      const T *q0 = in + 2 * oy * w, *q1 = q0 + w, *gq = g + oy * wo;
+      T *row0 = out + 2 * oy * w, *row1 = row0 + w;
+      const bool inside = (2 * oy + 1) * w + padded <= h * w && oy * wo + padded / 2 <= ho * wo;
+      if (!inside) {
+        std::copy(q0, q0 + w, r0);
+        std::copy(q1, q1 + w, r1);
+        std::copy(gq, gq + wo, gp);
+        q0 = r0, q1 = r1, gq = gp;
+      }
+      // Written in place when that stays inside the plane: row 0's overflow is row 1's start, which the blocks
+      // (last first) write after it, and row 1's is the next row pair's.
+      const bool in_place = inside && !accumulate;
+      T *t0 = in_place ? row0 : d0, *t1 = in_place ? row1 : d1;
+      int nans = 0;
+      for (int blk = blocks - 1; blk >= 0; --blk) {
+        const int o = 2 * lanes * blk;
+#pragma omp simd reduction(+ : nans)
+        for (int l = 0; l < lanes; ++l) {  // the first maximum in row-major order, as PyTorch
+          const T v0 = q0[o + 2 * l], v1 = q0[o + 2 * l + 1], v2 = q1[o + 2 * l], v3 = q1[o + 2 * l + 1];
+          const T top = std::max(std::max(v0, v1), std::max(v2, v3)), v = gq[o / 2 + l];
+          const bool w0 = v0 == top, w1 = !w0 & (v1 == top), w2 = !(w0 | w1) & (v2 == top);
+          t0[o + 2 * l] = w0 ? v : T(0);
+          t0[o + 2 * l + 1] = w1 ? v : T(0);
+          t1[o + 2 * l] = w2 ? v : T(0);
+          t1[o + 2 * l + 1] = w0 | w1 | w2 ? T(0) : v;
+          nans += (o / 2 + l < wo) & ((v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3));
+        }
+      }
+      if (nans != 0) {
+        if (!accumulate) std::fill(row0, row0 + 2 * w, T(0));
+        for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, 2, 2, 0, oy, ox)] += g[oy * wo + ox];
+      } else if (in_place) {
+      } else if (accumulate) {
+#pragma omp simd
+        for (int x = 0; x < w; ++x) row0[x] += d0[x], row1[x] += d1[x];
+      } else {
+        std::copy(d0, d0 + w, row0);
+        std::copy(d1, d1 + w, row1);
+      }
+    }
+    if (!accumulate) std::fill(out + 2 * ho * w, out + std::ptrdiff_t(h) * w, T(0));  // rows no window reads
+  }
   // x2 bilinear (align_corners = false) of one h x w plane, and its transpose. Every output is 1/4 and 3/4 of two
   // neighbours along each side (the edges repeat), so a row is computed from an edge-padded copy in whole vectors
   // (the general per-element taps ran at a fifth of the memory bandwidth). Horizontal first, then vertical, as
@@ -36,7 +124,7 @@ struct Pooling {
     alignas(64) T pad[lanes * max_blocks + 2] = {}, rows[3][2 * lanes * max_blocks];
     const auto widen = [&](int j, T* row) {  // row = the x2 horizontal interpolation of input row j
       pad[0] = in[j * w];
-      std::copy(in + j * w, in + j * w + w, pad + 1);
+      short_copy(in + j * w, w, pad + 1);
       pad[w + 1] = in[j * w + w - 1];
       for (int blk = 0; blk < blocks; ++blk) {
         const T* q = pad + lanes * blk;
@@ -89,7 +177,7 @@ struct Pooling {
       if (accumulate)
         for (int x = 0; x < w; ++x) d[x] += row[x];
       else
-        std::copy(row, row + w, d);
+        short_copy(row, w, d);
     }
   }
   // The window's arg-max (an index into the plane) for output (oy, ox).
@@ -135,18 +223,8 @@ void Pooling<T>::maxpool_forward(Strided<const T> x, Strided<T> y, int n, int C,
     for (int c = 0; c < C; ++c) {
       const T* in = x[b] + std::ptrdiff_t(c) * h * w;
       T* out = y[b] + std::ptrdiff_t(c) * ho * wo;
-      if (p == 0 && k == 2 && s == 2) {  // the common 2 x 2 pooling, vectorised: NaN by a sum, not in the maximum
-        for (int oy = 0; oy < ho; ++oy) {
-          const T *r0 = in + 2 * oy * w, *r1 = r0 + w;
-          T* o = out + oy * wo;
-#pragma omp simd
-          for (int ox = 0; ox < wo; ++ox) {
-            const T a = r0[2 * ox], b = r0[2 * ox + 1], c2 = r1[2 * ox], d = r1[2 * ox + 1];
-            const T top = std::max(std::max(a, b), std::max(c2, d)), sum = a + b + c2 + d;
-            // sum is NaN when one of the four is (or when infinities cancel, which the second test tells apart)
-            o[ox] = sum != sum && (a != a) + (b != b) + (c2 != c2) + (d != d) > 0 ? sum : top;
-          }
-        }
+      if (p == 0 && k == 2 && s == 2 && w <= 2 * lanes * max_blocks) {
+        maxpool2_forward(in, out, h, w);
         continue;
       }
       if (p == 0) {  // every window inside the map: row by row, which the compiler vectorises
@@ -181,47 +259,7 @@ void Pooling<T>::maxpool_backward(Strided<const T> x, Strided<const T> dy, Strid
       const T* g = dy[b] + std::ptrdiff_t(c) * ho * wo;
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
       if (p == 0 && k == 2 && s == 2 && w <= 2 * lanes * max_blocks) {
-        // 2 x 2 windows, a row pair at a time, through -inf-padded copies of the rows so that the loop runs whole
-        // vectors (a row of 14 outputs on its own ran scalar with mispredicted branches: 7 ns an output). A row
-        // pair holding a NaN goes through window_argmax.
-        const int blocks = (wo + lanes - 1) / lanes, padded = 2 * lanes * blocks;
-        alignas(64) T r0[2 * lanes * max_blocks], r1[2 * lanes * max_blocks], gp[lanes * max_blocks];
-        alignas(64) T d0[2 * lanes * max_blocks], d1[2 * lanes * max_blocks];
-        std::fill(r0 + w, r0 + padded, -std::numeric_limits<T>::infinity());
-        std::fill(r1 + w, r1 + padded, -std::numeric_limits<T>::infinity());
-        std::fill(gp + wo, gp + padded / 2, T(0));
-        for (int oy = 0; oy < ho; ++oy) {
-          std::copy(in + 2 * oy * w, in + 2 * oy * w + w, r0);
-          std::copy(in + 2 * oy * w + w, in + 2 * oy * w + 2 * w, r1);
-          std::copy(g + oy * wo, g + oy * wo + wo, gp);
-          int nans = 0;
-          for (int blk = 0; blk < blocks; ++blk) {
-            const int o = 2 * lanes * blk;
-#pragma omp simd reduction(+ : nans)
-            for (int l = 0; l < lanes; ++l) {  // the first maximum in row-major order, as PyTorch
-              const T v0 = r0[o + 2 * l], v1 = r0[o + 2 * l + 1], v2 = r1[o + 2 * l], v3 = r1[o + 2 * l + 1];
-              const T top = std::max(std::max(v0, v1), std::max(v2, v3)), v = gp[o / 2 + l];
-              const bool w0 = v0 == top, w1 = !w0 & (v1 == top), w2 = !(w0 | w1) & (v2 == top);
-              d0[o + 2 * l] = w0 ? v : T(0);
-              d0[o + 2 * l + 1] = w1 ? v : T(0);
-              d1[o + 2 * l] = w2 ? v : T(0);
-              d1[o + 2 * l + 1] = w0 | w1 | w2 ? T(0) : v;
-              nans += (v0 != v0) + (v1 != v1) + (v2 != v2) + (v3 != v3);
-            }
-          }
-          T *row0 = out + 2 * oy * w, *row1 = row0 + w;
-          if (nans != 0) {
-            if (!accumulate) std::fill(row0, row0 + 2 * w, T(0));
-            for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, k, s, p, oy, ox)] += g[oy * wo + ox];
-          } else if (accumulate) {
-#pragma omp simd
-            for (int x = 0; x < w; ++x) row0[x] += d0[x], row1[x] += d1[x];
-          } else {
-            std::copy(d0, d0 + w, row0);
-            std::copy(d1, d1 + w, row1);
-          }
-        }
-        if (!accumulate) std::fill(out + 2 * ho * w, out + std::ptrdiff_t(h) * w, T(0));  // rows no window reads
+        maxpool2_backward(in, g, out, h, w, accumulate);
         continue;
       }
       if (!accumulate) std::fill(out, out + std::ptrdiff_t(h) * w, T(0));
