@@ -10,7 +10,9 @@ find_package(CUDAToolkit REQUIRED)
 # (for instance the nvidia-cudnn wheel's folder beside PyTorch). Without it, no_cudnn.cu stands in.
 set(UNETFLOW_CUDNN_ROOT "" CACHE PATH "A folder holding include/cudnn.h and lib/libcudnn.so* (optional)")
 find_path(UNETFLOW_CUDNN_INCLUDE cudnn.h HINTS ${UNETFLOW_CUDNN_ROOT}/include ${CUDAToolkit_INCLUDE_DIRS})
-find_library(UNETFLOW_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${UNETFLOW_CUDNN_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
+# NAMES_PER_DIR: the library beside the header's root first (a system libcudnn.so must not pair with a wheel's header)
+find_library(UNETFLOW_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR
+             HINTS ${UNETFLOW_CUDNN_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
 if(UNETFLOW_CUDNN_INCLUDE AND UNETFLOW_CUDNN_LIBRARY)
   set(unetflow_cudnn_default ON)
 else()

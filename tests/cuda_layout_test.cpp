@@ -1,6 +1,7 @@
 // The CUDA kernels' index arithmetic (src/cuda/layout.hpp), checked on the host, where it runs without a GPU:
 // a convolution through its im2col and col2im must equal the CPU policy's, on every kind of geometry the library
-// uses; a split reduction must visit each element of a channel once.
+// uses; a split reduction must visit each element of a channel once; the cuDNN engine's choice of algorithm keeps
+// to the math it promises (src/cuda/cudnn_rules.hpp).
 #include <doctest/doctest.h>
 
 #include <set>
@@ -9,6 +10,7 @@
 #include <unetflow/testing/compare.hpp>
 #include <vector>
 
+#include "../src/cuda/cudnn_rules.hpp"
 #include "../src/cuda/layout.hpp"
 
 using namespace unetflow;
@@ -142,4 +144,21 @@ TEST_CASE("CUDA index arithmetic: a split channel reduction visits each element 
   CHECK(layout::fits_index((std::ptrdiff_t(1) << 30) - 1));
   CHECK_FALSE(layout::fits_index(std::ptrdiff_t(1) << 30));
   CHECK_FALSE(layout::fits_index(-1));
+}
+
+TEST_CASE("cuDNN algorithms: deterministic, within the workspace, FMA for FP32, tensor cores only with TF32, never FP16") {
+  using cudnn_rules::Math;
+  using cudnn_rules::math_allowed;
+  for (bool tf32 : {false, true}) {
+    CAPTURE(tf32);
+    CHECK(math_allowed(Math::fma, tf32));
+    CHECK(math_allowed(Math::default_math, tf32));
+    CHECK(math_allowed(Math::tensor_op, tf32) == tf32);
+    CHECK_FALSE(math_allowed(Math::tensor_op_allow_conversion, tf32));  // FP16 down-conversion: another precision
+  }
+  constexpr std::size_t limit = 1 << 20;
+  CHECK(cudnn_rules::algorithm_allowed(true, true, limit, limit, Math::fma, false));
+  CHECK_FALSE(cudnn_rules::algorithm_allowed(false, true, 0, limit, Math::fma, false));       // cuDNN failed it
+  CHECK_FALSE(cudnn_rules::algorithm_allowed(true, false, 0, limit, Math::fma, false));       // not deterministic
+  CHECK_FALSE(cudnn_rules::algorithm_allowed(true, true, limit + 1, limit, Math::fma, true));  // beyond the workspace
 }

@@ -10,9 +10,10 @@ using namespace unetflow;
 
 namespace {
 
+// `error`: the CUDA runtime's last error, which a failed call leaves set until it is read (abort() reads it).
 struct FakeState {
   std::uint64_t generation = 0;
-  bool enabled = true, fail_begin = false, fail_end = false, capturing = false;
+  bool enabled = true, fail_begin = false, fail_end = false, capturing = false, error = false;
   int begins = 0, ends = 0, aborts = 0, launches = 0, discards = 0;
 };
 struct FakeDevice {
@@ -21,17 +22,24 @@ struct FakeDevice {
   bool enabled() const { return s->enabled; }
   void begin() {
     ++s->begins;
-    if (s->fail_begin) throw std::runtime_error("cudaStreamBeginCapture failed");
+    if (s->fail_begin) {
+      s->error = true;
+      throw std::runtime_error("cudaStreamBeginCapture failed");
+    }
     s->capturing = true;
   }
   void end() {
     ++s->ends;
     s->capturing = false;
-    if (s->fail_end) throw std::runtime_error("cudaGraphInstantiate failed");
+    if (s->fail_end) {
+      s->error = true;
+      throw std::runtime_error("cudaGraphInstantiate failed");
+    }
   }
   void abort() noexcept {
     ++s->aborts;
     s->capturing = false;
+    s->error = false;
   }
   void launch() { ++s->launches; }
   void discard() noexcept { ++s->discards; }
@@ -82,6 +90,8 @@ TEST_CASE("recorded step: a recording that fails in any way falls back to eager 
     bool throw_while_capturing = failure == Failure::step_throws;
     auto f = [&] {
       ++c.host_runs;
+      // the first launch check of a step sees any error left behind (a failed begin or instantiation's)
+      if (s.error) throw std::runtime_error("a stale error of the failed recording");
       if (s.capturing && throw_while_capturing) throw std::runtime_error("operation not permitted when stream is capturing");
       if (s.capturing && failure == Failure::step_allocates) ++s.generation;
     };
@@ -95,6 +105,7 @@ TEST_CASE("recorded step: a recording that fails in any way falls back to eager 
     CHECK(step.run({7}, f, snapshot) == 2);  // the failed recording, then the eager run
     CHECK(c.undos == 1);
     CHECK(!s.capturing);                  // the capture was ended
+    CHECK(!s.error);                      // and the error it left cleared before the eager run
     CHECK(step.disabled());
     CHECK(step.statistics().failed == 1);
     const int begins = s.begins;

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "cudnn_rules.hpp"
 #include "detail.cuh"
 
 namespace unetflow::cuda_detail {
@@ -43,12 +44,25 @@ struct Plan {
 
 // The first algorithm of cuDNN's ranking that is deterministic, fits the workspace and, without TF32, needs no
 // tensor cores (it then runs with FMA math only, as PyTorch's FP32 convolutions do).
+cudnn_rules::Math math_of(cudnnMathType_t m) {
+  switch (m) {
+    case CUDNN_FMA_MATH:
+      return cudnn_rules::Math::fma;
+    case CUDNN_DEFAULT_MATH:
+      return cudnn_rules::Math::default_math;
+    case CUDNN_TENSOR_OP_MATH:
+      return cudnn_rules::Math::tensor_op;
+    default:
+      return cudnn_rules::Math::tensor_op_allow_conversion;  // and any newer kind: refused
+  }
+}
+
 template <class Perf>
 const Perf& choose(const Perf* ranked, int found, bool tf32, const char* direction) {
   for (int i = 0; i < found; ++i) {
     const Perf& p = ranked[i];
-    const bool math_ok = tf32 || p.mathType == CUDNN_FMA_MATH || p.mathType == CUDNN_DEFAULT_MATH;
-    if (p.status == CUDNN_STATUS_SUCCESS && p.determinism == CUDNN_DETERMINISTIC && p.memory <= workspace_limit && math_ok)
+    if (cudnn_rules::algorithm_allowed(p.status == CUDNN_STATUS_SUCCESS, p.determinism == CUDNN_DETERMINISTIC,
+                                       p.memory, workspace_limit, math_of(p.mathType), tf32))
       return p;
   }
   throw Error(std::string("cuDNN offers no deterministic ") + (tf32 ? "" : "FP32 (FMA) ") + direction +

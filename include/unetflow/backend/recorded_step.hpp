@@ -10,7 +10,8 @@
 // attempted (once per recording, not every step) and returns an undo: called before that eager run, it puts back
 // what the failed attempt's host code changed (the trainer's tasks: the batch-norm batch counters).
 //   Device: std::uint64_t generation() const; bool enabled() const; void begin(); void end() (instantiates);
-//           void abort() noexcept (ends a capture, keeps nothing); void launch(); void discard() noexcept
+//           void abort() noexcept (ends a capture if one is open, keeps nothing, clears the device's last error);
+//           void launch(); void discard() noexcept
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -52,12 +53,7 @@ class RecordedStep {
       const std::uint64_t before = device_.generation();
       try {
         device_.begin();
-        try {
-          f();
-        } catch (...) {
-          device_.abort();
-          throw;
-        }
+        f();
         if (device_.generation() != before) {
           device_.abort();
           failure = "the step allocated device memory while it was recorded";
@@ -66,7 +62,13 @@ class RecordedStep {
           recorded_ = true;
         }
       } catch (const std::exception& e) {
+        // ends a capture still open and clears the error a failed begin, capture or instantiation left behind,
+        // which the eager run's first check would otherwise report as its own
+        device_.abort();
         failure = e.what();
+      } catch (...) {
+        device_.abort();
+        throw;
       }
       if (failure.empty()) {
         generation_ = device_.generation();
