@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package unetflow needs that is missing. Safe to run twice.
 #   scripts/setup.sh            build + test dependencies (Chromium and puppeteer-core for the website's browser test)
-#   scripts/setup.sh --torch    also PyTorch + OpenBLAS (fixture generation, interop and speed comparisons)
+#   scripts/setup.sh --torch    also PyTorch, torchvision + OpenBLAS (fixtures, interop, speed comparisons, the originals of examples/pytorch/)
 set -euo pipefail
 source "$(dirname "$0")/quietly.sh"
 
@@ -24,7 +24,7 @@ elif ! command -v npm > /dev/null; then
   packages+=(npm)
 fi
 if [[ "${1:-}" == "--torch" ]]; then
-  packages+=(python3-torch python3-numpy libopenblas0 libopenblas0-pthread)
+  packages+=(python3-torch python3-torchvision python3-numpy libopenblas0 libopenblas0-pthread)
 fi
 
 missing=()
