@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -154,6 +155,7 @@ def main():
         sys.exit("pytorch_examples: --epochs and --threads must be at least 1, and --seeds must name a seed")
     if args.child:
         return run_original(args.example, args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill cleans up as an interrupt does
     figures = {"example": args.example, "epochs": args.epochs, "threads": args.threads, "original": {}, "port": {}}
     staging = None
     if args.run_folder:  # written in full beside the folder, then put in its place: never half a run folder

@@ -97,7 +97,7 @@ struct Pooling {
           t0[o + 2 * l] = w0 ? v : T(0);
           t0[o + 2 * l + 1] = w1 ? v : T(0);
           t1[o + 2 * l] = w2 ? v : T(0);
-          t1[o + 2 * l + 1] = w0 | w1 | w2 ? T(0) : v;
+          t1[o + 2 * l + 1] = (w0 | w1 | w2) ? T(0) : v;
           nans += (o / 2 + l < wo) & ((v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3));
         }
       }
