@@ -125,7 +125,7 @@ int run(const Args& args) {
                          {"train_images", train_set.n},
                          {"test_images", test_set.n},
                          {"device", std::string(B::name)},
-                         {"threads", max_threads()}};
+                         {"threads", threads()}};
   summary["epochs"] = nlohmann::json::array();
 
   auto model = std::make_unique<Net<B>>();  // torch.manual_seed(args.seed); model = Net()

@@ -197,7 +197,7 @@ int run(const Args& args) {
   summary["program"] = "pytorch_vae: PyTorch's examples/vae/main.py";
   summary["settings"] = {{"batch_size", args.batch_size}, {"epochs", args.epochs},     {"seed", args.seed},
                          {"train_images", train_set.n},   {"test_images", test_set.n}, {"device", std::string(B::name)},
-                         {"threads", max_threads()}};
+                         {"threads", threads()}};
   summary["epochs"] = nlohmann::json::array();
 
   Rng rng(args.seed);  // torch.manual_seed(args.seed): the initial weights, then the noise of every forward

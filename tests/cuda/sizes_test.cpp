@@ -1,7 +1,8 @@
 // The CUDA backend at the assignment's real sizes and on the paths the small cases miss: convolutions whose batch
 // spans several column tiles (compared sample by sample at the tile edges), the backward passes that add to an
 // input gradient (accumulate), and an evaluation-mode UNet forward outside any recorded step; the convolutions
-// also on the cuDNN engine.
+// also on the cuDNN engine. Also: MSE without a gradient, softmax rows longer than a block (attention at 16x16 and
+// 32x32 has rows of 256 and 1024), GroupNorm over more samples than the small cases' 5.
 #include "mirror.hpp"
 
 using namespace unetflow;
@@ -78,4 +79,42 @@ TEST_CASE("an evaluation-mode UNet forward outside any recorded step matches the
   EXPECT_CLOSE("UNet forward in evaluation mode", host(mc->forward(x.c.view(), t.c.view(), c.c.view()), false),
                host(mg->forward(x.g.view(), t.g.view(), c.g.view()), true));
   mirror::expect_synchronised();
+}
+
+TEST_CASE("MSE without a gradient (grad.data null) on CUDA gives the CPU policy's loss and writes no gradient") {
+  Rng rng(23, 1);
+  const int n = 9;
+  const std::ptrdiff_t len = 2 * 28 * 28;
+  mirror::Both x(std::size_t(n * len), rng), y(std::size_t(n * len), rng);
+  double loss_c = 0;
+  double* loss_device = cuda::allocate<double>(1);
+  cpu::mse({x.c.data(), len}, {y.c.data(), len}, {nullptr, len}, n, len, &loss_c);
+  cuda::mse({x.g, len}, {y.g, len}, {nullptr, len}, n, len, loss_device);
+  const double loss_g = cuda::read(loss_device);
+  cuda::deallocate(loss_device);
+  CHECK(std::abs(loss_c - loss_g) <= 1e-5 * std::abs(loss_c));
+  mirror::expect_synchronised();
+}
+
+TEST_CASE("softmax rows of 100, 256, 257 and 1024 values (attention up to 32x32) on CUDA match the CPU policy") {
+  Rng rng(23, 2);
+  for (std::ptrdiff_t len : {100, 256, 257, 1024}) {
+    CAPTURE(len);
+    const std::ptrdiff_t rows = 37;
+    mirror::Both a(std::size_t(rows * len), rng, -4, 4), g(std::size_t(rows * len), rng);
+    cpu::softmax_rows(a.c.data(), rows, len);
+    cuda::softmax_rows(a.g, rows, len);
+    EXPECT_CLOSE("softmax rows of " + std::to_string(len), a.c, a.device());
+    cpu::softmax_backward_rows(a.c.data(), g.c.data(), rows, len);
+    cuda::softmax_backward_rows(a.g, g.g, rows, len);
+    EXPECT_CLOSE("softmax backward rows of " + std::to_string(len), g.c, g.device());
+  }
+  mirror::expect_synchronised();
+}
+
+namespace {
+template <class B> using Groups16 = GroupNorm<16, 4, B>;
+}
+TEST_CASE("GroupNorm over 33 samples at 14x14 on CUDA matches the CPU backend") {
+  check_layer<Shape<16, 14, 14>, Groups16>("GroupNorm<16, 4>, 33 samples", {.n = 33, .samples = {0, 32}});
 }
