@@ -25,13 +25,9 @@ struct Pooling {
   static void channel_mean(Strided<const T> x, Strided<T> y, int n, int C, int plane);
   static void channel_broadcast(Strided<const T> dy, Strided<T> dx, int n, int C, int plane, T scale, bool accumulate);
 
-  // The 2 x 2 backward's blocks of outputs (whole vectors) and the widest row (in blocks) its stack buffers take.
+  // The blocks (whole vectors of outputs) the 2 x 2 pooling and x2 bilinear paths work a row in, and the widest row
+  // (in blocks) their stack buffers take; wider rows take the general paths.
   static constexpr int lanes = 16, max_blocks = 16;
-  // A row's copy inline (std::copy calls memmove: a call per row of a few dozen values cost more than the copy).
-  static void short_copy(const T* from, int count, T* to) {
-#pragma omp simd
-    for (int i = 0; i < count; ++i) to[i] = from[i];
-  }
   // 2 x 2 max pooling of one plane in whole vectors, as maxpool2_backward below reads and writes its rows. NaN
   // by a sum, not in the maximum (which drops it).
   static void maxpool2_forward(const T* in, T* out, int h, int w) {
@@ -82,23 +78,33 @@ struct Pooling {
         std::copy(gq, gq + wo, gp);
         q0 = r0, q1 = r1, gq = gp;
       }
-      // Written in place when that stays inside the plane: row 0's overflow is row 1's start, which the blocks
-      // (last first) write after it, and row 1's is the next row pair's.
+      // Written in place when that stays inside the plane: row 0 first, whose overflow row 1 then overwrites, and
+      // row 1's overflow is the next row pairs', written after. (Two passes: within one vector loop the order of
+      // the two rows' stores is the compiler's.)
       const bool in_place = inside && !accumulate;
       T *t0 = in_place ? row0 : d0, *t1 = in_place ? row1 : d1;
       int nans = 0;
-      for (int blk = blocks - 1; blk >= 0; --blk) {
+      for (int blk = 0; blk < blocks; ++blk) {
         const int o = 2 * lanes * blk;
 #pragma omp simd reduction(+ : nans)
         for (int l = 0; l < lanes; ++l) {  // the first maximum in row-major order, as PyTorch
           const T v0 = q0[o + 2 * l], v1 = q0[o + 2 * l + 1], v2 = q1[o + 2 * l], v3 = q1[o + 2 * l + 1];
           const T top = std::max(std::max(v0, v1), std::max(v2, v3)), v = gq[o / 2 + l];
-          const bool w0 = v0 == top, w1 = !w0 & (v1 == top), w2 = !(w0 | w1) & (v2 == top);
+          const bool w0 = v0 == top, w1 = !w0 & (v1 == top);
           t0[o + 2 * l] = w0 ? v : T(0);
           t0[o + 2 * l + 1] = w1 ? v : T(0);
-          t1[o + 2 * l] = w2 ? v : T(0);
-          t1[o + 2 * l + 1] = (w0 | w1 | w2) ? T(0) : v;
           nans += (o / 2 + l < wo) & ((v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3));
+        }
+      }
+      for (int blk = 0; blk < blocks; ++blk) {
+        const int o = 2 * lanes * blk;
+#pragma omp simd
+        for (int l = 0; l < lanes; ++l) {
+          const T v0 = q0[o + 2 * l], v1 = q0[o + 2 * l + 1], v2 = q1[o + 2 * l], v3 = q1[o + 2 * l + 1];
+          const T top = std::max(std::max(v0, v1), std::max(v2, v3)), v = gq[o / 2 + l];
+          const bool w01 = (v0 == top) | (v1 == top), w2 = !w01 & (v2 == top);
+          t1[o + 2 * l] = w2 ? v : T(0);
+          t1[o + 2 * l + 1] = (w01 | w2) ? T(0) : v;
         }
       }
       if (nans != 0) {
@@ -124,7 +130,7 @@ struct Pooling {
     alignas(64) T pad[lanes * max_blocks + 2] = {}, rows[3][2 * lanes * max_blocks];
     const auto widen = [&](int j, T* row) {  // row = the x2 horizontal interpolation of input row j
       pad[0] = in[j * w];
-      short_copy(in + j * w, w, pad + 1);
+      std::copy(in + j * w, in + j * w + w, pad + 1);
       pad[w + 1] = in[j * w + w - 1];
       for (int blk = 0; blk < blocks; ++blk) {
         const T* q = pad + lanes * blk;
@@ -177,7 +183,7 @@ struct Pooling {
       if (accumulate)
         for (int x = 0; x < w; ++x) d[x] += row[x];
       else
-        short_copy(row, w, d);
+        std::copy(row, row + w, d);
     }
   }
   // The window's arg-max (an index into the plane) for output (oy, ox).
