@@ -53,9 +53,9 @@ struct VAE {
     logvar_ = download<B>(e.logvar);
     eps_.resize(mu_.size());
     rng.fill_normal(eps_.data(), std::ptrdiff_t(eps_.size()));
-    std::vector<float> z(mu_.size());
-    for (std::size_t i = 0; i < z.size(); ++i) z[i] = mu_[i] + eps_[i] * std::exp(0.5f * logvar_[i]);
-    z_.assign(z);
+    host_.resize(mu_.size());
+    for (std::size_t i = 0; i < host_.size(); ++i) host_[i] = mu_[i] + eps_[i] * std::exp(0.5f * logvar_[i]);
+    z_.assign(host_);
     return z_.view();
   }
   View<Pixels, float> decode(View<Code, const float> z) {
@@ -83,13 +83,12 @@ struct VAE {
     fc3.backward(View<Code, const float>(z_), d_inner_.view(), d_code_.resize(n));
     // through z = mu + eps * exp(0.5 * logvar), plus the KL term's gradients (mu, and 0.5 * (exp(logvar) - 1))
     const auto dz = download<B>(View<Code, const float>(d_code_.view()));
-    std::vector<float> dmu(dz.size()), dlogvar(dz.size());
-    for (std::size_t i = 0; i < dz.size(); ++i) {
-      dmu[i] = dz[i] + mu_[i];
-      dlogvar[i] = dz[i] * 0.5f * eps_[i] * std::exp(0.5f * logvar_[i]) + 0.5f * (std::exp(logvar_[i]) - 1.0f);
-    }
-    d_mu_.assign(dmu);
-    d_logvar_.assign(dlogvar);
+    host_.resize(dz.size());
+    for (std::size_t i = 0; i < dz.size(); ++i) host_[i] = dz[i] + mu_[i];
+    d_mu_.assign(host_);
+    for (std::size_t i = 0; i < dz.size(); ++i)
+      host_[i] = dz[i] * 0.5f * eps_[i] * std::exp(0.5f * logvar_[i]) + 0.5f * (std::exp(logvar_[i]) - 1.0f);
+    d_logvar_.assign(host_);
     fc21.backward(View<Vec<400>, const float>(h1_), d_mu_.view(), d_hidden_.view());
     fc22.backward(View<Vec<400>, const float>(h1_), d_logvar_.view(), d_hidden_.view(), true);
     relu1.backward(View<Vec<400>, const float>(a1_), d_hidden_.view(), d_inner_.view());
@@ -108,7 +107,7 @@ struct VAE {
  private:
   View<Vec<400>, float> a1_, h1_, a3_, h3_;
   View<Pixels, float> a4_;
-  std::vector<float> mu_, logvar_, eps_;
+  std::vector<float> mu_, logvar_, eps_, host_;  // host_: z, then the codes' gradients, before their upload
   Tensor<Code, B> z_, d_code_, d_mu_, d_logvar_;
   Tensor<Vec<400>, B> d_hidden_, d_inner_;
   Tensor<Pixels, B> d_pixels_;
