@@ -21,8 +21,9 @@ Tensor<S, cpu> random_tensor(Rng& rng) {
   return t;
 }
 
-// A layer with parameters, its input and output shapes, and whether to time forward or backward.
-template <class Layer, class In, bool Backward>
+// A layer with parameters, its input and output shapes, and whether to time forward or backward. GB/s counts the
+// tensors the pass touches: x and y forward; dy, dx and (unless ReadsInput is false) x backward.
+template <class Layer, class In, bool Backward, bool ReadsInput = true>
 void layer_case(benchmark::State& state) {
   using Out = typename Layer::template output_shape<In>;
   auto layer = std::make_unique<Layer>();
@@ -43,7 +44,7 @@ void layer_case(benchmark::State& state) {
     const double macs = double(g.co) * g.col_rows() * g.col_cols() * batch * (Backward ? 2 : 1);
     state.counters["GFLOP/s"] = benchmark::Counter(2 * macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   } else {
-    const double bytes = 4.0 * batch * (In::size + Out::size) * (Backward ? 1.5 : 1);
+    const double bytes = 4.0 * batch * (In::size + Out::size + (Backward && ReadsInput ? In::size : 0));
     state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   }
 }
@@ -85,11 +86,11 @@ void copy_case(benchmark::State& state) {
   state.counters["GB/s"] = benchmark::Counter(4.0 * batch * 2 * S::size * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-template <class Layer, class In>
+template <class Layer, class In, bool BackwardReadsInput = true>
 void add(const char* name) {
   benchmark::RegisterBenchmark((std::string(name) + "/forward").c_str(), layer_case<Layer, In, false>)
       ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
-  benchmark::RegisterBenchmark((std::string(name) + "/backward").c_str(), layer_case<Layer, In, true>)
+  benchmark::RegisterBenchmark((std::string(name) + "/backward").c_str(), layer_case<Layer, In, true, BackwardReadsInput>)
       ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
 }
 
@@ -114,9 +115,9 @@ const bool registered = [] {
   add<LeakyReLU<>, Shape<D, 28, 28>>("leaky_relu_D_28");
   add<SiLU<>, Shape<D, 28, 28>>("silu_D_28");
   add<MaxPool2d<2>, Shape<D, 28, 28>>("maxpool2_D_28");
-  add<Upsample<2>, Shape<D, 14, 14>>("upsample_nearest_D_14");
-  add<Upsample<2, UpsampleMode::bilinear>, Shape<D, 14, 14>>("upsample_bilinear_D_14");
-  add<AdaptiveAvgPool2d<>, Shape<D, 28, 28>>("adaptive_avgpool_D_28");
+  add<Upsample<2>, Shape<D, 14, 14>, false>("upsample_nearest_D_14");
+  add<Upsample<2, UpsampleMode::bilinear>, Shape<D, 14, 14>, false>("upsample_bilinear_D_14");
+  add<AdaptiveAvgPool2d<>, Shape<D, 28, 28>, false>("adaptive_avgpool_D_28");
   add<LayerNorm<Shape<D, 28, 28>>, Shape<D, 28, 28>>("layernorm_D_28");
   add<Dropout<>, Shape<D, 28, 28>>("dropout_D_28");
   add_block<Conv<D, D>, Shape<D, 28, 28>>("convbn_gelu_D_28");

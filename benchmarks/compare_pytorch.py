@@ -51,9 +51,12 @@ def compare_layers():
     torch_ms = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+): ([\d.]+) ms", ref, re.M)}
     names = sorted({n.split("/")[0] for n in torch_ms} | {"copy_D_28"})
     print(f"unetflow bench_layers ({a.threads} threads)...", flush=True)
-    out = subprocess.run([layers_bin, "--benchmark_format=json", "--benchmark_filter=^(" + "|".join(names) + ")"],
+    # the median of five repetitions on both sides (torch_steps.timed): one timing on a shared machine is noise
+    out = subprocess.run([layers_bin, "--benchmark_format=json", "--benchmark_filter=^(" + "|".join(names) + ")",
+                          "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"],
                          check=True, capture_output=True, text=True, env=env).stdout
-    ours = {b["name"].split("/min_time")[0]: b for b in json.loads(out)["benchmarks"]}
+    ours = {b["run_name"].split("/min_time")[0]: b for b in json.loads(out)["benchmarks"]
+            if b.get("aggregate_name") == "median"}
     copy_gbs = ours["copy_D_28"]["GB/s"]
     print(f"\n{'case':<40} {'PyTorch ms':>11} {'unetflow ms':>12} {'ratio':>7} {'GB/s':>7} {'of copy':>8}")
     for name, tms in torch_ms.items():

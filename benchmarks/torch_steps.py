@@ -11,6 +11,7 @@ the conditional and unconditional passes as one (evaluation mode, no gradients).
 """
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -107,13 +108,17 @@ def layer_cases():
     }
 
 
-def timed(f, min_seconds=0.3):
+def timed(f, min_seconds=0.3, repetitions=5):
+    """ms per call: the median of `repetitions` means, each over at least min_seconds (as bench_layers reports)."""
     f()
-    runs, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_seconds or runs < 3:
-        f()
-        runs += 1
-    return (time.perf_counter() - start) / runs * 1000
+    means = []
+    for _ in range(repetitions):
+        runs, start = 0, time.perf_counter()
+        while time.perf_counter() - start < min_seconds or runs < 3:
+            f()
+            runs += 1
+        means.append((time.perf_counter() - start) / runs * 1000)
+    return statistics.median(means)
 
 
 def layers():

@@ -73,6 +73,9 @@ TEST_CASE("standard layers match PyTorch") {
   check_layer<M, M, Sigmoid<>>("sigmoid");
   check_layer<M, M, Softplus<>>("softplus");
   check_layer<M, M, Identity<>>("identity");
+  // bias=False (DCGAN's convolutions): the state has no bias, strictly
+  check_layer<Shape<3, 6, 6>, Shape<4, 3, 3>, Conv2d<3, 4, 4, 2, 1, cpu, Bias::none>>("conv_nobias");
+  check_layer<Shape<4, 4, 4>, Shape<3, 7, 7>, ConvTranspose2d<4, 3, 3, 2, 1, cpu, Bias::none>>("conv_transpose_nobias");
   check_layer<Shape<2, 6, 6>, Shape<2, 3, 3>, MaxPool2d<2>>("maxpool2d");
   check_layer<Shape<2, 7, 7>, Shape<2, 4, 4>, MaxPool2d<3, 2, 1>>("maxpool2d_k3s2p1");
   check_layer<Shape<2, 3, 4>, Shape<2, 6, 8>, Upsample<2>>("upsample_nearest");
@@ -86,9 +89,10 @@ TEST_CASE("standard layers match PyTorch") {
 }
 
 // Max pooling and bilinear up-sampling as defined (PyTorch's rules, in double), against the CPU kernels at every
-// width: their fast paths work a row in blocks of vectors, so widths around the block size and past the widest row
-// they take (the general path) are all here, with ties (few distinct values), NaNs, and accumulation.
-TEST_CASE("max pooling and x2 bilinear up-sampling follow their definitions at every width") {
+// width: their fast paths work a row in blocks of vectors (bilinear: rows in pairs below 16 wide, planes in bands),
+// so widths around the block size and past the widest row they take (the general path) are all here, with ties (few
+// distinct values), NaNs, and accumulation.
+TEST_CASE("max pooling and x2 up-sampling (bilinear, nearest) follow their definitions at every width") {
   Rng rng(11);
   const auto draw = [&](std::vector<float>& v, bool ties) {
     rng.fill_normal(v.data(), v.size());
@@ -137,8 +141,8 @@ TEST_CASE("max pooling and x2 bilinear up-sampling follow their definitions at e
       }
     }
   }
-  for (int w : {1, 2, 3, 15, 16, 17, 33, 255, 256, 257}) {
-    for (int h : {1, 2, 5}) {
+  for (int w : {1, 2, 3, 7, 8, 9, 15, 16, 17, 33, 255, 256, 257, 1030}) {
+    for (int h : {1, 2, 5, 40}) {  // 40 rows of 255 take three of the forward's bands
       INFO("bilinear h=" << h << " w=" << w);
       std::vector<float> x(std::size_t(h * w)), dy(std::size_t(4 * h * w)), y(dy.size()), dx(x.size()), base(x.size());
       draw(x, false);
@@ -179,6 +183,21 @@ TEST_CASE("max pooling and x2 bilinear up-sampling follow their definitions at e
       worst_dx = 0;
       for (std::size_t i = 0; i < dx.size(); ++i) worst_dx = std::max(worst_dx, std::abs(dx[i] - want_dx[i]));
       CHECK(worst_dx <= 1e-5);
+      // nearest x2: the backward sums each input's 2 x 2 block of dy (into base when accumulating)
+      for (bool accumulate : {false, true}) {
+        dx = base;
+        cpu::upsample_backward(Strided<const float>{dy.data(), 4 * h * w}, Strided<float>{dx.data(), h * w}, 1, 1, h, w,
+                               2, false, accumulate);
+        worst_dx = 0;
+        for (int iy = 0; iy < h; ++iy)
+          for (int ix = 0; ix < w; ++ix) {
+            const auto at = [&](int oy, int ox) { return double(dy[std::size_t(oy * 2 * w + ox)]); };
+            const double want = (accumulate ? base[std::size_t(iy * w + ix)] : 0.0) + at(2 * iy, 2 * ix) +
+                                at(2 * iy, 2 * ix + 1) + at(2 * iy + 1, 2 * ix) + at(2 * iy + 1, 2 * ix + 1);
+            worst_dx = std::max(worst_dx, std::abs(dx[std::size_t(iy * w + ix)] - want));
+          }
+        CHECK(worst_dx <= 1e-5);
+      }
     }
   }
 }

@@ -108,68 +108,96 @@ struct PlaneKernels {
     if (!accumulate) std::fill(out + 2 * ho * w, out + std::ptrdiff_t(h) * w, T(0));  // rows no window reads
   }
   // x2 bilinear (align_corners = false) of one h x w plane, and its transpose. Every output is 1/4 and 3/4 of two
-  // neighbours along each side (the edges repeat), so a row is computed from an edge-padded copy in whole vectors
-  // (the general per-element taps ran at a fifth of the memory bandwidth). Horizontal first, then vertical, as
-  // PyTorch.
+  // neighbours along each side (the edges repeat), horizontal first, then vertical, as PyTorch. Rows are short
+  // (a 14-wide map), so both work in whole vectors that never run past a span: `spans` steps 16 at a time and lets
+  // the last block overlap the one before (same values written twice), and the forward widens rows in groups
+  // long enough for one vector. (Per-row loops ran at a fifth to a half of a copy's bandwidth: scalar remainders,
+  // and padded row copies read back before their stores had landed.)
+  static constexpr int widened_floats = 8192;  // the forward's stack buffer of widened rows
+  static bool bilinear2_forward_fits(int h, int w) { return w >= 8 && (w >= lanes || h >= 2) && 8 * w <= widened_floats; }
   static void bilinear2_forward(const T* in, T* out, int h, int w) {
-    const int blocks = (w + lanes - 1) / lanes, wo = 2 * w;
-    alignas(64) T pad[lanes * max_blocks + 2] = {}, rows[3][2 * lanes * max_blocks];
-    const auto widen = [&](int j, T* row) {  // row = the x2 horizontal interpolation of input row j
-      pad[0] = in[j * w];
-      std::copy(in + j * w, in + j * w + w, pad + 1);
-      pad[w + 1] = in[j * w + w - 1];
-      for (int blk = 0; blk < blocks; ++blk) {
-        const T* q = pad + lanes * blk;
-        T* r = row + 2 * lanes * blk;
-#pragma omp simd
-        for (int l = 0; l < lanes; ++l) {
-          r[2 * l] = T(0.25) * q[l] + T(0.75) * q[l + 1];
-          r[2 * l + 1] = T(0.75) * q[l + 1] + T(0.25) * q[l + 2];
-        }
+    const int wo = 2 * w, group = w >= lanes ? 1 : 2, band = std::max(group, widened_floats / wo - 2);
+    alignas(64) T widened[widened_floats];
+    for (int b0 = 0; b0 < h; b0 += band) {  // output rows of input rows [b0, b1) need widened rows b0 - 1 ... b1
+      const int b1 = std::min(b0 + band, h), r0 = std::max(b0 - 1, 0), r1 = std::min(b1 + 1, h);
+      for (int r = r0; r < r1; r += group) {
+        const int first = std::min(r, r1 - group);  // the last group may overlap the one before
+        widen(in, widened + (first - r0) * wo, h, w, first, group);
       }
-    };
-    // rows[(j + 1) % 3] holds input row j widened; rows above and below the map repeat the edge.
-    widen(0, rows[1]);
-    std::copy(rows[1], rows[1] + wo, rows[0]);
-    for (int j = 0; j < h; ++j) {
-      const T *above = rows[j % 3], *here = rows[(j + 1) % 3];
-      T* below = rows[(j + 2) % 3];
-      if (j + 1 < h)
-        widen(j + 1, below);
-      else
-        std::copy(here, here + wo, below);
-      T *o0 = out + std::ptrdiff_t(2 * j) * wo, *o1 = o0 + wo;
+      for (int j = b0; j < b1; ++j) {
+        const T *above = widened + (std::max(j - 1, 0) - r0) * wo, *here = widened + (j - r0) * wo,
+                *below = widened + (std::min(j + 1, h - 1) - r0) * wo;
+        T *o0 = out + std::ptrdiff_t(2 * j) * wo, *o1 = o0 + wo;
+        spans(wo, [&](int s) {
 #pragma omp simd
-      for (int x = 0; x < wo; ++x) {
-        o0[x] = T(0.25) * above[x] + T(0.75) * here[x];
-        o1[x] = T(0.75) * here[x] + T(0.25) * below[x];
+          for (int l = 0; l < lanes; ++l) o0[s + l] = T(0.25) * above[s + l] + T(0.75) * here[s + l];
+        });
+        spans(wo, [&](int s) {
+#pragma omp simd
+          for (int l = 0; l < lanes; ++l) o1[s + l] = T(0.75) * here[s + l] + T(0.25) * below[s + l];
+        });
       }
     }
   }
+  // The transpose: input row j collects output rows 2j - 1 ... 2j + 2 (vertical, into a ring of three rows, filled
+  // two rows ahead so their stores have landed before the strided reads below) and then columns 2l - 1 ... 2l + 2
+  // (the edges repeat), in whole vectors whose lanes past the row's end write into the next rows (written after),
+  // wherever that stays inside the plane, else into a row buffer. Rows under 8 or over 256 wide: a plain loop.
   static void bilinear2_backward(const T* dy, T* dx, int h, int w, bool accumulate) {
-    const int blocks = (w + lanes - 1) / lanes, wo = 2 * w;
-    alignas(64) T pad[2 * lanes * max_blocks + 2] = {}, row[lanes * max_blocks];
-    for (int j = 0; j < h; ++j) {
-      // the vertical transpose: input row j collects output rows 2j - 1 ... 2j + 2 (the edges repeat) ...
+    const int wo = 2 * w, span = lanes * ((w + lanes - 1) / lanes);
+    if (w < lanes / 2 || span > lanes * max_blocks) return bilinear2_backward_rows(dy, dx, h, w, accumulate);
+    alignas(64) T ring[3][2 * lanes * max_blocks + 2 * lanes], row[lanes * max_blocks];
+    for (auto& r : ring) std::fill(r, r + lanes, T(0)), std::fill(r + lanes + wo, r + 2 * lanes + 2 * span, T(0));
+    const auto vertical = [&](int j) {
       const T *g0 = dy + std::ptrdiff_t(std::max(2 * j - 1, 0)) * wo, *g1 = dy + std::ptrdiff_t(2 * j) * wo,
               *g2 = g1 + wo, *g3 = dy + std::ptrdiff_t(std::min(2 * j + 2, 2 * h - 1)) * wo;
-#pragma omp simd
-      for (int x = 0; x < wo; ++x) pad[x + 1] = T(0.25) * g0[x] + T(0.75) * g1[x] + T(0.75) * g2[x] + T(0.25) * g3[x];
-      pad[0] = pad[1];
-      pad[wo + 1] = pad[wo];
-      // ... then the horizontal one
-      for (int blk = 0; blk < blocks; ++blk) {
-        const T* q = pad + 2 * lanes * blk;
-        T* r = row + lanes * blk;
+      T* v = ring[j % 3] + lanes;
+      spans(wo, [&](int s) {
 #pragma omp simd
         for (int l = 0; l < lanes; ++l)
-          r[l] = T(0.25) * q[2 * l] + T(0.75) * q[2 * l + 1] + T(0.75) * q[2 * l + 2] + T(0.25) * q[2 * l + 3];
-      }
+          v[s + l] = T(0.25) * g0[s + l] + T(0.75) * g1[s + l] + T(0.75) * g2[s + l] + T(0.25) * g3[s + l];
+      });
+    };
+    for (int j = 0; j < std::min(h, 2); ++j) vertical(j);
+    for (int j = 0; j < h; ++j) {
+      if (j + 2 < h) vertical(j + 2);
+      const T* v = ring[j % 3] + lanes;
       T* d = dx + std::ptrdiff_t(j) * w;
-      if (accumulate)
-        for (int x = 0; x < w; ++x) d[x] += row[x];
-      else
-        std::copy(row, row + w, d);
+      const bool in_place = !accumulate && j * w + span <= h * w;
+      T* o = in_place ? d : row;
+      for (int s = 0; s < span; s += lanes) {
+#pragma omp simd
+        for (int l = 0; l < lanes; ++l) {
+          const int p = s + l;
+          const T c0 = v[2 * p - 1], c1 = v[2 * p], c2 = v[2 * p + 1], c3 = v[2 * p + 2];
+          o[p] = T(0.25) * (p == 0 ? c1 : c0) + T(0.75) * c1 + T(0.75) * c2 + T(0.25) * (p == w - 1 ? c2 : c3);
+        }
+      }
+      if (!in_place) {
+#pragma omp simd
+        for (int x = 0; x < w; ++x) d[x] = accumulate ? d[x] + row[x] : row[x];
+      }
+    }
+  }
+  // The same, a row at a time in plain loops (any width).
+  static void bilinear2_backward_rows(const T* dy, T* dx, int h, int w, bool accumulate) {
+    const int wo = 2 * w;
+    for (int j = 0; j < h; ++j) {
+      const T *g0 = dy + std::ptrdiff_t(std::max(2 * j - 1, 0)) * wo, *g1 = dy + std::ptrdiff_t(2 * j) * wo,
+              *g2 = g1 + wo, *g3 = dy + std::ptrdiff_t(std::min(2 * j + 2, 2 * h - 1)) * wo;
+      const auto column = [&](int x) { return T(0.25) * g0[x] + T(0.75) * g1[x] + T(0.75) * g2[x] + T(0.25) * g3[x]; };
+      const auto input = [&](int x0, int x1, int x2, int x3) {
+        return T(0.25) * column(x0) + T(0.75) * column(x1) + T(0.75) * column(x2) + T(0.25) * column(x3);
+      };
+      T* d = dx + std::ptrdiff_t(j) * w;
+      const T first = input(0, 0, 1, std::min(2, wo - 1)), last = input(std::max(wo - 3, 0), wo - 2, wo - 1, wo - 1);
+#pragma omp simd
+      for (int l = 1; l < w - 1; ++l) {
+        const T v = input(2 * l - 1, 2 * l, 2 * l + 1, 2 * l + 2);
+        d[l] = accumulate ? d[l] + v : v;
+      }
+      d[0] = accumulate ? d[0] + first : first;
+      if (w > 1) d[w - 1] = accumulate ? d[w - 1] + last : last;
     }
   }
   // The window's arg-max (an index into the plane) for output (oy, ox).
@@ -187,6 +215,40 @@ struct PlaneKernels {
         }
       }
     return best;
+  }
+ private:
+  // f(s) for s = 0, 16, 32, ... with the last block moved back to end at n (n >= lanes): whole vectors only.
+  template <class F>
+  static void spans(int n, F&& f) {
+    for (int s = 0;; s += lanes) {
+      s = std::min(s, n - lanes);
+      f(s);
+      if (s == n - lanes) return;
+    }
+  }
+  // Rows [r, r + g) of the plane (g * w >= lanes inputs, contiguous) widened x2 into `to`, 2w per row. A block's
+  // neighbours past the plane's first or last input come from a small copy (the edge column's value is unused).
+  static void widen(const T* in, T* to, int h, int w, int r, int g) {
+    const int n = g * w;
+    const T* q = in + r * w;
+    alignas(64) T edge[lanes + 2];
+    spans(n, [&](int s) {
+      const T* src = q + s;
+      const bool at_start = r == 0 && s == 0, at_end = r + g == h && s == n - lanes;
+      if (at_start || at_end) {
+        edge[0] = at_start ? src[0] : src[-1];
+        std::copy(src, src + lanes, edge + 1);
+        edge[lanes + 1] = at_end ? src[lanes - 1] : src[lanes];
+        src = edge + 1;
+      }
+#pragma omp simd
+      for (int l = 0; l < lanes; ++l) {
+        const int col = s + l >= w ? s + l - w : s + l;  // g <= 2
+        const T here = src[l], left = col == 0 ? here : src[l - 1], right = col == w - 1 ? here : src[l + 1];
+        to[2 * (s + l)] = T(0.25) * left + T(0.75) * here;
+        to[2 * (s + l) + 1] = T(0.75) * here + T(0.25) * right;
+      }
+    });
   }
 };
 

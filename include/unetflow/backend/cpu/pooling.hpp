@@ -139,7 +139,7 @@ void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C
         }
         continue;
       }
-      if (f == 2 && w <= K::lanes * K::max_blocks) {
+      if (f == 2 && K::bilinear2_forward_fits(h, w)) {
         K::bilinear2_forward(in, out, h, w);
         continue;
       }
@@ -167,8 +167,20 @@ void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, in
     for (int c = 0; c < C; ++c) {
       const T* g = dy[b] + std::ptrdiff_t(c) * ho * wo;
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
-      if (bilinear && f == 2 && w <= K::lanes * K::max_blocks) {
+      if (bilinear && f == 2) {
         K::bilinear2_backward(g, out, h, w, accumulate);
+        continue;
+      }
+      if (!bilinear && f == 2) {  // each input sums its 2 x 2 block, written once
+        for (int iy = 0; iy < h; ++iy) {
+          const T *g0 = g + std::ptrdiff_t(2 * iy) * wo, *g1 = g0 + wo;
+          T* row = out + iy * w;
+#pragma omp simd
+          for (int ix = 0; ix < w; ++ix) {
+            const T v = (g0[2 * ix] + g0[2 * ix + 1]) + (g1[2 * ix] + g1[2 * ix + 1]);
+            row[ix] = accumulate ? row[ix] + v : v;
+          }
+        }
         continue;
       }
       if (!accumulate) std::fill(out, out + std::ptrdiff_t(h) * w, T(0));
@@ -176,13 +188,8 @@ void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, in
         const T* gr = g + std::ptrdiff_t(oy) * wo;
         if (!bilinear) {
           T* row = out + (oy / f) * w;
-          if (f == 2) {
-#pragma omp simd
-            for (int ix = 0; ix < w; ++ix) row[ix] += gr[2 * ix] + gr[2 * ix + 1];
-          } else {
-            for (int ix = 0; ix < w; ++ix)
-              for (int rep = 0; rep < f; ++rep) row[ix] += gr[ix * f + rep];
-          }
+          for (int ix = 0; ix < w; ++ix)
+            for (int rep = 0; rep < f; ++rep) row[ix] += gr[ix * f + rep];
           continue;
         }
         const Tap ty = ys[std::size_t(oy)];
