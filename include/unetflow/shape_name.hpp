@@ -36,6 +36,7 @@ std::string type_name() {
   detail::erase_all(name, ", basic_cpu<float>");   // Clang
   detail::erase_all(name, "basic_cpu<float> ");
   detail::erase_all(name, "basic_cpu<float>");
+  detail::erase_all(name, ", Bias::learned");  // the default: Conv2d<1, 8, 3> has a bias
   for (auto at = name.find("> >"); at != std::string::npos; at = name.find("> >")) name.erase(at + 1, 1);
   if (name.starts_with("Reshape<AsVector")) name.replace(0, std::string_view("Reshape<AsVector").size(), "ToVector<");
   if (name == "ToVector<>") name = "ToVector";

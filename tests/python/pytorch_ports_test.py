@@ -1,6 +1,7 @@
 """PyTorch's examples ported (examples/pytorch/): each port trains on a small synthetic MNIST-format set, its loss
-falls and its files exist; its model.safetensors loads into the original's own module (benchmarks/pytorch_examples/,
-pytorch/examples at 37a1866) with load_state_dict(strict=True), and that module gives the port's outputs.
+falls and its files exist; its weights load into the original's own modules (benchmarks/pytorch_examples/,
+pytorch/examples at 37a1866; DCGAN's at 28 x 28, dcgan_28.py) with load_state_dict(strict=True), and those modules
+give the port's outputs.
 
     /usr/bin/python3 tests/python/pytorch_ports_test.py BUILD/examples BUILD/tests/synthetic_mnist
 
@@ -125,6 +126,40 @@ with tempfile.TemporaryDirectory() as d:
         err = (recon - shown[n:]).abs().max().item()
         check(err <= 1e-5, f"vae: main.py's encode and decode, with the port's noise, give the port's reconstructions "
                            f"(max error {err:.1e})")
+
+    # ---- dcgan/main.py at 28 x 28 ----
+    printed = run("pytorch_dcgan", *common, "--samples", "70")
+    folder = os.path.join(runs, "pytorch_dcgan")
+    with open(os.path.join(folder, "summary.json")) as f:
+        summary = json.load(f)
+    epochs = summary["epochs"]
+    check(len(epochs) == 2 and epochs[1]["loss_d"] < epochs[0]["loss_d"] and epochs[1]["d_x"] > epochs[1]["d_g_z1"],
+          f"dcgan: the discriminator's loss falls and it tells real from fake "
+          f"({[(round(e['loss_d'], 3), round(e['d_x'], 3), round(e['d_g_z1'], 3)) for e in epochs]})")
+    check("[1/2][9/10] Loss_D: " in printed and " D(G(z)): " in printed, "dcgan: prints as main.py does")
+    for name in ["real_samples.png", "fixed_noise.npy", "fake_samples_epoch_1.png", "fake_samples_epoch_1.npy",
+                 "samples_epoch_1.npy", "netG_epoch_1.safetensors", "netD_epoch_1.safetensors"]:
+        check(os.path.exists(os.path.join(folder, name)) and name in summary["files"], f"dcgan: {name} written and listed")
+    samples = np.load(os.path.join(folder, "samples_epoch_1.npy"))
+    check(samples.shape == (70, 1, 28, 28) and samples.min() >= 0 and samples.max() <= 1,
+          f"dcgan: 70 samples in [0, 1] for score ({samples.shape}, {samples.min():.3f} ... {samples.max():.3f})")
+    sys.path.insert(0, originals)
+    import dcgan_28  # noqa: E402
+    with open(os.path.join(originals, "dcgan_main.py")) as f:
+        generator_class, discriminator_class = dcgan_28.networks(f.read())
+    netG, netD = generator_class(1), discriminator_class(1)
+    netG.load_state_dict(tu.load_safetensors(os.path.join(folder, "netG_epoch_1.safetensors"))[0], strict=True)
+    netD.load_state_dict(tu.load_safetensors(os.path.join(folder, "netD_epoch_1.safetensors"))[0], strict=True)
+    with torch.no_grad():  # the original draws its figures with the generator in training mode
+        netG.train()
+        fake = netG(torch.from_numpy(np.load(os.path.join(folder, "fixed_noise.npy"))))
+        err = (fake - torch.from_numpy(np.load(os.path.join(folder, "fake_samples_epoch_1.npy")))).abs().max().item()
+        check(err <= 1e-5, f"dcgan: main.py's Generator with the port's weights draws the port's figure from its noise "
+                           f"(max error {err:.1e})")
+        netD.eval()
+        scores = netD(fake)
+        check(scores.shape == (64,) and bool(((scores > 0) & (scores < 1)).all()),
+              "dcgan: main.py's Discriminator takes the port's weights and scores 64 images")
 
 if failures:
     sys.exit(f"{len(failures)} check(s) failed")

@@ -6,6 +6,7 @@
 //   forward(x, y)                 y gets the (transposed) convolution of x
 //   backward(x, dy, dx, acc)      accumulates dw, db; dx (+)= data gradient when dx is given. dx may be x itself
 //                                 (without acc): x is read for dw before dx is written
+// With Bias::none (PyTorch's bias=False) there is no b: no bias parameter in visit, nothing added, nothing summed.
 #include <cmath>
 #include <string>
 #include <type_traits>
@@ -15,9 +16,14 @@
 #include "../module.hpp"
 #include "../param.hpp"
 
+namespace unetflow {
+// Whether a layer has a learned bias (PyTorch's bias=True, the default) or none (bias=False).
+enum class Bias : bool { none = false, learned = true };
+}  // namespace unetflow
+
 namespace unetflow::detail {
 
-template <class Layer, int Cin, int Cout, int K, int S, int P, bool Transposed, class B>
+template <class Layer, int Cin, int Cout, int K, int S, int P, bool Transposed, class B, Bias HasBias = Bias::learned>
 class ConvNd : public OwnsOutput<Layer, B> {
   static_assert(check_backend<B>());
   static_assert(Transposed || (Cin > 0 && Cout > 0 && K > 0 && S > 0 && P >= 0), "Conv2d: bad hyper-parameters");
@@ -45,7 +51,7 @@ class ConvNd : public OwnsOutput<Layer, B> {
   // PyTorch's layouts: [Cout][Cin][K][K], transposed [Cin][Cout][K][K].
   Param<B> weight{Transposed ? std::vector<std::int64_t>{Cin, Cout, K, K} : std::vector<std::int64_t>{Cout, Cin, K, K},
                   bound()};
-  Param<B> bias{{Cout}, bound()};
+  Param<B> bias{{HasBias == Bias::learned ? Cout : 0}, bound()};  // empty without a bias
 
   // The geometry of the convolution (for a transposed one: of the convolution it is the transpose of, big -> small).
   template <class In>
@@ -60,7 +66,7 @@ class ConvNd : public OwnsOutput<Layer, B> {
   template <class In, class U, class Out>
   void forward(View<In, U> x, View<Out, T> y) {
     forward_without_bias(x, y);
-    B::add_channel_bias(y.rows(), x.n, Cout, Out::plane, bias.data());
+    if constexpr (HasBias == Bias::learned) B::add_channel_bias(y.rows(), x.n, Cout, Out::plane, bias.data());
   }
   // y without the bias, for a consumer that adds it itself (BatchNorm2d's offset); backward is unchanged.
   // done(s), if given, is passed to the backend, which calls it once sample s's output is final.
@@ -76,7 +82,7 @@ class ConvNd : public OwnsOutput<Layer, B> {
   template <class In, class U, class Out, class V>
   void backward(View<In, U> x, View<Out, V> dy, View<In, T> dx, bool accumulate = false) {
     check<In, U, Out>();
-    B::channel_sums(dy.rows(), x.n, Cout, Out::plane, bias.grad.data());
+    if constexpr (HasBias == Bias::learned) B::channel_sums(dy.rows(), x.n, Cout, Out::plane, bias.grad.data());
     if constexpr (Transposed) {
       B::conv_backward_weight(dy.rows(), x.rows(), weight.grad.data(), x.n, geometry<In>());
       if (dx) B::conv_forward(dy.rows(), weight.data(), dx.rows(), x.n, geometry<In>(), accumulate);
@@ -89,7 +95,7 @@ class ConvNd : public OwnsOutput<Layer, B> {
   template <class F>
   void visit(const std::string& prefix, F&& f) {
     f(prefix + "weight", weight);
-    f(prefix + "bias", bias);
+    if constexpr (HasBias == Bias::learned) f(prefix + "bias", bias);
   }
 
  private:
