@@ -232,7 +232,7 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dataset", choices=sorted(TORCHVISION_FOLDER), default="mnist", help="DCGAN's data set")
-    ap.add_argument("--data", help="its files (default: data/mnist, or data/DATASET for DCGAN)")
+    ap.add_argument("--data", help="its files (default: data/mnist; Fashion-MNIST: Debian's, /usr/share/datasets)")
     ap.add_argument("--samples", type=int, default=1000, help="DCGAN: images scored after each epoch")
     ap.add_argument("--build", default=os.path.join(root, "build"))
     ap.add_argument("--json", help="write every figure here")
@@ -246,7 +246,8 @@ def main():
     if args.epochs is None:
         args.epochs = {"mnist": 3, "vae": 10, "dcgan": 5}[args.example]
     if args.data is None:
-        args.data = os.path.join(root, "data", args.dataset if args.example == "dcgan" else "mnist")
+        fashion = args.example == "dcgan" and args.dataset == "fashion-mnist"
+        args.data = "/usr/share/datasets/fashion-mnist" if fashion else os.path.join(root, "data", "mnist")
     if args.epochs < 1 or args.threads < 1 or not args.seeds or args.samples < 2:
         sys.exit("pytorch_examples: --epochs and --threads must be at least 1, --samples at least 2, and --seeds must "
                  "name a seed")
@@ -319,7 +320,8 @@ def main():
             "program": f"benchmarks/pytorch_examples.py {args.example}",
             "config": {"command": " ".join(["benchmarks/pytorch_examples.py"] + sys.argv[1:]), "epochs": args.epochs,
                        "threads": args.threads, "seeds": args.seeds, "metric": key, "metrics": keys,
-                       "data": os.path.relpath(args.data, root),
+                       "data": os.path.relpath(args.data, root) if os.path.abspath(args.data).startswith(root + os.sep) else args.data,
+                       "samples": args.samples,
                        "machine": cpu_name(),
                        "torch": torch.__version__},
             "epochs": rows,

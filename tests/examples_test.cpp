@@ -395,9 +395,9 @@ TEST_CASE("report: runs with a missing or damaged summary.json are shown missing
   CHECK(count_lines_with(r.output, "warning: ", "\"../../etc/passwd\" is not a name inside the run folder") == 1);
   CHECK(count_lines_with(r.output, "warning: ", "d5_loss.png is listed in summary.json but is not on disk") == 1);
   CHECK(count_lines_with(r.output, "warning: ", "training.final_loss is not a number") == 1);
-  // D1, D5 and D6 (in part) are there; PyTorch's examples P1 and P2 are not
-  CHECK(r.output.find("14 of 15 deliverables missing") == std::string::npos);
-  CHECK(r.output.find("12 of 15 deliverables missing") != std::string::npos);
+  // D1, D5 and D6 (in part) are there; PyTorch's examples P1, P2 and P3 are not
+  CHECK(r.output.find("15 of 16 deliverables missing") == std::string::npos);
+  CHECK(r.output.find("13 of 16 deliverables missing") != std::string::npos);
 
   const auto site = runs / "site";
   const std::string html = read_text(site / "index.html");

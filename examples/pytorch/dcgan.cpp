@@ -29,18 +29,18 @@ using Score = Shape<1, 1, 1>;
 // class Generator: self.main = nn.Sequential(...), without the 64 x 64 stage (ngf * 8).
 template <class B>
 using Generator = Sequential<Named<
-    "main", Sequential<ConvTranspose2d<nz, 256, 4, 1, 0, B, Bias::none>, BatchNorm2d<256, B>, ReLU<B>,  // 256 x 4 x 4
+    "main", Sequential<ConvTranspose2d<nz, 256, 4, 1, 0, B, Bias::none>, BatchNorm2d<256, B>, ReLU<B>,   // 256 x 4 x 4
                        ConvTranspose2d<256, 128, 3, 2, 1, B, Bias::none>, BatchNorm2d<128, B>, ReLU<B>,  // 7 x 7
                        ConvTranspose2d<128, 64, 4, 2, 1, B, Bias::none>, BatchNorm2d<64, B>, ReLU<B>,    // 14 x 14
-                       ConvTranspose2d<64, 1, 4, 2, 1, B, Bias::none>, Tanh<B>>>>;                      // 1 x 28 x 28
+                       ConvTranspose2d<64, 1, 4, 2, 1, B, Bias::none>, Tanh<B>>>>;                       // 1 x 28 x 28
 
 // class Discriminator, mirrored; LeakyReLU(0.2) is set by make_discriminator.
 template <class B>
 using Discriminator = Sequential<Named<
-    "main", Sequential<Conv2d<1, 64, 4, 2, 1, B, Bias::none>, LeakyReLU<B>,                           // 64 x 14 x 14
-                       Conv2d<64, 128, 4, 2, 1, B, Bias::none>, BatchNorm2d<128, B>, LeakyReLU<B>,    // 128 x 7 x 7
-                       Conv2d<128, 256, 3, 2, 1, B, Bias::none>, BatchNorm2d<256, B>, LeakyReLU<B>,   // 256 x 4 x 4
-                       Conv2d<256, 1, 4, 1, 0, B, Bias::none>, Sigmoid<B>>>>;                         // 1 x 1 x 1
+    "main", Sequential<Conv2d<1, 64, 4, 2, 1, B, Bias::none>, LeakyReLU<B>,                          // 64 x 14 x 14
+                       Conv2d<64, 128, 4, 2, 1, B, Bias::none>, BatchNorm2d<128, B>, LeakyReLU<B>,   // 128 x 7 x 7
+                       Conv2d<128, 256, 3, 2, 1, B, Bias::none>, BatchNorm2d<256, B>, LeakyReLU<B>,  // 256 x 4 x 4
+                       Conv2d<256, 1, 4, 1, 0, B, Bias::none>, Sigmoid<B>>>>;                        // 1 x 1 x 1
 
 struct Args {
   int batch_size = 64, epochs = 25, threads = 0, train_images = 0, samples = 1000;
@@ -98,9 +98,15 @@ int run(const Args& args) {
   const auto dir = std::filesystem::path(args.runs) / args.name;
   RunSummary summary(dir, true, examples::build_commit());
   summary["program"] = "pytorch_dcgan: PyTorch's examples/dcgan/main.py at 28 x 28";
-  summary["settings"] = {{"batch_size", args.batch_size}, {"epochs", args.epochs}, {"seed", args.seed},
-                         {"lr", args.lr},   {"beta1", args.beta1},   {"data", args.data},
-                         {"train_images", set.n},         {"device", std::string(B::name)}, {"threads", threads()}};
+  summary["settings"] = {{"batch_size", args.batch_size},
+                         {"epochs", args.epochs},
+                         {"seed", args.seed},
+                         {"lr", args.lr},
+                         {"beta1", args.beta1},
+                         {"data", args.data},
+                         {"train_images", set.n},
+                         {"device", std::string(B::name)},
+                         {"threads", threads()}};
   summary["epochs"] = nlohmann::json::array();
 
   Rng rng(args.seed);  // torch.manual_seed: both models' weights, the fixed noise, then every batch's noise
@@ -132,7 +138,8 @@ int run(const Args& args) {
       real_label.assign({ones.data(), std::size_t(n)});
       fake_label.assign({zeros.data(), std::size_t(n)});
       auto output = netD->forward(View<Image, const float>(real));
-      const double errD_real = bce<B>(View<Score, const float>(output), View<Score, const float>(real_label), d_output.resize(n));
+      const double errD_real =
+          bce<B>(View<Score, const float>(output), View<Score, const float>(real_label), d_output.resize(n));
       const double D_x = mean_of(download<B>(View<Score, const float>(output)));
       netD->backward(View<Image, const float>(real), d_output.view(), View<Image, float>{});
       // train with fake: netD(fake.detach()), so no gradient reaches the generator
@@ -140,7 +147,8 @@ int run(const Args& args) {
       z.assign({noise.data(), std::size_t(n) * nz});
       auto fake = netG->forward(View<Noise, const float>(z));
       output = netD->forward(View<Image, const float>(fake));
-      const double errD_fake = bce<B>(View<Score, const float>(output), View<Score, const float>(fake_label), d_output.view());
+      const double errD_fake =
+          bce<B>(View<Score, const float>(output), View<Score, const float>(fake_label), d_output.view());
       const double D_G_z1 = mean_of(download<B>(View<Score, const float>(output)));
       netD->backward(View<Image, const float>(fake), d_output.view(), View<Image, float>{});
       const double errD = errD_real + errD_fake;
@@ -148,14 +156,15 @@ int run(const Args& args) {
       // (2) Update G network: maximize log(D(G(z))), through D into the fakes
       zero_grad(*netG);
       output = netD->forward(View<Image, const float>(fake));
-      const double errG = bce<B>(View<Score, const float>(output), View<Score, const float>(real_label), d_output.view());
+      const double errG =
+          bce<B>(View<Score, const float>(output), View<Score, const float>(real_label), d_output.view());
       const double D_G_z2 = mean_of(download<B>(View<Score, const float>(output)));
       netD->backward(View<Image, const float>(fake), d_output.view(), d_fake.resize(n));
       netG->backward(View<Noise, const float>(z), d_fake.view(), View<Noise, float>{});
       optimizerG.step();
       if (!args.quiet)
-        std::printf("[%d/%d][%d/%d] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f\n", epoch, args.epochs,
-                    i, count, errD, errG, D_x, D_G_z1, D_G_z2);
+        std::printf("[%d/%d][%d/%d] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f\n", epoch, args.epochs, i,
+                    count, errD, errG, D_x, D_G_z1, D_G_z2);
       sum_d += errD, sum_g += errG, sum_dx += D_x, sum_dgz1 += D_G_z1, sum_dgz2 += D_G_z2;
       if (epoch == 0 && i == 0)
         save_grid(summary.file("real_samples.png", "the first batch of real images"),

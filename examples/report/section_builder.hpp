@@ -242,5 +242,6 @@ json d6(Builder& b);
 // PyTorch's examples, ported (sections_pytorch.cpp).
 json p1(Builder& b);
 json p2(Builder& b);
+json p3(Builder& b);
 
 }  // namespace report

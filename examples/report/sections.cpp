@@ -287,7 +287,7 @@ SiteContent build_site_content(const RunFolder& folder) {
   parts.push_back(part("PyTorch's examples, ported",
                        "Programs PyTorch users learn from (pytorch/examples), written with unetflow "
                        "(examples/pytorch/) and run beside the originals on the same machine.",
-                       {p1(b), p2(b)}));
+                       {p1(b), p2(b), p3(b)}));
 
   json toc = json::array();
   int missing = 0;

@@ -67,7 +67,7 @@ try {
       if (!img.fits) fail(`${name}: image wider than the screen: ${img.src}`);
       if (/^(\/|[a-z]+:)/i.test(img.src)) fail(`${name}: image path is not relative: ${img.src}`);
     }
-    for (const id of [...Array.from({ length: 13 }, (_, i) => `d${i + 1}`), 'p1', 'p2'])
+    for (const id of [...Array.from({ length: 13 }, (_, i) => `d${i + 1}`), 'p1', 'p2', 'p3'])
       if (!report.sections.some((s) => s.id === id)) fail(`${name}: no section for ${id.toUpperCase()}`);
     if (report.scrollWidth > report.clientWidth + 1)
       fail(`${name}: the page is ${report.scrollWidth} px wide on a ${report.clientWidth} px screen (${report.wide.slice(0, 5).join(', ')})`);

@@ -6,7 +6,6 @@
 namespace unetflow {
 
 template <int Cin, int Cout, int K, int S = 1, int P = 0, class B = cpu, Bias HasBias = Bias::learned>
-class Conv2d
-    : public detail::ConvNd<Conv2d<Cin, Cout, K, S, P, B, HasBias>, Cin, Cout, K, S, P, false, B, HasBias> {};
+class Conv2d : public detail::ConvNd<Conv2d<Cin, Cout, K, S, P, B, HasBias>, Cin, Cout, K, S, P, false, B, HasBias> {};
 
 }  // namespace unetflow

@@ -114,7 +114,9 @@ struct PlaneKernels {
   // long enough for one vector. (Per-row loops ran at a fifth to a half of a copy's bandwidth: scalar remainders,
   // and padded row copies read back before their stores had landed.)
   static constexpr int widened_floats = 8192;  // the forward's stack buffer of widened rows
-  static bool bilinear2_forward_fits(int h, int w) { return w >= 8 && (w >= lanes || h >= 2) && 8 * w <= widened_floats; }
+  static bool bilinear2_forward_fits(int h, int w) {
+    return w >= 8 && (w >= lanes || h >= 2) && 8 * w <= widened_floats;
+  }
   static void bilinear2_forward(const T* in, T* out, int h, int w) {
     const int wo = 2 * w, group = w >= lanes ? 1 : 2, band = std::max(group, widened_floats / wo - 2);
     alignas(64) T widened[widened_floats];
@@ -216,6 +218,7 @@ struct PlaneKernels {
       }
     return best;
   }
+
  private:
   // f(s) for s = 0, 16, 32, ... with the last block moved back to end at n (n >= lanes): whole vectors only.
   template <class F>
