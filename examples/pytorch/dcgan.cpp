@@ -225,21 +225,11 @@ int main(int argc, char** argv) {
   app.add_option("--seed", args.seed, "random seed (the original's --manualSeed)")
       ->capture_default_str()
       ->check(examples::not_negative_text);
-  app.add_option("--data", args.data, "folder of the MNIST or Fashion-MNIST files (raw or .gz)")->capture_default_str();
-  app.add_option("--train-images", args.train_images, "train on the first N images only (0: all)")
-      ->check(CLI::Range(0, 60000));
   app.add_option("--samples", args.samples, "images drawn after each epoch into samples_epoch_<e>.npy")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   app.add_flag("--quiet", args.quiet, "print one line an epoch instead of one a batch");
-  app.add_option("--threads", args.threads, "CPU threads (0: OpenMP's choice)")->check(CLI::Range(0, 4096));
-  app.add_option("--device", args.device, "cpu, cuda, or auto (cuda where there is one)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_option("--runs", args.runs, "folder of run folders")->capture_default_str();
-  app.add_option("--name", args.name, "this run's folder under --runs")
-      ->capture_default_str()
-      ->check(examples::plain_name);
+  examples::add_port_flags(app, args);
   CLI11_PARSE(app, argc, argv);
   return examples::guarded([&] {
     examples::apply_threads(args.threads);

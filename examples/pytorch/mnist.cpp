@@ -174,19 +174,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-interval", args.log_interval, "how many batches to wait before logging training status")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  app.add_option("--data", args.data, "folder of the MNIST files (raw or .gz)")->capture_default_str();
-  app.add_option("--train-images", args.train_images, "train on the first N images only (0: all)")
-      ->check(CLI::Range(0, 60000));
   app.add_option("--test-images", args.test_images, "test on the first N images only (0: all)")
       ->check(CLI::Range(0, 10000));
-  app.add_option("--threads", args.threads, "CPU threads (0: OpenMP's choice)")->check(CLI::Range(0, 4096));
-  app.add_option("--device", args.device, "cpu, cuda, or auto (cuda where there is one)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  app.add_option("--runs", args.runs, "folder of run folders")->capture_default_str();
-  app.add_option("--name", args.name, "this run's folder under --runs")
-      ->capture_default_str()
-      ->check(examples::plain_name);
+  examples::add_port_flags(app, args);
   CLI11_PARSE(app, argc, argv);
   return examples::guarded([&] {
     examples::apply_threads(args.threads);

@@ -98,6 +98,19 @@ inline void add_threads_flag(CLI::App& app, int& threads) {
       ->capture_default_str();
 }
 
+// The flags the ports of PyTorch's examples (examples/pytorch/) share: the data folder, its first N training images
+// only, --threads, --device, and the run folder RUNS/NAME.
+template <class Args>
+void add_port_flags(CLI::App& app, Args& args) {
+  app.add_option("--data", args.data, "folder of the data set's IDX files (raw or .gz)")->capture_default_str();
+  app.add_option("--train-images", args.train_images, "train on the first N images only (0: all)")
+      ->check(CLI::Range(0, 60000));
+  add_threads_flag(app, args.threads);
+  add_device_flag(app, args.device);
+  app.add_option("--runs", args.runs, "folder of run folders")->capture_default_str();
+  app.add_option("--name", args.name, "this run's folder under --runs")->capture_default_str()->check(plain_name);
+}
+
 // --solver euler|midpoint|heun|rk4 (flow/ode.hpp).
 inline void add_solver_flag(CLI::App& app, std::string& solver) {
   app.add_option("--solver", solver, "ODE solver of sampling: euler (the assignment's), midpoint, heun or rk4")
