@@ -13,6 +13,7 @@ packages=(
   gnuplot-nox libomp-dev
   dataset-fashion-mnist
   libkainjow-mustache-dev chromium fonts-dejavu-core
+  libfreetype-dev libharfbuzz-dev fonts-noto-color-emoji unicode-data
   time
   clang libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
