@@ -1,8 +1,8 @@
 // Samples from any flow-matching checkpoint (model-epoch<k>.safetensors or a run's checkpoint.safetensors):
 //   sample runs/flow_class/model-epoch10.safetensors --digits 3,3,7 --gamma 5 --steps 50 --out my_samples
-// writes my_samples/samples.png, samples.npy [n, C, H, W] and, class-conditioned, labels.npy [n].
-#include <regex>
-
+// writes my_samples/samples.png, samples.npy [n, C, H, W] and, class-conditioned, labels.npy [n];
+//   sample runs/flow_class/model-epoch10.safetensors --gamma-sweep 0,1,2,3,5,7.5 --data data/mnist
+// scores 500 samples at each guidance scale (runs/guidance_mnist/: guidance_sweep.png, .csv, summary.json).
 #include <sstream>
 
 #include "support/cli.hpp"
@@ -31,9 +31,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_solver_flag(app, f.solver);
   app.add_option("--seed", f.seed, "noise seed")->capture_default_str();
+  app.add_option("--gamma-sweep", f.gamma_sweep,
+                 "score --count samples (default 500) at each guidance scale, e.g. 0,1,2,3,5,7.5: accuracy and "
+                 "Frechet distance against gamma (class-conditioned)")
+      ->delimiter(',')
+      ->check(finite_number & CLI::Range(0.0, 100.0));
+  app.add_option("--data", f.data, "--gamma-sweep: the data set whose test set and classifier score the samples")
+      ->capture_default_str();
+  app.add_option("--classifier", f.classifier,
+                 "--gamma-sweep: the classifier (default: train_classifier's for --data)");
   add_device_flag(app, f.device);
   add_threads_flag(app, f.threads);
   EXAMPLES_PARSE_FLAGS(app, argc, argv);
+  if (!f.gamma_sweep.empty()) {
+    if (app.get_option("--count")->count() == 0) f.n = 500;
+    if (app.get_option("--out")->count() == 0) f.out = "runs/guidance_" + folder_name(f.data);
+    if (f.classifier.empty()) f.classifier = default_classifier_for(f.data).string();
+  }
   return guarded([&] {
     apply_threads(f.threads);
     const auto meta = safetensors::read_metadata(f.checkpoint);
@@ -45,17 +59,16 @@ int main(int argc, char** argv) {
       std::stringstream list(names->second);
       for (std::string name; std::getline(list, name);) f.class_names.push_back(name);
     }
-    std::smatch m;
-    if (!std::regex_match(f.model_name, m,
-                          std::regex(R"((Class)?TimeUNet<(1,28,28|3,32,32),D=(\d{1,3})(,classes=10)?>)")))
+    const auto kind = parse_flow_model_name(f.model_name);
+    if (!kind)
       throw Error(f.checkpoint + " holds a " + f.model_name + ", not a flow-matching model of the programs " +
-                  "(TimeUNet or ClassTimeUNet on 1x28x28 or 3x32x32 images).");
-    const bool classes = m[1].matched;
-    const int hidden = std::stoi(m[3]);
-    const int side = m[2] == "1,28,28" ? 28 : 32;  // the model's image shape, for the dispatch
-    return with_image_shape(side == 28 ? 1 : 3, side, side, f.checkpoint, [&]<class In>() {
+                  "(train_flow's: TimeUNet, ClassTimeUNet, EveryLevelTimeUNet, ResidualTimeUNet or " +
+                  "ResidualClassTimeUNet).");
+    f.arch = kind->arch;
+    f.hidden = kind->hidden;
+    return with_image_shape(kind->channels, kind->side, kind->side, f.checkpoint, [&]<class In>() {
       return with_backend(f.device, [&]<class B>() {
-        return classes ? sample_run<In, true, B>(f, hidden) : sample_run<In, false, B>(f, hidden);
+        return kind->classes ? sample_run<In, true, B>(f) : sample_run<In, false, B>(f);
       });
     });
   });

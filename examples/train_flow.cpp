@@ -50,8 +50,8 @@ int main(int argc, char** argv) {
                "D12: the better time-only model of docs/part3.md (its --arch, --ema, --solver, --sample-steps and "
                "--score-samples unless given), beside Part 2's model (--compare-with, default RUNS/flow_time)");
   app.add_option("--arch", f.arch,
-                 "UNet: assignment (Part 2's), every-level (time at every level) or residual "
-                 "(ResBlocks, attention at 7x7); the last two time-only on 28x28, D 16-64 and 16-32")
+                 "UNet: assignment (Part 2's), every-level (time at every level; time-only 1x28x28, D 16-64) or "
+                 "residual (ResBlocks and attention: time-only 1x28x28, D 16-32; 3x32x32 either kind, D 32-64)")
       ->check(CLI::IsMember({"assignment", "every-level", "residual"}))
       ->capture_default_str();
   app.add_option("--score-samples", f.score_samples, "score the final model on this many samples (0: none)")

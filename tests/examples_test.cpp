@@ -137,12 +137,18 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   CHECK(summary12.at("final_scores").at("samples") == 30);
   CHECK(summary12.at("final_scores").contains("confident_share"));
   CHECK(summary12.at("config").at("arch") == "every-level");
+  // Part 2's model at the same epoch, scored by this run on as many samples from the same noise, with its own solver
+  CHECK(summary12.at("reference_final_scores").at("samples") == 30);
+  CHECK(summary12.at("reference_final_scores").at("model") == "TimeUNet<1,28,28,D=16>");
+  CHECK(summary12.at("reference_final_scores").at("solver") == "euler");
+  CHECK(summary12.at("reference_final_scores").at("frechet_distance") !=
+        summary12.at("final_scores").at("frechet_distance"));
   r = run(flow + " --better --classes");
   CHECK(r.status == 1);
   CHECK(r.output.find("drop --classes") != std::string::npos);
   r = run(flow + " --arch residual --classes --name x");
   CHECK(r.status == 1);
-  CHECK(r.output.find("time-only models of 1x28x28 images") != std::string::npos);
+  CHECK(r.output.find("--arch residual is not built for class-conditioned models of 1x28x28 images") != std::string::npos);
 
   // sample: from a weights file and from a full training checkpoint; score: the samples it wrote.
   const auto out = d / "sampled";
@@ -153,6 +159,31 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   check_files(out, {"samples.png", "samples.npy", "labels.npy"});
   r = run(std::string(SAMPLE) + " " + (d / "runs" / "flow_time" / "checkpoint.safetensors").string() + " -n 3 --steps 2 --out " + (d / "sampled_time").string());
   CHECK(r.status == 0);
+  // every model a program trains can be sampled: D12's too
+  r = run(std::string(SAMPLE) + " " + (d / "runs" / "flow_better" / "model-epoch2.safetensors").string() +
+          " -n 3 --steps 2 --solver midpoint --out " + (d / "sampled_better").string());
+  CHECK_MESSAGE(r.status == 0, r.output);
+  check_files(d / "sampled_better", {"samples.png", "samples.npy"});
+  // the guidance sweep: as many samples at each gamma, scored, as a chart, a table and a grid
+  r = run(std::string(SAMPLE) + " " + (d / "runs" / "flow_class" / "model-epoch2.safetensors").string() +
+          " --gamma-sweep 0,3 --count 20 --steps 2 --data " + (d / "data").string() + " --classifier " +
+          classifier.string() + " --out " + (d / "sweep").string());
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  check_files(d / "sweep", {"guidance_sweep.png", "guidance_sweep.csv", "guidance_sweep_grid.png", "summary.json"});
+  std::ifstream fsweep(d / "sweep" / "summary.json");
+  const auto sweep = nlohmann::json::parse(fsweep).at("sweep");
+  REQUIRE(sweep.size() == 2);
+  for (const auto& point : sweep) {
+    CHECK(point.at("samples") == 20);
+    CHECK(point.contains("accuracy"));
+  }
+  CHECK(sweep[0].at("gamma") == 0.0);
+  CHECK(sweep[1].at("gamma") == 3.0);
+  CHECK(sweep[0].at("frechet_distance") != sweep[1].at("frechet_distance"));
+  r = run(std::string(SAMPLE) + " " + (d / "runs" / "flow_time" / "model-epoch2.safetensors").string() +
+          " --gamma-sweep 0,3 --data " + (d / "data").string() + " --out " + (d / "x").string());
+  CHECK(r.status == 1);
+  CHECK(r.output.find("takes no guidance") != std::string::npos);
   r = run(std::string(SAMPLE) + " " + (d / "runs" / "denoiser" / "model-epoch1.safetensors").string() + " --out " + (d / "x").string());
   if (fs::exists(d / "runs" / "denoiser")) {
     CHECK(r.status == 1);
@@ -395,9 +426,9 @@ TEST_CASE("report: runs with a missing or damaged summary.json are shown missing
   CHECK(count_lines_with(r.output, "warning: ", "\"../../etc/passwd\" is not a name inside the run folder") == 1);
   CHECK(count_lines_with(r.output, "warning: ", "d5_loss.png is listed in summary.json but is not on disk") == 1);
   CHECK(count_lines_with(r.output, "warning: ", "training.final_loss is not a number") == 1);
-  // D1, D5 and D6 (in part) are there; PyTorch's examples P1, P2 and P3 are not
-  CHECK(r.output.find("15 of 16 deliverables missing") == std::string::npos);
-  CHECK(r.output.find("13 of 16 deliverables missing") != std::string::npos);
+  // D1, D5 and D6 (in part) are there; Part 3's guidance sweep and emoji and PyTorch's examples P1, P2 and P3 are not
+  CHECK(r.output.find("17 of 18 deliverables missing") == std::string::npos);
+  CHECK(r.output.find("15 of 18 deliverables missing") != std::string::npos);
 
   const auto site = runs / "site";
   const std::string html = read_text(site / "index.html");
@@ -406,6 +437,10 @@ TEST_CASE("report: runs with a missing or damaged summary.json are shown missing
   CHECK(html.find("<section id=\"d7\" class=\"deliverable is-missing\">") != std::string::npos);
   CHECK(html.find("<section id=\"d5\" class=\"deliverable\">") != std::string::npos);
   CHECK(html.find("<code>build/examples/train_flow --data data/mnist --classes --no-scheduler --preset quick</code>") != std::string::npos);
+  for (const char* id : {"g", "e"})
+    CHECK_MESSAGE(html.find("<section id=\"" + std::string(id) + "\" class=\"deliverable is-missing\">") != std::string::npos, id);
+  CHECK(html.find("--gamma-sweep 0,1,2,3,5,7.5 --data data/mnist</code>") != std::string::npos);
+  CHECK(html.find("--classes --arch residual --hidden 32 --flip --name emoji_class --preset quick</code>") != std::string::npos);
   // Self-contained and relative: every image and style sheet is inside the site, found again from a copy in another
   // folder; every link is to an anchor of the page.
   const auto copy = d / "site_copy";

@@ -239,6 +239,9 @@ json d3(Builder& b);
 json d4(Builder& b);
 json d5(Builder& b);
 json d6(Builder& b);
+// Part 3 beyond D12 and D13 (sections_part3.cpp): the guidance sweep and the emoji.
+json guidance(Builder& b);
+json emoji(Builder& b);
 // PyTorch's examples, ported (sections_pytorch.cpp).
 json p1(Builder& b);
 json p2(Builder& b);

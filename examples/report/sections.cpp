@@ -145,14 +145,21 @@ json d12(Builder& b) {
   const auto* reference = b.run("flow_time");
   json t = table("Final models, scored on their own samples",
                  {"model", "samples", "confident", "class spread", "Fréchet distance"});
-  auto add = [&](const Run& run, const std::string& what) {
-    auto num = [&](const char* key) { return run.number({"final_scores", key}); };
+  // Part 2's model is scored by the D12 run itself (reference_final_scores: the same classifier and sample count,
+  // Part 2's own solver), else by its own run when that was asked for --score-samples.
+  const bool scored_here = r->object({"reference_final_scores"}) != nullptr;
+  const char* reference_key = scored_here ? "reference_final_scores" : "final_scores";
+  auto add = [&](const Run& run, const char* key, const std::string& what) {
+    auto num = [&](const char* field) { return run.number({key, field}); };
     add_row(t, {what, or_dash(num("samples"), count), or_dash(num("confident_share"), percent),
                 or_dash(num("class_spread"), [](double x) { return fixed(x, 3); }),
                 or_dash(num("frechet_distance"), [](double x) { return fixed(x, 1); })});
   };
-  if (reference) add(*reference, "Part 2: " + reference->text({"config", "model"}).value_or("flow_time"));
-  add(*r, "better: " + r->text({"config", "model"}).value_or("flow_better"));
+  if (scored_here)
+    add(*r, reference_key, "Part 2: " + r->text({"reference_final_scores", "model"}).value_or("flow_time"));
+  else if (reference)
+    add(*reference, reference_key, "Part 2: " + reference->text({"config", "model"}).value_or("flow_time"));
+  add(*r, "final_scores", "better: " + r->text({"config", "model"}).value_or("flow_better"));
   s["tables"].push_back(t);
   s["tables"].push_back(scores_table(*r, false));
   const auto arch = r->text({"config", "arch"}).value_or("");
@@ -175,9 +182,10 @@ json d12(Builder& b) {
                                    "wider UNet did worse at this budget."}});
   const auto fd = r->number({"final_scores", "frechet_distance"});
   const auto confident = r->number({"final_scores", "confident_share"});
-  if (reference && fd && confident) {
-    const auto ref_fd = reference->number({"final_scores", "frechet_distance"});
-    const auto ref_confident = reference->number({"final_scores", "confident_share"});
+  const Run* scorer_of_reference = scored_here ? r : reference;
+  if (scorer_of_reference && fd && confident) {
+    const auto ref_fd = scorer_of_reference->number({reference_key, "frechet_distance"});
+    const auto ref_confident = scorer_of_reference->number({reference_key, "confident_share"});
     if (ref_fd && ref_confident)
       s["answer"].push_back({{"p", "Measured here: Fréchet distance " + fixed(*ref_fd, 1) + " → " + fixed(*fd, 1) +
                                        ", samples the "
@@ -282,8 +290,10 @@ SiteContent build_site_content(const RunFolder& folder) {
             loss_section(b, "D9", "Training loss of the class-conditioned UNet", "flow_class", flow_class_command,
                          files::d9_loss + ".png", "class-conditioned, one-hot dropped with probability p_uncond"),
             d10(b), d11(b)}));
-  parts.push_back(part("Part 3: bells and whistles", "A better time-only model, and flow matching on another data set.",
-                       {d12(b), d13(b)}));
+  parts.push_back(part("Part 3: bells and whistles",
+                       "A better time-only model, flow matching on another data set, what guidance trades, and a "
+                       "real colour data set.",
+                       {d12(b), d13(b), guidance(b), emoji(b)}));
   parts.push_back(part("PyTorch's examples, ported",
                        "Programs PyTorch users learn from (pytorch/examples), written with unetflow "
                        "(examples/pytorch/) and run beside the originals on the same machine.",

@@ -10,6 +10,8 @@
 
 #include "runs/classifier.hpp"
 #include "runs/flow.hpp"
+#include "runs/flow_models.hpp"
+#include "runs/flow_scoring.hpp"
 #include "support/deliverable_files.hpp"
 #include "support/images.hpp"
 #include "support/programs.hpp"
@@ -55,13 +57,14 @@ void write_d11_comparison(const Part2Flags& f, const ImageSet& set, RunSummary& 
   const auto& theirs = *found;
   const int k = f.per_digit;
   constexpr std::ptrdiff_t image = In::size;
+  const int classes = int(std::ptrdiff_t(ours.size()) / image) / k;
   std::vector<float> grid;
-  for (int digit = 0; digit < 10; ++digit)
+  for (int digit = 0; digit < classes; ++digit)
     for (const auto* set : {&theirs, &ours})
       grid.insert(grid.end(), set->begin() + std::ptrdiff_t(digit) * k * image,
                   set->begin() + std::ptrdiff_t(digit + 1) * k * image);
   std::vector<std::string> rows, cols;
-  for (int digit = 0; digit < 10; ++digit) rows.push_back(class_label<In>(set.class_names, digit));
+  for (int digit = 0; digit < classes; ++digit) rows.push_back(class_label<In>(set.class_names, digit));
   for (const char* side : {"schedule ", "none "})
     for (int i = 0; i < k; ++i) cols.push_back(side + std::to_string(i + 1));
   write_labelled_grid(
@@ -69,35 +72,17 @@ void write_d11_comparison(const Part2Flags& f, const ImageSet& set, RunSummary& 
                                                        ": with ExponentialLR (" + f.compare_with +
                                                        ", left) and without (right), same starting noise"),
       "Epoch " + std::to_string(f.train.epochs) + ": ExponentialLR (left) vs constant lr + EMA (right), same noise",
-      grid.data(), 10, 2 * k, In::H, In::W, rows, cols, "", "", In::C);
+      grid.data(), classes, 2 * k, In::H, In::W, rows, cols, "", "", In::C);
   if (!scorer) return;
   std::vector<std::int64_t> labels;
-  for (int digit = 0; digit < 10; ++digit)
+  for (int digit = 0; digit < classes; ++digit)
     for (int i = 0; i < k; ++i) labels.push_back(digit);
-  const auto with = scorer->score(theirs.data(), 10 * k, labels.data());
-  const auto without = scorer->score(ours.data(), 10 * k, labels.data());
+  const auto with = scorer->score(theirs.data(), classes * k, labels.data());
+  const auto without = scorer->score(ours.data(), classes * k, labels.data());
   summary["comparison"] = {{"with_scheduler", with.json()}, {"without_scheduler", without.json()}};
   std::fprintf(stderr, "D11 at %s: with ExponentialLR %s\nD11 at %s: without (constant lr + EMA) %s\n", tag.c_str(),
                with.line().c_str(), tag.c_str(), without.line().c_str());
 }
-
-// The flow models of the programs: the assignment's UNets on In-shaped images, 10 classes when class-conditioned.
-template <class In, int D, bool Classes, class B>
-using FlowModel =
-    std::conditional_t<Classes, ClassTimeUNet<In::C, In::H, In::W, D, 10, B>, TimeUNet<In::C, In::H, In::W, D, B>>;
-
-template <class In, int D, bool Classes>
-std::string flow_model_name() {
-  return (Classes ? "ClassTimeUNet<" : "TimeUNet<") + shape_text<In>() + ",D=" + std::to_string(D) +
-         (Classes ? ",classes=10>" : ">");
-}
-
-// D12's candidates beyond the assignment's wiring, time-only on 1x28x28 (docs/part3.md): the assignment's blocks
-// with the time at every level, and residual blocks with attention at 7x7.
-template <int D, class B>
-using EveryLevelTimeUNet = PlainUNet<1, 28, 28, D, Widths<1, 2>, TimeConditioned, B>;
-template <int D, class B>
-using ResidualTimeUNet = ResUNet<1, 28, 28, D, Widths<1, 2>, TimeConditioned, 7, 4, B>;
 
 // D12: this run's samples beside those of the Part 2 run in f.compare_with at the same epoch, drawn from the same
 // starting noise (same seed and count). Skipped with a note when that run has no samples of this epoch.
@@ -120,58 +105,19 @@ void write_d12_comparison(const Part2Flags& f, RunSummary& summary, const std::s
       rows, 10, In::H, In::W, row_labels, {}, "", "", In::C);
 }
 
-// The scores of n samples as JSON, said on stderr after `what`. Samples that cannot be scored (a diverged model) are
-// said (`failed`) and recorded as {"error": ...}: the run goes on.
-template <class Scorer>
-nlohmann::json scores_or_error(Scorer& scorer, const float* x, int n, const std::int64_t* labels,
-                               const std::string& what, const char* failed) {
-  try {
-    const auto scores = scorer.score(x, n, labels);
-    std::fprintf(stderr, "%s: %s\n", what.c_str(), scores.line().c_str());
-    return scores.json();
-  } catch (const Error& e) {
-    std::fprintf(stderr, "%s: %s: %s\n", what.c_str(), failed, e.what());
-    return {{"error", e.what()}};
-  }
-}
-
-// The final model's scores on f.score_samples samples (D12's measure: 500 or more), with the sampling time.
-template <class Model, bool Classes, class Scorer, class Trainer>
-void score_final_samples(const Part2Flags& f, Scorer& scorer, Trainer& trainer, RunSummary& summary) {
-  auto evaluation = std::make_unique<Model>();
-  trainer.evaluation_weights(*evaluation);
-  FlowSampler<Model> sampler;
-  sampler.solver = solver_from_name(f.solver);
-  Rng noise(f.train.seed, 8);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> x;
-  std::vector<std::int64_t> labels;
-  for (int begin = 0; begin < f.score_samples; begin += 250) {  // batches of 250 bound the sampler's memory
-    const int m = std::min(250, f.score_samples - begin);
-    std::vector<float> part;
-    if constexpr (Classes) {
-      std::vector<int> wanted;
-      for (int i = begin; i < begin + m; ++i) wanted.push_back(i % 10);
-      part = download<typename Model::backend>(sampler.sample(*evaluation, wanted, f.gamma, f.sample_steps, noise));
-      labels.insert(labels.end(), wanted.begin(), wanted.end());
-    } else {
-      part = download<typename Model::backend>(sampler.sample(*evaluation, m, f.sample_steps, noise));
-    }
-    x.insert(x.end(), part.begin(), part.end());
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  char what[64];
-  std::snprintf(what, sizeof what, "final model, %d samples (%.1f s)", f.score_samples, seconds);
-  auto j = scores_or_error(scorer, x.data(), f.score_samples, Classes ? labels.data() : nullptr, what,
-                           "they could not be scored");
-  j["sampling_seconds"] = seconds;
-  summary["final_scores"] = j;
+// The classes of a set: its named classes, else one past its largest label.
+inline int class_count(const ImageSet& set) {
+  if (!set.class_names.empty()) return int(set.class_names.size());
+  int count = 0;
+  for (const auto label : set.labels) count = std::max(count, int(label) + 1);
+  return count;
 }
 
 template <class Model, class In, bool Classes, class B>
 int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& model_name) {
   const TrainFlags& flags = f.train;
   if constexpr (Classes) require_classes(train, 10, "the class-conditioned programs");
+  const int classes = class_count(train);
 
   auto model = std::make_unique<Model>();
   Rng init(flags.seed, 2);
@@ -210,7 +156,8 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
                        {"seed", flags.seed},
                        {"threads", omp_get_max_threads()},
                        {"device", device_description<B>()},
-                       {"arch", f.arch}};
+                       {"arch", f.arch},
+                       {"horizontal_flip", flags.flip}};
 
   const std::set<int> sample_epochs{1, std::max(1, flags.epochs / 2), flags.epochs};
   std::unique_ptr<Scorer<In, B>> scorer;
@@ -236,14 +183,14 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
     std::vector<std::string> row_labels, col_labels;
     if constexpr (Classes) {
       std::vector<int> wanted;
-      for (int digit = 0; digit < 10; ++digit)
+      for (int digit = 0; digit < classes; ++digit)
         for (int k = 0; k < f.per_digit; ++k) wanted.push_back(digit);
       auto x = sampler.sample(*evaluation, wanted, f.gamma, f.sample_steps, noise);
       grid = download<B>(x);
       labels.assign(wanted.begin(), wanted.end());
-      rows = 10;
+      rows = classes;
       cols = f.per_digit;
-      for (int digit = 0; digit < 10; ++digit) row_labels.push_back(class_label<In>(train.class_names, digit));
+      for (int digit = 0; digit < classes; ++digit) row_labels.push_back(class_label<In>(train.class_names, digit));
       for (int k = 0; k < cols; ++k) col_labels.push_back("sample " + std::to_string(k + 1));
     } else {
       rows = 4;
@@ -285,8 +232,13 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   if constexpr (Classes)
     if (f.no_scheduler && outcome == decltype(trainer)::Outcome::finished)
       write_d11_comparison<In>(f, train, summary, last_grid, scorer.get());
-  if (f.score_samples > 0 && scorer && outcome == decltype(trainer)::Outcome::finished)
-    score_final_samples<Model, Classes>(f, *scorer, trainer, summary);
+  if (f.score_samples > 0 && scorer && outcome == decltype(trainer)::Outcome::finished) {
+    trainer.evaluation_weights(*evaluation);
+    score_samples_of<Classes>(f, classes, *evaluation, f.sample_steps, sampler.solver, *scorer, summary, "final_scores",
+                              "final model");
+    if constexpr (!Classes)
+      if (f.better) score_part2_reference<In, B>(f, *scorer, summary);
+  }
   summary.write();
   if (outcome == decltype(trainer)::Outcome::interrupted) return resume_hint(trainer, flags, f.command_line);
   std::printf("outputs in %s (summary.json lists them)\n", flags.run_dir().c_str());
@@ -295,34 +247,8 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
 
 template <class In, bool Classes, class B>
 int train_flow_run(const Part2Flags& f, const ImageSet& train) {
-  if (f.arch == "assignment")
-    return with_hidden(f.train.hidden, [&]<int D>() {
-      return run_flow<FlowModel<In, D, Classes, B>, In, Classes, B>(f, train, flow_model_name<In, D, Classes>());
-    });
-  if constexpr (!Classes && std::is_same_v<In, Shape<1, 28, 28>>) {
-    const std::string width = ",D=" + std::to_string(f.train.hidden) + ">";
-    auto unsupported = [&](const char* widths) {
-      return Error("--arch " + f.arch + ": --hidden " + std::to_string(f.train.hidden) + " is not built in (" + widths +
-                   ").");
-    };
-    if (f.arch == "every-level") {  // D12's model: the quick preset's width and the full one's (Part 2's D = 64)
-      auto run = [&]<int D>() {
-        return run_flow<EveryLevelTimeUNet<D, B>, In, false, B>(f, train, "EveryLevelTimeUNet<1,28,28" + width);
-      };
-      if (f.train.hidden == 16) return run.template operator()<16>();
-      if (f.train.hidden == 32) return run.template operator()<32>();
-      if (f.train.hidden == 64) return run.template operator()<64>();
-      throw unsupported("16, 32 or 64");
-    }
-    auto run = [&]<int D>() {
-      return run_flow<ResidualTimeUNet<D, B>, In, false, B>(f, train, "ResidualTimeUNet<1,28,28,attention=7x7" + width);
-    };
-    if (f.train.hidden == 16) return run.template operator()<16>();
-    if (f.train.hidden == 32) return run.template operator()<32>();
-    throw unsupported("16 or 32");
-  }
-  throw Error("--arch " + f.arch + " is built for time-only models of 1x28x28 images (D12); " + train.source +
-              " holds " + train.shape_text() +
-              (Classes ? " images and --classes asks for a class-conditioned model." : " images."));
+  return with_flow_model<In, Classes, B>(f.arch, f.train.hidden, [&]<class Model>(const std::string& name) {
+    return run_flow<Model, In, Classes, B>(f, train, name);
+  });
 }
 }  // namespace examples

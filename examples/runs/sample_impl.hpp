@@ -2,14 +2,20 @@
 // The sample program's run (flow.hpp): a flow model loaded from a checkpoint, its samples as a figure and .npy
 // files; included only by the instance files, beside flow_impl.hpp (the same model types).
 #include "runs/flow_impl.hpp"
+#include "runs/guidance_sweep.hpp"
 
 namespace examples {
 
-template <class In, int D, bool Classes, class B>
+template <class Model, class In, bool Classes, class B>
 int sample_with(const SampleFlags& f) {
-  using Model = FlowModel<In, D, Classes, B>;
   auto model = std::make_unique<Model>();
   load_weights(f.checkpoint, {{"model", f.model_name}}, *model);
+  if (!f.gamma_sweep.empty()) {
+    if constexpr (Classes)
+      return sweep_guidance<In, B>(f, *model, f.class_names.empty() ? 10 : int(f.class_names.size()));
+    throw Error("--gamma-sweep: " + f.checkpoint + " holds a time-only model (" + f.model_name +
+                "), which takes no guidance.");
+  }
   FlowSampler<Model> sampler;
   sampler.solver = solver_from_name(f.solver);
   Rng rng(f.seed, 7);
@@ -18,9 +24,14 @@ int sample_with(const SampleFlags& f) {
   std::vector<std::string> col_labels;
   int rows, cols;
   if constexpr (Classes) {
+    const int classes = f.class_names.empty() ? 10 : int(f.class_names.size());
     std::vector<int> wanted = f.digits;
+    for (const int c : wanted)
+      if (c >= classes)
+        throw Error("--digits " + std::to_string(c) + ": " + f.checkpoint + " was trained on " +
+                    std::to_string(classes) + " classes, 0-" + std::to_string(classes - 1) + ".");
     if (wanted.empty())
-      for (int i = 0; i < f.n; ++i) wanted.push_back(i % 10);
+      for (int i = 0; i < f.n; ++i) wanted.push_back(i % classes);
     auto v = sampler.sample(*model, wanted, f.gamma, f.steps, rng);
     x = download<B>(v);
     labels.assign(wanted.begin(), wanted.end());
@@ -61,8 +72,12 @@ int sample_with(const SampleFlags& f) {
 }
 
 template <class In, bool Classes, class B>
-int sample_run(const SampleFlags& f, int hidden) {
-  return with_hidden(hidden, [&]<int D>() { return sample_with<In, D, Classes, B>(f); });
+int sample_run(const SampleFlags& f) {
+  return with_flow_model<In, Classes, B>(f.arch, f.hidden, [&]<class Model>(const std::string& name) {
+    if (name != f.model_name)  // a name the pattern takes that no model of the programs has
+      throw Error(f.checkpoint + " holds a " + f.model_name + "; the programs' model of that kind is " + name + ".");
+    return sample_with<Model, In, Classes, B>(f);
+  });
 }
 
 }  // namespace examples

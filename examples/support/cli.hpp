@@ -148,6 +148,8 @@ inline void TrainFlags::add_to(CLI::App& app, DataKinds kinds) {
   add_device_flag(app, device);
   app.add_flag("--resume", resume, "continue the run in RUNS/NAME from its newest checkpoint");
   app.add_flag("--quiet", quiet, "no progress line");
+  app.add_flag("--flip", flip,
+               "mirror each training image left-right with probability 1/2 (drawn per epoch and image)");
   app.add_flag("--deterministic-reduce", deterministic_reduce,
                "under mpirun: add the processes' gradients in rank order, so that a run repeats its bits");
 }

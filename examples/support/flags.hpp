@@ -50,6 +50,7 @@ struct TrainFlags {
   double lr = 1e-4;
   std::uint64_t seed = 0;
   bool resume = false, quiet = false, deterministic_reduce = false;
+  bool flip = false;  // --flip: training images mirrored left-right with probability 1/2
 
   // Which data sets a program reads, for --data's help.
   enum class DataKinds { any, mnist_only };

@@ -26,6 +26,7 @@ inline TrainOptions train_options(const TrainFlags& flags, double lr_gamma = 1.0
   o.run_dir = flags.run_dir();
   o.resume = flags.resume;
   o.progress = !flags.quiet;
+  o.augmentation.horizontal_flip = flags.flip;
   return o;
 }
 

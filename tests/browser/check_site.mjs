@@ -1,5 +1,5 @@
 // Opens a deliverables site (report's index.html) from disk in headless Chromium and checks what a reader sees:
-// every image loaded, no console errors or failed requests, every deliverable D1-D13 and port P1-P2 has its section, nothing is wider
+// every image loaded, no console errors or failed requests, every deliverable D1-D13, the sweep G, the emoji E and ports P1-P3 have their sections, nothing is wider
 // than the screen; then takes full-page screenshots at a laptop's and a phone's width.
 //   node check_site.mjs SITE_DIR SCREENSHOT_DIR [--chromium PATH]
 // Exit status: 0 pass, 1 a check failed (each failure is one line), 77 no Chromium (skipped).
@@ -67,7 +67,7 @@ try {
       if (!img.fits) fail(`${name}: image wider than the screen: ${img.src}`);
       if (/^(\/|[a-z]+:)/i.test(img.src)) fail(`${name}: image path is not relative: ${img.src}`);
     }
-    for (const id of [...Array.from({ length: 13 }, (_, i) => `d${i + 1}`), 'p1', 'p2', 'p3'])
+    for (const id of [...Array.from({ length: 13 }, (_, i) => `d${i + 1}`), 'g', 'e', 'p1', 'p2', 'p3'])
       if (!report.sections.some((s) => s.id === id)) fail(`${name}: no section for ${id.toUpperCase()}`);
     if (report.scrollWidth > report.clientWidth + 1)
       fail(`${name}: the page is ${report.scrollWidth} px wide on a ${report.clientWidth} px screen (${report.wide.slice(0, 5).join(', ')})`);

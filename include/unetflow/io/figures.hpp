@@ -79,6 +79,23 @@ inline std::string gnuplot_preamble(const std::filesystem::path& png, int width,
          "if (!exists(\"out\")) out = " + gnuplot_quote(png.string()) + "\nset output out\n";
 }
 
+// A title broken at spaces into lines of at most `width` characters, as one gnuplot string ("\n" between lines):
+// a fixed-size chart's long title would otherwise run off its right edge.
+inline std::string gnuplot_wrapped(const std::string& title, std::size_t width) {
+  std::vector<std::string> lines{""};
+  std::istringstream words(title);
+  for (std::string word; words >> word;) {
+    if (!lines.back().empty() && lines.back().size() + 1 + word.size() > width) lines.emplace_back();
+    lines.back() += (lines.back().empty() ? "" : " ") + word;
+  }
+  std::string out;
+  for (const auto& line : lines) {
+    const auto quoted = gnuplot_quote(line);
+    out += (out.empty() ? "" : "\\n") + quoted.substr(1, quoted.size() - 2);
+  }
+  return "\"" + out + "\"";
+}
+
 // Writes the script, runs it with its output in PNG.tmp, and puts the PNG in place once gnuplot has succeeded.
 inline void run_gnuplot(const std::filesystem::path& script, const std::string& text,
                         const std::filesystem::path& png) {
@@ -157,7 +174,7 @@ inline void write_loss_chart(const std::filesystem::path& png, const std::filesy
   auto script = png;
   script.replace_extension(".gp");
   std::ostringstream gp;
-  gp << gnuplot_preamble(png, 900, 500) << "set title " << gnuplot_quote(title) << " font 'Sans,13'\n"
+  gp << gnuplot_preamble(png, 900, 500) << "set title " << gnuplot_wrapped(title, 90) << " font 'Sans,13'\n"
      << "set datafile separator ','\nset key top right\nset grid\nset logscale y\n"
      << "set xlabel 'training step'\nset ylabel 'MSE loss (log scale)'\n";
   for (std::size_t i = 0; i < epoch_boundaries.size(); ++i)
