@@ -17,8 +17,6 @@ if [[ -f $dir/README.md && -f $dir/emoji.tsv ]]; then
   echo "make_emoji: the emoji set is already in $dir"
   exit 0
 fi
-if [[ ! -x build/examples/make_emoji ]]; then
-  quietly "configure (build/)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-  quietly "build make_emoji" cmake --build build -j"$(nproc)" --target make_emoji
-fi
+quietly "configure (build/)" cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+quietly "build make_emoji" cmake --build build -j"$(nproc)" --target make_emoji
 build/examples/make_emoji --out "$dir" --font "$font" --list "$list" "$@"

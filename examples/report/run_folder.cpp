@@ -94,6 +94,16 @@ const nlohmann::json* Run::object(std::initializer_list<const char*> path) const
   return j;
 }
 
+const nlohmann::json* Run::array(std::initializer_list<const char*> path) const {
+  const auto* j = find(path);
+  if (!j || j->is_null()) return nullptr;
+  if (!j->is_array()) {
+    warnings_.push_back(where(path) + " is not a list; left out.");
+    return nullptr;
+  }
+  return j;
+}
+
 std::vector<double> Run::numbers(std::initializer_list<const char*> path) const {
   const auto* j = find(path);
   if (!j || j->is_null()) return {};

@@ -28,6 +28,8 @@ class Run {
   std::optional<std::string> text(std::initializer_list<const char*> path) const;
   // An object field (nullptr when absent or not an object).
   const nlohmann::json* object(std::initializer_list<const char*> path) const;
+  // A list field (nullptr when absent or not a list).
+  const nlohmann::json* array(std::initializer_list<const char*> path) const;
   // A list of numbers ({} when absent; a warning when any element is not a number).
   std::vector<double> numbers(std::initializer_list<const char*> path) const;
 

@@ -19,11 +19,11 @@ void sweep_of(Builder& b, json& s, const Run& r, const std::string& what) {
                "classifier) and their Fréchet distance to the test set, against the guidance scale γ.");
   b.figure(s, r, "guidance_sweep_grid.png",
            what + ": one sample per class (columns) at each γ (rows), all from the same starting noise.");
-  const auto* sweep = r.object({"sweep"});
-  if (!sweep || !sweep->is_array() || sweep->empty()) return;
+  const auto* sweep = r.array({"sweep"});
+  if (!sweep || sweep->empty()) return;
   json t = table(what + " (" + r.name() + ")", {"γ", "samples", "as-asked", "confident", "class spread", "Fréchet"});
   struct Point {
-    double gamma, accuracy, frechet, spread;
+    double gamma, accuracy, frechet;
   };
   std::vector<Point> points;
   for (const auto& row : *sweep) {
@@ -35,8 +35,8 @@ void sweep_of(Builder& b, json& s, const Run& r, const std::string& what) {
                 or_dash(num("accuracy"), percent), or_dash(num("confident_share"), percent),
                 or_dash(num("class_spread"), [](double x) { return fixed(x, 3); }),
                 or_dash(num("frechet_distance"), [](double x) { return fixed(x, 1); })});
-    if (num("gamma") && num("accuracy") && num("frechet_distance") && num("class_spread"))
-      points.push_back({*num("gamma"), *num("accuracy"), *num("frechet_distance"), *num("class_spread")});
+    if (num("gamma") && num("accuracy") && num("frechet_distance"))
+      points.push_back({*num("gamma"), *num("accuracy"), *num("frechet_distance")});
   }
   s["tables"].push_back(t);
   if (points.size() < 2) return;
@@ -45,13 +45,13 @@ void sweep_of(Builder& b, json& s, const Run& r, const std::string& what) {
   const auto best = *std::min_element(points.begin(), points.end(),
                                       [](const Point& a, const Point& c) { return a.frechet < c.frechet; });
   s["answer"].push_back(
-      {{"p", what + ": from γ = " + fixed(low.gamma, 1) + " to γ = " + fixed(high.gamma, 1) +
-                 " the share drawn as asked goes " + percent(low.accuracy) + " → " + percent(high.accuracy) +
-                 " and the class spread " + fixed(low.spread, 3) + " → " + fixed(high.spread, 3) +
+      {{"p", what + ": from γ = " + fixed(low.gamma, 1) + (low.gamma == 0 ? " (the unconditional model)" : "") +
+                 " to γ = " + fixed(high.gamma, 1) + " the share drawn as the class asked for goes " +
+                 percent(low.accuracy) + " → " + percent(high.accuracy) +
                  ", while the Fréchet distance is lowest at γ = " + fixed(best.gamma, 1) + " (" +
                  fixed(best.frechet, 1) + ") and reaches " + fixed(high.frechet, 1) +
-                 " at the largest γ: stronger guidance makes samples more surely of their class and less like the "
-                 "variety of the test set."}});
+                 " at the largest γ: stronger guidance makes each sample more surely of its class and the samples "
+                 "less varied than the test set."}});
 }
 
 }  // namespace
@@ -99,6 +99,19 @@ json emoji(Builder& b) {
                "Time-only samples after " + of_epochs(*r, epochs.back()) + " (" + flow_sampling_phrase(*r) + ").");
     s["tables"].push_back(scores_table(*r, false));
   }
+  s["answer_title"] = "What worked";
+  const auto* cls = b.run("emoji_class");
+  const auto last = cls ? listed_epochs(*cls, files::epoch_prefix(files::d10_samples), ".png") : std::vector<int>{};
+  if (!last.empty())
+    if (const auto asked = cls->number({"scores", ("epoch" + std::to_string(last.back())).c_str(), "accuracy"}))
+      s["answer"].push_back(
+          {{"p", "After the last epoch " + percent(*asked) +
+                     " of the class-conditioned samples are drawn as the group asked for (chance: 11.1 %). The "
+                     "recipe: a residual UNet with attention at 8 × 8 (--arch residual) at a gentler learning rate "
+                     "than the digits' (2·10⁻³ against 10⁻²), mirrored training images (--flip), a moving average "
+                     "of the weights over about the last 200 steps; the guidance scale is the strongest lever on what "
+                     "the samples look like (section G): γ = 2 gives the most emoji-like variety, γ = 5 the most "
+                     "recognisable groups."}});
   if (const auto* c = b.run("classifier_emoji"))
     if (const auto accuracy = c->number({"test_accuracy"}))
       s["notes"].push_back(
