@@ -77,6 +77,24 @@ TEST_CASE("IDX files: good raw and gzip files read, damaged ones are named and e
   fs::remove_all(dir);
 }
 
+TEST_CASE("keep_first keeps the first images and their labels, as Subset(range(n))") {
+  unetflow::ImageSet set;
+  set.n = 5, set.channels = 3, set.height = 2, set.width = 2;
+  for (int i = 0; i < 5 * 12; ++i) set.images.push_back(float(i));
+  set.labels = {4, 3, 2, 1, 0};
+  for (const int all : {0, -1, 5, 9}) {
+    auto copy = set;
+    copy.keep_first(all);
+    CHECK(copy.n == 5);
+    CHECK(copy.images == set.images);
+  }
+  set.keep_first(2);
+  CHECK(set.n == 2);
+  REQUIRE(set.images.size() == 24);
+  CHECK(set.images.back() == 23.0f);
+  CHECK(set.labels == std::vector<std::uint8_t>{4, 3});
+}
+
 TEST_CASE("the loader shuffles with a seeded permutation per epoch") {
   ImageSet set;
   set.n = 50;

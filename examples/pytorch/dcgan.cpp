@@ -89,11 +89,7 @@ template <class B>
 int run(const Args& args) {
   ImageSet set = open_data(args.data, Split::train);
   check_images_fit<Image>(set, args.data);
-  if (args.train_images > 0 && args.train_images < set.n) {
-    set.n = args.train_images;
-    set.images.resize(std::size_t(set.n) * Image::size);
-    set.labels.resize(std::size_t(set.n));
-  }
+  set.keep_first(args.train_images);
   for (float& v : set.images) v = (v - 0.5f) / 0.5f;  // transforms.Normalize((0.5,), (0.5,))
   const auto dir = std::filesystem::path(args.runs) / args.name;
   RunSummary summary(dir, true, examples::build_commit());

@@ -38,11 +38,7 @@ struct Args {
 ImageSet load(const Args& args, Split split, int limit) {
   ImageSet set = open_data(args.data, split);
   check_images_fit<Image>(set, args.data);
-  if (limit > 0 && limit < set.n) {
-    set.n = limit;
-    set.images.resize(std::size_t(limit) * Image::size);
-    set.labels.resize(std::size_t(limit));
-  }
+  set.keep_first(limit);
   for (float& v : set.images) v = (v - 0.1307f) / 0.3081f;
   return set;
 }

@@ -124,11 +124,7 @@ double loss_function(VAE<B>& model, View<Pixels, float> recon_x, View<Pixels, co
 ImageSet load(const Args& args, Split split, int limit) {
   ImageSet set = open_data(args.data, split);
   check_images_fit<Shape<1, 28, 28>>(set, args.data);  // transforms.ToTensor(): [0, 1], as the set holds them
-  if (limit > 0 && limit < set.n) {
-    set.n = limit;
-    set.images.resize(std::size_t(limit) * Pixels::size);
-    set.labels.resize(std::size_t(limit));
-  }
+  set.keep_first(limit);
   return set;
 }
 

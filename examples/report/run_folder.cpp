@@ -84,24 +84,23 @@ std::optional<std::string> Run::text(std::initializer_list<const char*> path) co
   return std::nullopt;
 }
 
-const nlohmann::json* Run::object(std::initializer_list<const char*> path) const {
+const nlohmann::json* Run::of_kind(std::initializer_list<const char*> path, bool (nlohmann::json::*is)() const noexcept,
+                                   const char* kind) const {
   const auto* j = find(path);
   if (!j || j->is_null()) return nullptr;
-  if (!j->is_object()) {
-    warnings_.push_back(where(path) + " is not an object; left out.");
+  if (!(j->*is)()) {
+    warnings_.push_back(where(path) + " is not " + kind + "; left out.");
     return nullptr;
   }
   return j;
 }
 
+const nlohmann::json* Run::object(std::initializer_list<const char*> path) const {
+  return of_kind(path, &nlohmann::json::is_object, "an object");
+}
+
 const nlohmann::json* Run::array(std::initializer_list<const char*> path) const {
-  const auto* j = find(path);
-  if (!j || j->is_null()) return nullptr;
-  if (!j->is_array()) {
-    warnings_.push_back(where(path) + " is not a list; left out.");
-    return nullptr;
-  }
-  return j;
+  return of_kind(path, &nlohmann::json::is_array, "a list");
 }
 
 std::vector<double> Run::numbers(std::initializer_list<const char*> path) const {

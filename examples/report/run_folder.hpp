@@ -44,6 +44,9 @@ class Run {
  private:
   friend class RunFolder;
   const nlohmann::json* find(std::initializer_list<const char*> path) const;
+  // The field at `path` when `is` holds for it; nullptr when absent or null, and a warning naming `kind` otherwise.
+  const nlohmann::json* of_kind(std::initializer_list<const char*> path, bool (nlohmann::json::*is)() const noexcept,
+                                const char* kind) const;
   std::string where(std::initializer_list<const char*> path) const;
 
   std::string name_;

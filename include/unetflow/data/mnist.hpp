@@ -18,6 +18,13 @@ struct ImageSet {
   std::vector<std::string> class_names;  // label -> name, when the source names its classes
   std::ptrdiff_t sample_size() const { return std::ptrdiff_t(channels) * height * width; }
   const float* image(int i) const { return images.data() + std::ptrdiff_t(i) * sample_size(); }
+  // Keeps the first `count` images (all when count <= 0 or >= n): torch.utils.data.Subset(set, range(count)).
+  void keep_first(int count) {
+    if (count <= 0 || count >= n) return;
+    n = count;
+    images.resize(std::size_t(n) * std::size_t(sample_size()));
+    labels.resize(std::size_t(n));
+  }
   std::string shape_text() const {
     return std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width);
   }

@@ -148,10 +148,11 @@ struct PlaneKernels {
   // The transpose: input row j collects output rows 2j - 1 ... 2j + 2 (vertical, into a ring of three rows, filled
   // two rows ahead so their stores have landed before the strided reads below) and then columns 2l - 1 ... 2l + 2
   // (the edges repeat), in whole vectors whose lanes past the row's end write into the next rows (written after),
-  // wherever that stays inside the plane, else into a row buffer. Rows under 8 or over 256 wide: a plain loop.
+  // wherever that stays inside the plane, else into a row buffer. Rows of 8 to 256 inputs (bilinear2_backward_fits);
+  // others take the general path of cpu/pooling.hpp.
+  static bool bilinear2_backward_fits(int w) { return w >= lanes / 2 && w <= lanes * max_blocks; }
   static void bilinear2_backward(const T* dy, T* dx, int h, int w, bool accumulate) {
     const int wo = 2 * w, span = lanes * ((w + lanes - 1) / lanes);
-    if (w < lanes / 2 || span > lanes * max_blocks) return bilinear2_backward_rows(dy, dx, h, w, accumulate);
     alignas(64) T ring[3][2 * lanes * max_blocks + 2 * lanes], row[lanes * max_blocks];
     for (auto& r : ring) std::fill(r, r + lanes, T(0)), std::fill(r + lanes + wo, r + 2 * lanes + 2 * span, T(0));
     const auto vertical = [&](int j) {
@@ -183,27 +184,6 @@ struct PlaneKernels {
 #pragma omp simd
         for (int x = 0; x < w; ++x) d[x] = accumulate ? d[x] + row[x] : row[x];
       }
-    }
-  }
-  // The same, a row at a time in plain loops (any width).
-  static void bilinear2_backward_rows(const T* dy, T* dx, int h, int w, bool accumulate) {
-    const int wo = 2 * w;
-    for (int j = 0; j < h; ++j) {
-      const T *g0 = dy + std::ptrdiff_t(std::max(2 * j - 1, 0)) * wo, *g1 = dy + std::ptrdiff_t(2 * j) * wo,
-              *g2 = g1 + wo, *g3 = dy + std::ptrdiff_t(std::min(2 * j + 2, 2 * h - 1)) * wo;
-      const auto column = [&](int x) { return T(0.25) * g0[x] + T(0.75) * g1[x] + T(0.75) * g2[x] + T(0.25) * g3[x]; };
-      const auto input = [&](int x0, int x1, int x2, int x3) {
-        return T(0.25) * column(x0) + T(0.75) * column(x1) + T(0.75) * column(x2) + T(0.25) * column(x3);
-      };
-      T* d = dx + std::ptrdiff_t(j) * w;
-      const T first = input(0, 0, 1, std::min(2, wo - 1)), last = input(std::max(wo - 3, 0), wo - 2, wo - 1, wo - 1);
-#pragma omp simd
-      for (int l = 1; l < w - 1; ++l) {
-        const T v = input(2 * l - 1, 2 * l, 2 * l + 1, 2 * l + 2);
-        d[l] = accumulate ? d[l] + v : v;
-      }
-      d[0] = accumulate ? d[0] + first : first;
-      if (w > 1) d[w - 1] = accumulate ? d[w - 1] + last : last;
     }
   }
   // The window's arg-max (an index into the plane) for output (oy, ox).

@@ -119,7 +119,8 @@ void Pooling<T>::maxpool_backward(Strided<const T> x, Strided<const T> dy, Strid
 template <class T>
 void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int f, bool bilinear) {
   const int ho = h * f, wo = w * f;
-  const auto ys = taps(bilinear ? ho : 0, h, f), xs = taps(bilinear ? wo : 0, w, f);
+  const bool x2_kernel = f == 2 && K::bilinear2_forward_fits(h, w), general = bilinear && !x2_kernel;
+  const auto ys = taps(general ? ho : 0, h, f), xs = taps(general ? wo : 0, w, f);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; ++b)
     for (int c = 0; c < C; ++c) {
@@ -139,7 +140,7 @@ void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C
         }
         continue;
       }
-      if (f == 2 && K::bilinear2_forward_fits(h, w)) {
+      if (x2_kernel) {
         K::bilinear2_forward(in, out, h, w);
         continue;
       }
@@ -161,13 +162,14 @@ template <class T>
 void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int f, bool bilinear,
                                    bool accumulate) {
   const int ho = h * f, wo = w * f;
-  const auto ys = taps(bilinear ? ho : 0, h, f), xs = taps(bilinear ? wo : 0, w, f);
+  const bool x2_kernel = f == 2 && K::bilinear2_backward_fits(w), general = bilinear && !x2_kernel;
+  const auto ys = taps(general ? ho : 0, h, f), xs = taps(general ? wo : 0, w, f);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; ++b)
     for (int c = 0; c < C; ++c) {
       const T* g = dy[b] + std::ptrdiff_t(c) * ho * wo;
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
-      if (bilinear && f == 2) {
+      if (bilinear && x2_kernel) {
         K::bilinear2_backward(g, out, h, w, accumulate);
         continue;
       }
