@@ -60,7 +60,7 @@ json guidance(Builder& b) {
   auto s = b.section(
       "G", "Classifier-free guidance: accuracy against diversity", {"guidance_mnist", "guidance_emoji"},
       {"build/examples/sample runs/flow_class/model-epoch10.safetensors --gamma-sweep 0,1,2,3,5,7.5 --data data/mnist",
-       "build/examples/sample runs/emoji_class/checkpoint.safetensors --gamma-sweep 0,1,2,3,5,7.5 --data " +
+       "build/examples/sample runs/emoji_class/model-epoch30.safetensors --gamma-sweep 0,1,2,3,5,7.5 --data " +
            emoji_data});
   s["answer_title"] = "What guidance buys and costs";
   if (const auto* r = b.run("guidance_mnist")) sweep_of(b, s, *r, "MNIST, class-conditioned UNet (D10)");
