@@ -35,19 +35,13 @@ struct Item {
   std::string file;  // train/<class>/0001.png
 };
 
+// A plain checked write: the set's folder is renamed into place only once every file is written, so the files need
+// no atomic replacement (and no sync each) of their own.
 void write_file(const fs::path& path, const std::string& bytes) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) throw Error("cannot create " + path.string() + ".");
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   if (std::fclose(f) != 0 || !written) throw Error("cannot write " + path.string() + " (disk full?).");
-}
-
-std::string png_bytes(const std::vector<unsigned char>& rgb, int size) {
-  std::string png;
-  auto append = [](void* to, void* data, int n) { static_cast<std::string*>(to)->append(static_cast<char*>(data), n); };
-  if (!stbi_write_png_to_func(append, &png, size, size, 3, rgb.data(), size * 3))
-    throw Error("cannot encode a " + std::to_string(size) + " x " + std::to_string(size) + " PNG.");
-  return png;
 }
 
 std::string hex(const std::vector<char32_t>& codepoints) {
@@ -112,7 +106,8 @@ int make(const fs::path& out, const fs::path& font_path, const fs::path& list_pa
         char name[16];
         std::snprintf(name, sizeof name, "%04d.png", ++counts[item.test]);
         item.file = std::string(split) + "/" + folder + "/" + name;
-        write_file(partial / item.file, png_bytes(font.render(item.glyph, size), size));
+        write_file(partial / item.file,
+                   unetflow::encode_png(font.render(item.glyph, size).data(), size, size, item.file));
         tsv << split << '\t' << folder << '\t' << item.file << '\t' << hex(item.emoji->codepoints) << '\t'
             << item.emoji->name << '\n';
       }

@@ -69,6 +69,7 @@ int with_flow_model(const std::string& arch, int hidden, F&& f) {
     return with_hidden(hidden, [&]<int D>() {
       return f.template operator()<FlowModel<In, D, Classes, B>>(flow_model_name<In, D, Classes>(arch));
     });
+  const std::string images = std::to_string(In::C) + "x" + std::to_string(In::H) + "x" + std::to_string(In::W);
   // The first of the widths Ds that equals `hidden`, built with M<D>.
   const auto build = [&]<template <int> class M, int... Ds>(const char* widths) {
     int result = 0;
@@ -76,13 +77,11 @@ int with_flow_model(const std::string& arch, int hidden, F&& f) {
         ((hidden == Ds && (result = f.template operator()<M<Ds>>(flow_model_name<In, Ds, Classes>(arch)), true)) ||
          ...);
     if (!built)
-      throw Error("--arch " + arch + " on " + std::to_string(In::C) + "x" + std::to_string(In::H) + "x" +
-                  std::to_string(In::W) + " images: --hidden " + std::to_string(hidden) + " is not built in (" +
-                  widths + ").");
+      throw Error("--arch " + arch + " on " + images + " images: --hidden " + std::to_string(hidden) +
+                  " is not built in (" + widths + ").");
     return result;
   };
   using A = FlowArchitectures<In, Classes, B>;
-  const std::string images = std::to_string(In::C) + "x" + std::to_string(In::H) + "x" + std::to_string(In::W);
   constexpr bool grey = std::is_same_v<In, Shape<1, 28, 28>>, colour = std::is_same_v<In, Shape<3, 32, 32>>;
   if constexpr (grey && !Classes) {
     if (arch == "every-level") return build.template operator()<A::template EveryLevel, 16, 32, 64>("16, 32 or 64");

@@ -10,9 +10,9 @@ template <class Model, class In, bool Classes, class B>
 int sample_with(const SampleFlags& f) {
   auto model = std::make_unique<Model>();
   load_weights(f.checkpoint, {{"model", f.model_name}}, *model);
+  const int classes = f.class_names.empty() ? 10 : int(f.class_names.size());  // the checkpoint's, else 10 digits
   if (!f.gamma_sweep.empty()) {
-    if constexpr (Classes)
-      return sweep_guidance<In, B>(f, *model, f.class_names.empty() ? 10 : int(f.class_names.size()));
+    if constexpr (Classes) return sweep_guidance<In, B>(f, *model, classes);
     throw Error("--gamma-sweep: " + f.checkpoint + " holds a time-only model (" + f.model_name +
                 "), which takes no guidance.");
   }
@@ -24,7 +24,6 @@ int sample_with(const SampleFlags& f) {
   std::vector<std::string> col_labels;
   int rows, cols;
   if constexpr (Classes) {
-    const int classes = f.class_names.empty() ? 10 : int(f.class_names.size());
     std::vector<int> wanted = f.digits;
     for (const int c : wanted)
       if (c >= classes)

@@ -23,6 +23,17 @@
 
 namespace unetflow {
 
+// An RGB image (3 bytes a pixel, row-major) as the bytes of a PNG file; `what` names it in the message.
+inline std::string encode_png(const unsigned char* rgb, int width, int height, const std::string& what) {
+  std::string png;
+  auto append = [](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), std::size_t(size));
+  };
+  if (!stbi_write_png_to_func(append, &png, width, height, 3, rgb, width * 3))
+    throw Error("cannot encode the image " + what + ".");
+  return png;
+}
+
 // A rows x cols grid of tiles of `channels` x h x w values (1: grey, 3: RGB, channel-major as the models'
 // samples), tile (r, c) at tiles[(r * cols + c) * channels * h * w], values clamped to [0, 1]. Writes an RGB PNG,
 // each tile enlarged `zoom` times, with a `gap`-pixel white border.
@@ -48,13 +59,7 @@ inline void write_image_grid_png(const std::filesystem::path& path, const float*
           }
         }
     }
-  std::string png;
-  auto append = [](void* context, void* data, int size) {
-    static_cast<std::string*>(context)->append(static_cast<const char*>(data), std::size_t(size));
-  };
-  if (!stbi_write_png_to_func(append, &png, W, H, 3, rgb.data(), W * 3))
-    throw Error("cannot encode the image " + path.string() + ".");
-  write_atomically(path, png);
+  write_atomically(path, encode_png(rgb.data(), W, H, path.string()));
 }
 
 // The same for grey tiles.
