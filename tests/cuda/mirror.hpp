@@ -142,6 +142,15 @@ class EngineScope {
   bool active_ = false;
 };
 
+// TF32 allowed for a scope (the looser tolerance() with it), set back also when a check throws.
+class Tf32Scope {
+ public:
+  Tf32Scope() { cuda::set_tf32(true); }
+  Tf32Scope(const Tf32Scope&) = delete;
+  Tf32Scope& operator=(const Tf32Scope&) = delete;
+  ~Tf32Scope() { cuda::set_tf32(false); }
+};
+
 // The end of every test case: a fault of an asynchronous kernel surfaces here, in the case that caused it.
 inline void expect_synchronised() { CHECK_NOTHROW(cuda::synchronize()); }
 

@@ -2,6 +2,7 @@
 // (training and evaluation mode), ResBlocks and a Sequential, a whole flow-matching training step with Adam, three steps in a row (the
 // third one replayed from a CUDA Graph), classifier-free-guidance sampling, and the same with TF32 allowed.
 #include "mirror.hpp"
+#include "steps.hpp"
 
 using namespace unetflow;
 using mirror::host;
@@ -62,74 +63,10 @@ void check_modulate() {
 template <class B>
 using ResidualUNet = ResUNet<3, 16, 16, 8, Widths<1, 2>, TimeClassConditioned<10>, 8, 2, B>;
 
-// Flow-matching steps with Adam on both backends, new inputs each step, state compared after each.
-// Every step starts from the same state: the CPU's model and Adam state are copied to the GPU before it (into the
-// buffers already there, no allocation, so the GPU step is still recorded once and then replayed). Without the
-// copy the sides drift apart by design, not by a bug: the bias of a convolution before BatchNorm has a gradient
-// that is zero in exact arithmetic, both sides compute rounding noise of independent sign, and Adam turns noise of
-// any size into a step of about lr (m / sqrt(v) -> +-1), so after one step such a bias differs by up to 2 lr, far
-// beyond the per-step allowance of about 1e-5. The last step's result is compared with that 2 lr.
+// Flow-matching steps with Adam on both backends (steps.hpp): step 1 eager, step 2 recorded, later ones replayed.
 template <template <class> class Net = AssignmentUNet>
 void check_training_steps(int steps) {
-  using Model = Net<cpu>;
-  using ModelG = Net<cuda>;
-  using In = typename Model::In;
-  Rng init(11, 1);
-  auto mc = std::make_unique<Model>();
-  auto mg = std::make_unique<ModelG>();
-  reset_parameters(*mc, init);
-  mirror::copy_state(*mc, *mg);
-  constexpr double lr = 1e-3;
-  Adam<cpu> ac(*mc, {.lr = lr});
-  Adam<cuda> ag(*mg, {.lr = lr});
-  FlowMatchingTask<Model> tc(0.1);
-  FlowMatchingTask<ModelG> tg(0.1);
-  Rng data(11, 2), noise_c(11, 3), noise_g(11, 3);
-  constexpr int n = 16;
-  std::vector<std::uint8_t> labels(n);
-  Input<In> x1(n, data, 0, 1);  // allocated once: an allocation between steps would make every step eager
-  for (int step = 0; step < steps; ++step) {
-    CAPTURE(step);
-    if (step > 0) {
-      x1.draw(data, 0, 1);
-      mirror::copy_state(*mc, *mg);
-      mirror::copy_state(ac, ag);
-    }
-    for (auto& l : labels) l = std::uint8_t(data.below(10));
-    ac.zero_grad();
-    ag.zero_grad();
-    const double lc = tc.step(*mc, x1.c.view(), labels.data(), noise_c);
-    const double lg = tg.step(*mg, x1.g.view(), labels.data(), noise_g);
-    INFO("loss cpu " << lc << ", cuda " << lg);
-    CHECK(std::abs(lc - lg) <= mirror::tolerance() * std::abs(lc));
-    mirror::expect_same_state(*mc, *mg, "UNet step " + std::to_string(step));
-    ac.step();
-    ag.step();
-  }
-  // Step 1 ran eagerly, step 2 was recorded, the others replayed the recording (nothing allocates in between).
-  const auto& graph = tg.graph().statistics();
-  INFO("graph: " << graph.eager << " eager, " << graph.recorded << " recorded, " << graph.replayed << " replayed, "
-                 << graph.failed << " failed recordings");
-  CHECK(graph.failed == 0);
-  if (std::getenv("UNETFLOW_CUDA_GRAPHS") == nullptr && steps >= 2) {
-    CHECK(graph.recorded == 1);
-    CHECK(graph.replayed == steps - 2);
-  }
-  // Parameters after the last Adam step, from the same state: up to lr either way on each side (see above).
-  std::map<std::string, std::vector<float>> after;
-  mc->visit("", [&](const std::string& name, auto& e) {
-    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) after[name] = e.to_host();
-  });
-  mg->visit("", [&](const std::string& name, auto& e) {
-    if constexpr (is_instance_v<std::decay_t<decltype(e)>, Param>) {
-      const auto g = e.to_host();
-      const auto& c = after.at(name);
-      double worst = 0;
-      for (std::size_t i = 0; i < c.size(); ++i) worst = std::max(worst, double(std::abs(c[i] - g[i])));
-      INFO("parameter " << name << " after Adam: max difference " << worst);
-      CHECK(worst <= 2 * lr + 1e-5);
-    }
-  });
+  mirror::check_training_steps<Net, FlowMatchingTask>({.steps = steps}, 0.1);
 }
 
 }  // namespace
@@ -261,10 +198,13 @@ TEST_CASE("CFG sampling on CUDA matches the CPU backend") {
   mirror::expect_synchronised();
 }
 
-TEST_CASE("with TF32 allowed, a UNet step stays within 1e-2 of the CPU backend") {
-  cuda::set_tf32(true);
+TEST_CASE("with TF32 allowed, layers and a UNet step stay within 1e-2 of the CPU backend on both convolution engines") {
+  mirror::Tf32Scope tf32;
   check_training_steps(1);
-  cuda::set_tf32(false);
+  if (mirror::EngineScope engine(cuda::ConvEngine::cudnn); engine) {  // cuDNN's TF32 math, never FP16 conversion
+    check_convolution_layers();
+    check_training_steps(1);
+  }
   mirror::expect_synchronised();
 }
 

@@ -127,6 +127,7 @@ class FlowSampler {
         staging_[std::size_t(s) * Model::classes + std::size_t(labels[std::size_t(s)])] = T(1);
     B::from_host(staging_.data(), c.data, c.numel());
   }
+  const typename B::Graph& graph() const { return graph_; }  // its statistics, on a recording backend
 
  private:
   static void check_request(int n, int steps) {

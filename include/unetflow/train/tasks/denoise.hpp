@@ -43,6 +43,7 @@ class DenoiseTask {
         n, key_of(x.data), std::bit_cast<std::uintptr_t>(sigma), pure_noise);
     return loss_.value();
   }
+  const typename B::Graph& graph() const { return graph_; }  // its statistics, on a recording backend
 
  private:
   Tensor<In, B> input_, grad_;
