@@ -11,7 +11,12 @@
 #                                                  and Open MPI, the NCCL check
 # Every stage has its own time limit, cut to what is left of the call's budget (UNETFLOW_DEVICE_BUDGET seconds;
 # by default 330 for parity and 390 for bench, so that both calls and a machine start fit the 15 minutes of device
-# time a session is lent), and its output goes to the result file
+# time a session is lent). The stages in order, with their limits:
+#   parity: CUDA runtime and cuBLAS present 10 s, configure 60 s, build 240 s, listing the cases 60 s, each case 120 s,
+#           the first two failures again (no graphs, synchronised) 120 s each
+#   bench:  configure 60 s, build 240 s, GPU benchmark against PyTorch with the 5-epoch run last 420 s,
+#           NCCL all-reduce (2 or more GPUs only: its own build 240 s, then 60 s)
+# A binary that finds no CUDA device (exit 77) ends either call as skipped (exit 77). Output goes to the result file
 # (default $OUT/device-check-<call>.txt, else ./device-check-<call>.txt) line by line as it is printed, so a stage
 # cut short keeps what it printed; a stage with no time left is said and skipped.
 # Needs nvcc, CMake, PyTorch with CUDA (bench), and either the Debian packages of scripts/setup.sh or the folder
@@ -141,13 +146,23 @@ if [[ $call == parity ]]; then
   exit
 fi
 
-build_targets bench_cuda
+# UNETFLOW_DEVICE_BENCH: a bench_cuda already built (the script's own test gives a stand-in), no build here
+if [ -n "${UNETFLOW_DEVICE_BENCH:-}" ]; then
+  bench_program=$UNETFLOW_DEVICE_BENCH
+else
+  build_targets bench_cuda
+  bench_program=$build/benchmarks/bench_cuda
+fi
 mnist=()
 [ -d "$deps/mnist" ] && mnist=(--data "$deps/mnist")
 [ -d data/mnist ] && [ ${#mnist[@]} -eq 0 ] && mnist=(--data data/mnist)
 stage "GPU benchmark against PyTorch (the 5-epoch run last)" 420 \
-  python3 benchmarks/compare_pytorch_cuda.py --bench "$build/benchmarks/bench_cuda" "${mnist[@]}"
+  python3 benchmarks/compare_pytorch_cuda.py --bench "$bench_program" "${mnist[@]}"
 bench=$?
+if ((bench == 77)); then  # bench_cuda's "no CUDA device here", as the parity call's listing
+  echo "device check (bench) skipped: bench_cuda found no CUDA device (exit 77)" | tee -a "$result"
+  exit 77
+fi
 # NcclComm (docs/distributed.md) needs one GPU per process: checked where there are 2 or more and Open MPI is there.
 gpus=$(nvidia-smi -L 2> /dev/null | wc -l)
 if ((gpus >= 2)) && command -v mpirun > /dev/null; then

@@ -93,5 +93,28 @@ if command -v python3 > /dev/null; then
     grep -q "^fm_time_D64_B64: 1234.5 images/s" "$work/compare.txt"
 fi
 
+# The bench call with a stand-in bench_cuda (UNETFLOW_DEVICE_BENCH: no build): its stages in order, and a
+# bench_cuda finding no device (exit 77) ends the call as skipped, not failed.
+cat > "$work/bin/bench_stand_in" <<'FAKE'
+#!/usr/bin/env bash
+[[ -n ${FAKE_NO_DEVICE:-} ]] && { echo "skipped: no CUDA device here"; exit 77; }
+echo "fm_time_D64_B64: 1234.5 images/s"
+FAKE
+chmod +x "$work/bin/bench_stand_in"
+run_bench() {  # the bench call with the stand-ins; its exit status
+  PATH=$work/bin:$PATH UNETFLOW_DEVICE_BENCH=$work/bin/bench_stand_in UNETFLOW_DEVICE_BUDGET=120 \
+    "$src/scripts/device-check.sh" bench "$work/bench.txt" > "$work/bench_output.txt" 2>&1
+}
+run_bench
+rc=$?
+check "bench: the stages in order (benchmark, then the NCCL line, then the summary)" \
+  test "$(grep -oE '^(== GPU benchmark|NCCL check|device check \(bench\))' "$work/bench.txt" | uniq | tr '\n' '|')" == \
+  "== GPU benchmark|NCCL check|device check (bench)|"
+check "bench: unetflow's figure in the result file" grep -q "^fm_time_D64_B64: 1234.5 images/s" "$work/bench.txt"
+FAKE_NO_DEVICE=1 run_bench
+rc=$?
+check "bench without a device: exit 77 (skipped), not a failure (exit $rc)" test "$rc" -eq 77
+check "bench without a device: says so" grep -q "skipped: bench_cuda found no CUDA device" "$work/bench.txt"
+
 ((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
 echo "device-check scripts: all checks passed"
