@@ -38,6 +38,15 @@ int main(int argc, char** argv) {
   app.add_option("--gamma", f.gamma, "classifier-free guidance scale")->check(finite_number)->capture_default_str();
   app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")
       ->check(finite_number & CLI::Range(0.0, 0.99999));
+  app.add_option("--ema-stats", f.ema_stats,
+                 "batch-norm statistics of the EMA weights: recomputed for them over 20 training batches, averaged "
+                 "with them, or running (the trained model's, which belong to other weights)")
+      ->check(CLI::IsMember({"running", "averaged", "recomputed"}))
+      ->capture_default_str();
+  app.add_option("--time-sampling", f.time_sampling,
+                 "how training draws t: uniform (the assignment's) or logit-normal (sigmoid of a standard normal)")
+      ->check(CLI::IsMember({"uniform", "logit-normal"}))
+      ->capture_default_str();
   app.add_option("--sample-steps", f.sample_steps, "solver steps T of sampling")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();

@@ -118,6 +118,7 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   std::ifstream f11(d / "runs" / "flow_class_noscheduler" / "summary.json");
   const auto summary11 = nlohmann::json::parse(f11);
   CHECK(summary11.at("comparison").at("with_scheduler").at("samples") == 40);
+  CHECK(summary11.at("config").at("ema_statistics") == "recomputed");  // the EMA weights' own statistics by default
   CHECK(summary11.at("comparison").at("with_scheduler").at("accuracy") ==
         summary.at("scores").at("epoch2").at("accuracy"));  // the scheduled run's samples, scored again
   CHECK(summary11.at("comparison").at("without_scheduler").at("accuracy") ==

@@ -1,8 +1,9 @@
 // Flow matching: one full training step and one classifier-free-guidance sampling step against PyTorch on fixed
 // inputs and noise; the Euler sampler lands on the target of an exact velocity field; each ODE solver has its
-// order; sampling runs in eval mode.
+// order; sampling runs in eval mode; the task's draws of t, uniform or logit-normal.
 #include "fixture.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <unetflow/flow/flow_matching.hpp>
@@ -155,4 +156,55 @@ TEST_CASE("a 3x32x32 class-conditioned UNet (CIFAR-sized) trains: the flow-match
   auto samples = sampler.sample(*m, {1, 6}, 3.0, 4, rng);
   CHECK(samples.n == 2);
   CHECK(std::isfinite(samples.data[3 * 1024 - 1]));
+}
+
+namespace {
+// A model that keeps the times it is asked about (its velocity is zero): the task's draws of t, seen from outside.
+struct TimeProbe {
+  using In = Shape<1, 2, 2>;
+  using backend = cpu;
+  using T = float;
+  using ClassIn = Vec<1>;
+  static constexpr int classes = 0;
+  std::vector<double> times;
+  Tensor<In, cpu> out;
+  View<In, float> forward(View<In, const float> x, View<Vec<1>, const float> t) {
+    times.insert(times.end(), t.data, t.data + t.n);
+    return out.resize(x.n);
+  }
+};
+// mean and standard deviation
+std::pair<double, double> moments(const std::vector<double>& v) {
+  double s = 0, ss = 0;
+  for (double x : v) s += x;
+  const double m = s / double(v.size());
+  for (double x : v) ss += (x - m) * (x - m);
+  return {m, std::sqrt(ss / double(v.size() - 1))};
+}
+}  // namespace
+
+TEST_CASE("the flow-matching task draws t uniform (B.1), or logit-normal when asked: sigmoid of N(mean, std)") {
+  for (bool logit_normal : {false, true}) {
+    CAPTURE(logit_normal);
+    TimeProbe probe;
+    FlowMatchingTask<TimeProbe> task(0.0);
+    task.time_sampling = {.logit_normal = logit_normal, .mean = 0.5, .std = 0.8};
+    Tensor<TimeProbe::In, cpu> x(1000);
+    Rng rng(5);
+    for (int i = 0; i < 40; ++i) task.forward(probe, x.view(), nullptr, rng);
+    REQUIRE(probe.times.size() == 40000);
+    CHECK(*std::min_element(probe.times.begin(), probe.times.end()) > 0.0);
+    CHECK(*std::max_element(probe.times.begin(), probe.times.end()) < 1.0);
+    if (logit_normal) {
+      std::vector<double> logits;
+      for (double t : probe.times) logits.push_back(std::log(t / (1 - t)));
+      const auto [m, s] = moments(logits);  // standard errors 0.004 and 0.003
+      CHECK(m == doctest::Approx(0.5).epsilon(0.04));
+      CHECK(s == doctest::Approx(0.8).epsilon(0.02));
+    } else {
+      const auto [m, s] = moments(probe.times);  // U[0, 1]: 1/2 and 1/sqrt(12); standard errors 0.0015, 0.0007
+      CHECK(m == doctest::Approx(0.5).epsilon(0.01));
+      CHECK(s == doctest::Approx(1 / std::sqrt(12.0)).epsilon(0.01));
+    }
+  }
 }

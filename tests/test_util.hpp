@@ -9,6 +9,7 @@
 #include <unetflow/backend/cpu.hpp>
 #include <unetflow/data/mnist.hpp>
 #include <unetflow/param.hpp>
+#include <unetflow/random.hpp>
 
 namespace test_util {
 
@@ -28,6 +29,17 @@ inline std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "(no error)";
+}
+
+// n 28x28 images of uniform noise in [0, 1) from `seed`, all of class 0.
+inline unetflow::ImageSet noise_images(int n, std::uint64_t seed) {
+  unetflow::ImageSet set;
+  set.n = n;
+  set.height = set.width = 28;
+  set.images.resize(std::size_t(n) * 784);
+  set.labels.assign(std::size_t(n), 0);
+  unetflow::Rng(seed).fill_uniform(set.images.data(), std::ptrdiff_t(set.images.size()));
+  return set;
 }
 
 // n grey 28x28 images of one value, all of class 0 (trainer tests that need a set, not its content).

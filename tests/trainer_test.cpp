@@ -19,16 +19,7 @@ namespace {
 
 using Tiny = UNet<1, 28, 28, 4>;
 
-ImageSet tiny_set() {
-  ImageSet s;
-  s.n = 40;
-  s.height = s.width = 28;
-  s.images.resize(40 * 784);
-  s.labels.resize(40);
-  Rng r(99);
-  r.fill_uniform(s.images.data(), std::ptrdiff_t(s.images.size()));
-  return s;
-}
+ImageSet tiny_set() { return test_util::noise_images(40, 99); }
 
 fs::path temp_dir(const std::string& name) {
   auto d = test_util::temp_dir("train_" + name);

@@ -217,8 +217,14 @@ inline std::string flow_sampling_phrase(const Run& r) {
   const auto steps = r.number({"config", "sample_steps"});
   const auto solver = r.text({"config", "solver"}).value_or("euler");
   std::string s = steps ? count(*steps) + " " + (solver == "euler" ? "Euler" : solver) + " steps" : solver + " solver";
-  if (const auto ema = r.number({"config", "ema_decay"}); ema && *ema > 0)
-    s += ", EMA weights (decay " + plain(*ema) + ")";
+  if (const auto ema = r.number({"config", "ema_decay"}); ema && *ema > 0) {
+    const auto statistics = r.text({"config", "ema_statistics"}).value_or("running");
+    s += ", EMA weights (decay " + plain(*ema) +
+         (statistics == "recomputed" ? ", batch-norm statistics recomputed for them"
+          : statistics == "averaged" ? ", batch-norm statistics averaged with them"
+                                     : "") +
+         ")";
+  }
   return s;
 }
 

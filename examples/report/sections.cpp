@@ -176,10 +176,10 @@ json d12(Builder& b) {
                                    flow_sampling_phrase(*r) +
                                    "). One change at a time, measured on 500 "
                                    "samples each (docs/part3.md), conditioning every level on the time did as much as "
-                                   "twice the training; the moving "
-                                   "average and the midpoint solver did not help the assignment's model alone but add "
-                                   "a little on top of it; a "
-                                   "wider UNet did worse at this budget."}});
+                                   "twice the training; the moving average of the weights helps once it is sampled "
+                                   "with batch-norm statistics recomputed for the averaged weights (the trained "
+                                   "weights' running statistics belong to other activations and made it worse); the "
+                                   "midpoint solver adds a little; a wider UNet did worse at this budget."}});
   const auto fd = r->number({"final_scores", "frechet_distance"});
   const auto confident = r->number({"final_scores", "confident_share"});
   const Run* scorer_of_reference = scored_here ? r : reference;

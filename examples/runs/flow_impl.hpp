@@ -123,9 +123,13 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   Rng init(flags.seed, 2);
   reset_parameters(*model, init);
   FlowMatchingTask<Model> task(Classes ? f.p_uncond : 0.0);
+  task.time_sampling.logit_normal = f.time_sampling == "logit-normal";
   const double lr_gamma = f.no_scheduler ? 1.0 : std::pow(0.1, 1.0 / flags.epochs);
   auto options = train_options(flags, lr_gamma);
   options.ema_decay = f.ema;
+  options.ema_statistics = f.ema_stats == "averaged"     ? EmaStatistics::averaged
+                           : f.ema_stats == "recomputed" ? EmaStatistics::recomputed
+                                                         : EmaStatistics::running;
   Trainer<Model, FlowMatchingTask<Model>, ProcessComm> trainer(*model, task, train, options,
                                                                {{"model", model_name},
                                                                 {"task", "flow_matching"},
@@ -148,6 +152,8 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
                        {"lr", flags.lr},
                        {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
                        {"ema_decay", f.ema},
+                       {"ema_statistics", f.ema > 0 ? f.ema_stats : "none"},
+                       {"time_sampling", f.time_sampling},
                        {"p_uncond", Classes ? f.p_uncond : 0.0},
                        {"cfg_gamma", f.gamma},
                        {"sample_steps", f.sample_steps},

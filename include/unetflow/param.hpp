@@ -134,22 +134,22 @@ void seed_streams(M& m, std::uint64_t seed) {
   });
 }
 
-// Evaluation mode for a scope: every Mode of m is set to evaluation, and each is given back the value it had
-// when the scope ends (also by an exception).   { auto guard = eval_mode(model); ... sample ... }
+// Evaluation (or training) mode for a scope: every Mode of m is set, and each is given back the value it had when
+// the scope ends (also by an exception).   { auto guard = eval_mode(model); ... sample ... }
 template <class M>
-class EvalMode {
+class ModeScope {
  public:
-  explicit EvalMode(M& m) : m_(m) {
+  ModeScope(M& m, bool training) : m_(m) {
     m_.visit("", [&](const std::string&, auto& e) {
       if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>) {
         saved_.push_back(e.training);
-        e.training = false;
+        e.training = training;
       }
     });
   }
-  EvalMode(const EvalMode&) = delete;
-  EvalMode& operator=(const EvalMode&) = delete;
-  ~EvalMode() {
+  ModeScope(const ModeScope&) = delete;
+  ModeScope& operator=(const ModeScope&) = delete;
+  ~ModeScope() {
     std::size_t i = 0;
     m_.visit("", [&](const std::string&, auto& e) {
       if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Mode>)
@@ -162,8 +162,12 @@ class EvalMode {
   std::vector<bool> saved_;
 };
 template <class M>
-[[nodiscard]] EvalMode<M> eval_mode(M& m) {
-  return EvalMode<M>(m);
+[[nodiscard]] ModeScope<M> eval_mode(M& m) {
+  return ModeScope<M>(m, false);
+}
+template <class M>
+[[nodiscard]] ModeScope<M> train_mode(M& m) {
+  return ModeScope<M>(m, true);
 }
 
 template <class M>

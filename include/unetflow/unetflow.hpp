@@ -44,6 +44,7 @@
 #include "models/unet_sizes.hpp"
 #include "optim/adadelta.hpp"
 #include "optim/adam.hpp"
+#include "optim/batch_norm_statistics.hpp"
 #include "optim/clip_grad_norm.hpp"
 #include "optim/exponential_lr.hpp"
 #include "optim/lr_schedules.hpp"

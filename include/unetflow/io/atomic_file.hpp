@@ -56,6 +56,12 @@ inline bool is_temporary(const std::filesystem::path& path) {
   const auto name = path.filename().string();
   return name.size() > temporary_suffix.size() && name.ends_with(temporary_suffix);
 }
+// Removes the temporaries of write_atomically (<file>.unetflow.tmp) directly in `folder`; nothing else.
+inline void remove_temporaries_in(const std::filesystem::path& folder) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec))
+    if (entry.is_regular_file(ec) && is_temporary(entry.path())) std::filesystem::remove(entry.path(), ec);
+}
 
 // write(std::FILE*) writes the content and returns false when a write failed.
 template <class Write>

@@ -30,32 +30,15 @@
 #include "../io/checkpoint.hpp"
 #include "../io/folder_lock.hpp"
 #include "../optim/adam.hpp"
-#include "../optim/ema.hpp"
+#include "../optim/batch_norm_statistics.hpp"
 #include "../optim/exponential_lr.hpp"
 #include "memory_estimate.hpp"
 #include "progress.hpp"
 #include "stop_request.hpp"
+#include "train_options.hpp"
 #include "train_progress.hpp"
 
 namespace unetflow {
-
-struct TrainOptions {
-  int epochs = 5;
-  int batch = 256;
-  double lr = 1e-4;
-  double lr_gamma = 1.0;      // ExponentialLR factor per epoch; 1 keeps the learning rate constant
-  std::uint64_t seed = 0;     // shuffling and noise streams
-  int steps_per_epoch = 0;    // 0: the whole training set each epoch
-  double ema_decay = 0;       // > 0: keep an exponential moving average of the weights (model-epoch files hold it)
-  Augmentation augmentation;  // random crops and flips of the training images (data/augment.hpp); none by default
-  std::filesystem::path run_dir = "runs/default";
-  bool resume = false;
-  bool progress = true;
-  // A batch whose training step would need more memory than this many bytes is refused before training
-  // (train/memory_estimate.hpp: two steps of the task on a throwaway model, which the task sees as steps of
-  // another model); 0: 90 % of what the machine has available; negative: no check.
-  double memory_limit_bytes = 0;
-};
 
 namespace detail {
 // The communicator of a one-process trainer.
@@ -88,7 +71,13 @@ class Trainer {
         noise_(options_.seed, 1),
         local_batch_((options_.batch + comm.size() - 1) / comm.size()),
         labels_(std::size_t(local_batch_)) {
-    if (options_.ema_decay > 0) ema_.emplace(model, options_.ema_decay);
+    if (options_.ema_decay > 0)
+      ema_.emplace(model, options_.ema_decay, options_.ema_statistics == EmaStatistics::averaged);
+    if (options_.statistics_batches < 1 || (options_.ema_statistics == EmaStatistics::recomputed && !task_forwards))
+      throw Error(
+          "recomputed EMA statistics need a task with forward(model, x, labels, rng) and statistics_batches "
+          ">= 1 (" +
+          std::to_string(options_.statistics_batches) + ").");
     seed_streams(model, options_.seed);
     loader_.set_augmentation(options_.augmentation);
     check_images_fit<In>(train, "the training set");
@@ -119,10 +108,12 @@ class Trainer {
   }
   Adam<B>& optimizer() { return adam_; }
   // The weights to evaluate: the moving average when one is kept, else the model's own (written into `out`,
-  // a second model of the same type, whose batch-norm statistics are taken from the trained model).
+  // a second model of the same type), with the batch-norm statistics TrainOptions::ema_statistics names.
   void evaluation_weights(Model& out) {
     copy_model_state(out);
-    if (ema_) ema_->copy_to(out);
+    if (!ema_) return;
+    ema_->copy_to(out);
+    if (options_.ema_statistics == EmaStatistics::recomputed) recompute_statistics(out);
   }
 
   // What Ctrl-C does; also for tests.
@@ -173,7 +164,7 @@ class Trainer {
                   " already holds a checkpoint: continue it with --resume, or give the run another name.");
     }
     if (writes_outputs()) {
-      remove_stray_temporaries();
+      remove_temporaries_in(options_.run_dir);  // what a killed run left
       if (progress_.batch.value == 0 && progress_.epoch.value > 0 &&
           !std::filesystem::exists(epoch_weights_path(progress_.epoch.value)))
         finish_epoch(progress_.epoch.value, on_epoch_end);
@@ -234,6 +225,8 @@ class Trainer {
     Metadata meta = metadata_;
     meta["epochs_completed"] = std::to_string(progress_.epoch.value);
     if (ema_) meta["ema_decay"] = std::to_string(ema_->decay());
+    if (ema_ && options_.ema_statistics != EmaStatistics::running)
+      meta["ema_statistics"] = ema_statistics_name(options_.ema_statistics);
     return meta;
   }
   // Calls f(parts...) with every part of the full training state.
@@ -255,17 +248,11 @@ class Trainer {
     on_epoch_end(int(epoch));
     save_weights(epoch_weights_path(epoch));
   }
-  // Temporaries of write_atomically (<file>.unetflow.tmp) that a killed run left in the run folder; nothing else.
-  void remove_stray_temporaries() {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(options_.run_dir, ec))
-      if (entry.is_regular_file(ec) && is_temporary(entry.path())) std::filesystem::remove(entry.path(), ec);
-  }
   void save() {
     progress_.noise_rng = save_rng(noise_);
     with_parts([&](auto&&... parts) { save_checkpoint(checkpoint_path(), metadata(), parts...); });
   }
-  // The weights to evaluate (the moving average when one is kept), with the model's batch-norm statistics.
+  // The weights to evaluate (evaluation_weights).
   void save_weights(const std::filesystem::path& path) {
     if (!ema_) {
       save_checkpoint(path, metadata(), part("", model_));
@@ -275,6 +262,22 @@ class Trainer {
     evaluation_weights(*averaged);
     save_checkpoint(path, metadata(), part("", *averaged));
   }
+  // The batch-norm statistics of `out` for its own weights, from the task's forward passes over the first batches
+  // of epoch 1 (the loader's order: the same batches every time) and noise seeded apart from the training's.
+  void recompute_statistics(Model& out) {
+    if constexpr (task_forwards) {
+      Rng rng(options_.seed, 7);
+      std::vector<T> host(std::size_t(options_.batch) * In::size);
+      std::vector<std::uint8_t> labels(std::size_t(options_.batch));
+      Tensor<In, B> x;
+      recompute_batch_norm_statistics(out, std::min(options_.statistics_batches, loader_.batches_per_epoch()),
+                                      [&](int k) {
+                                        auto v = x.resize(loader_.fill(0, k, host.data(), labels.data()));
+                                        B::from_host(host.data(), v.data, v.numel());
+                                        task_.forward(out, View<In, const T>(v), labels.data(), rng);
+                                      });
+    }
+  }
   void copy_model_state(Model& out) {
     safetensors::File f;
     detail::add_part(f, part("", model_));
@@ -283,13 +286,21 @@ class Trainer {
   void load() {
     Metadata expected;
     if (metadata_.count("model")) expected["model"] = metadata_.at("model");
-    with_parts([&](auto&&... parts) { load_checkpoint(checkpoint_path(), expected, parts...); });
+    Metadata found;
+    with_parts([&](auto&&... parts) { found = load_checkpoint(checkpoint_path(), expected, parts...); });
+    const std::string statistics = found.count("ema_statistics") ? found.at("ema_statistics") : "running";
+    if (ema_ && statistics != ema_statistics_name(options_.ema_statistics))
+      throw Error("checkpoint " + checkpoint_path().string() + " was trained with EMA statistics '" + statistics +
+                  "', not '" + ema_statistics_name(options_.ema_statistics) + "': resume it with the same choice.");
     schedule_.restore();
     restore_rng(noise_, progress_.noise_rng, checkpoint_path().string());
     check_resumed(progress_, checkpoint_path().string(), steps_per_epoch(), schedule_.last_epoch(), adam_.steps(),
                   ema_ ? std::optional<std::int64_t>(ema_->updates()) : std::nullopt);
   }
 
+  static constexpr bool task_forwards = requires(Task & t, Model& m, View<In, const T> x, std::uint8_t* l, Rng& r) {
+    t.forward(m, x, l, r);
+  };
   // A task takes part in data-parallel training by taking a Shard; one without runs in one process.
   static constexpr bool takes_shard = requires(Task & t, Model& m, View<In, const T> x, std::uint8_t* l, Rng& r) {
     t.step(m, x, l, r, Shard{});

@@ -2,7 +2,10 @@
 // Part 2's training task, flow matching (docs/models.md, "Algorithms"):
 //   B.1  x1 data, x0 ~ N(0, I), t ~ U[0, 1], xt = (1 - t) x0 + t x1, loss ||(x1 - x0) - u(xt, t)||^2
 //   B.3  class-conditioned: c = one-hot(label), replaced by zeros with probability p_uncond
+// FlowMatchingTask::time_sampling may draw t logit-normal instead, t = sigmoid(m + s z), z ~ N(0, 1) (Esser et al.,
+// "Scaling Rectified Flow Transformers", 2024): more of the training at the middle times, fewer at the ends.
 // FlowMatchingLoss takes the noise as arguments (tests compare it with PyTorch on fixed inputs); the task draws it.
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -46,10 +49,16 @@ class FlowMatchingLoss {
 };
 
 // The training task for Trainer: draws x0, t and (class-conditioned) the dropped-out one-hot c on the host.
+struct TimeSampling {
+  bool logit_normal = false;  // false: t ~ U[0, 1] (B.1)
+  double mean = 0, std = 1;   // of the logit
+};
+
 template <class Model>
 class FlowMatchingTask {
  public:
   double p_uncond = 0.1;  // the probability of a batch row without its class (B.3)
+  TimeSampling time_sampling;
 
   using In = typename Model::In;
   using B = typename Model::backend;
@@ -60,11 +69,35 @@ class FlowMatchingTask {
   // shard: x1 and labels are rows of a larger batch (data-parallel training): the random numbers are drawn for
   // the whole batch, so the rows get what one process training on the whole batch would give them.
   double step(Model& m, View<In, const T> x1, const std::uint8_t* labels, Rng& rng, Shard shard = {}) {
+    draw(x1.n, labels, rng, shard);
+    return loss_(m, x1, View<In, const T>(x0_.view()), View<Vec<1>, const T>(t_.view()),
+                 View<typename Model::ClassIn, const T>(c_.view()));
+  }
+  // The model's forward at a point drawn as step draws it, in whatever mode the model is, without loss or
+  // backward: the passes recompute_batch_norm_statistics runs.
+  void forward(Model& m, View<In, const T> x1, const std::uint8_t* labels, Rng& rng) {
     const int n = x1.n;
+    draw(n, labels, rng, {});
+    auto xt = xt_.resize(n), target = target_.resize(n);
+    B::interpolate(x0_.view().rows(), x1.rows(), t_.data(), xt.rows(), target.rows(), n, In::size);
+    velocity(m, View<In, const T>(xt), View<Vec<1>, const T>(t_.view()),
+             View<typename Model::ClassIn, const T>(c_.view()));
+  }
+  const typename B::Graph& graph() const { return loss_.graph(); }
+
+ private:
+  // x0 ~ N(0, I), t ~ U[0, 1] and (class-conditioned) the one-hot classes with dropout, for n rows.
+  void draw(int n, const std::uint8_t* labels, Rng& rng, Shard shard) {
     auto x0 = x0_.resize(n);
     auto t = t_.resize(n);
     draw_normal_rows<B>(rng, x0.data, n, In::size, shard, staging_);
-    draw_uniform_rows<B>(rng, t.data, n, 1, shard, staging_);
+    if (time_sampling.logit_normal)
+      draw_rows<B>(t.data, n, 1, shard, staging_, [&](T* p, std::ptrdiff_t k) {
+        rng.fill_normal(p, k, time_sampling.mean, time_sampling.std);
+        for (std::ptrdiff_t i = 0; i < k; ++i) p[i] = T(1 / (1 + std::exp(-double(p[i]))));
+      });
+    else
+      draw_uniform_rows<B>(rng, t.data, n, 1, shard, staging_);
     auto c = c_.resize(n);
     if constexpr (Model::classes > 0) {
       staging_.assign(std::size_t(c.numel()), T(0));
@@ -74,13 +107,10 @@ class FlowMatchingTask {
       }
       B::from_host(staging_.data(), c.data, c.numel());
     }
-    return loss_(m, x1, View<In, const T>(x0), View<Vec<1>, const T>(t), View<typename Model::ClassIn, const T>(c));
   }
-  const typename B::Graph& graph() const { return loss_.graph(); }
 
- private:
   FlowMatchingLoss<Model> loss_;
-  Tensor<In, B> x0_;
+  Tensor<In, B> x0_, xt_, target_;
   Tensor<Vec<1>, B> t_;
   Tensor<typename Model::ClassIn, B> c_;
   std::vector<T> staging_;
