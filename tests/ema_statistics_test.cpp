@@ -77,7 +77,7 @@ TEST_CASE("recompute_batch_norm_statistics averages the statistics of the batche
             .find("0 batches; give at least one") != std::string::npos);
 }
 
-TEST_CASE("an Ema with buffers averages the running statistics with the weights; without, copy_to leaves them") {
+TEST_CASE("an Ema with buffers averages the running statistics with the weights, and copy_to without buffers leaves them") {
   for (bool buffers : {false, true}) {
     CAPTURE(buffers);
     BatchNorm2d<2> m, target;
@@ -170,4 +170,25 @@ TEST_CASE("the trainer evaluates averaged weights with running, averaged or reco
   CHECK(evaluated[EmaStatistics::averaged] != trained);
   CHECK(evaluated[EmaStatistics::recomputed] != trained);
   CHECK(evaluated[EmaStatistics::recomputed] != evaluated[EmaStatistics::averaged]);
+}
+
+TEST_CASE("recomputed EMA statistics are refused for a task without forward, and so are zero statistics batches") {
+  using Denoiser = UNet<1, 28, 28, 4>;
+  const ImageSet set = test_util::noise_images(16, 72);
+  auto model = std::make_unique<Denoiser>();
+  DenoiseTask<Denoiser> task(0.5, false);
+  TrainOptions o;
+  o.batch = 8;
+  o.progress = false;
+  o.memory_limit_bytes = -1;
+  o.run_dir = test_util::temp_dir("ema_refused");
+  o.ema_statistics = EmaStatistics::recomputed;
+  auto make = [&] { Trainer<Denoiser, DenoiseTask<Denoiser>> t(*model, task, set, o, {}); };
+  CHECK(test_util::error_of(make) == "(no error)");  // no EMA kept: nothing to recompute
+  o.ema_decay = 0.9;
+  CHECK(test_util::error_of(make).find("need a task with forward") != std::string::npos);
+  o.ema_statistics = EmaStatistics::running;
+  o.statistics_batches = 0;
+  CHECK(test_util::error_of(make).find("statistics_batches is 0") != std::string::npos);
+  fs::remove_all(o.run_dir);
 }

@@ -73,11 +73,11 @@ class Trainer {
         labels_(std::size_t(local_batch_)) {
     if (options_.ema_decay > 0)
       ema_.emplace(model, options_.ema_decay, options_.ema_statistics == EmaStatistics::averaged);
-    if (options_.statistics_batches < 1 || (options_.ema_statistics == EmaStatistics::recomputed && !task_forwards))
-      throw Error(
-          "recomputed EMA statistics need a task with forward(model, x, labels, rng) and statistics_batches "
-          ">= 1 (" +
-          std::to_string(options_.statistics_batches) + ").");
+    if (ema_ && options_.ema_statistics == EmaStatistics::recomputed && !task_forwards)
+      throw Error("recomputed EMA statistics need a task with forward(model, x, labels, rng); this one has none.");
+    if (options_.statistics_batches < 1)
+      throw Error("TrainOptions::statistics_batches is " + std::to_string(options_.statistics_batches) +
+                  "; give at least one.");
     seed_streams(model, options_.seed);
     loader_.set_augmentation(options_.augmentation);
     check_images_fit<In>(train, "the training set");

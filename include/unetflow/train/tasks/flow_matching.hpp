@@ -48,12 +48,13 @@ class FlowMatchingLoss {
   typename B::Graph graph_;
 };
 
-// The training task for Trainer: draws x0, t and (class-conditioned) the dropped-out one-hot c on the host.
+// How FlowMatchingTask draws the training times.
 struct TimeSampling {
   bool logit_normal = false;  // false: t ~ U[0, 1] (B.1)
   double mean = 0, std = 1;   // of the logit
 };
 
+// The training task for Trainer: draws x0, t and (class-conditioned) the dropped-out one-hot c on the host.
 template <class Model>
 class FlowMatchingTask {
  public:
@@ -86,7 +87,7 @@ class FlowMatchingTask {
   const typename B::Graph& graph() const { return loss_.graph(); }
 
  private:
-  // x0 ~ N(0, I), t ~ U[0, 1] and (class-conditioned) the one-hot classes with dropout, for n rows.
+  // x0 ~ N(0, I), t as time_sampling says and (class-conditioned) the one-hot classes with dropout, for n rows.
   void draw(int n, const std::uint8_t* labels, Rng& rng, Shard shard) {
     auto x0 = x0_.resize(n);
     auto t = t_.resize(n);
