@@ -60,7 +60,6 @@ class Ema {
     });
   }
   double decay() const { return decay_; }
-  bool averages_buffers() const { return buffers_; }
   std::int64_t updates() const { return updates_.value; }
 
   template <class F>
