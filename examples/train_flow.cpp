@@ -8,11 +8,11 @@ namespace examples {
 
 // D12: the recipe chosen by measurement (docs/part3.md).
 struct BetterRecipe {
-  std::string arch, solver;
+  std::string arch, solver, time_sampling;
   double ema;
   int sample_steps;
 };
-const BetterRecipe better_recipe{"every-level", "midpoint", 0.999, 25};
+const BetterRecipe better_recipe{"every-level", "midpoint", "logit-normal", 0.999, 25};
 
 }  // namespace examples
 
@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
   app.add_option("--compare-with", f.compare_with,
                  "D11: run directory of the scheduled run to compare with (default: RUNS/flow_class)");
   app.add_flag("--better", f.better,
-               "D12: the better time-only model of docs/part3.md (its --arch, --ema, --solver, --sample-steps and "
-               "--score-samples unless given), beside Part 2's model (--compare-with, default RUNS/flow_time)");
+               "D12: the better time-only model of docs/part3.md (its --arch, --ema, --time-sampling, --solver, "
+               "--sample-steps and --score-samples unless given), beside Part 2's model (--compare-with, default "
+               "RUNS/flow_time)");
   app.add_option("--arch", f.arch,
                  "UNet: assignment (Part 2's), every-level (time at every level; time-only 1x28x28, D 16-64) or "
                  "residual (ResBlocks and attention: time-only 1x28x28, D 16-32; 3x32x32 either kind, D 32-64)")
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
     auto unset = [&](const char* flag) { return app.get_option(flag)->count() == 0; };
     if (unset("--arch")) f.arch = better_recipe.arch;
     if (unset("--ema")) f.ema = better_recipe.ema;
+    if (unset("--time-sampling")) f.time_sampling = better_recipe.time_sampling;
     if (unset("--solver")) f.solver = better_recipe.solver;
     if (unset("--sample-steps")) f.sample_steps = better_recipe.sample_steps;
     if (unset("--score-samples")) f.score_samples = 500;

@@ -138,6 +138,9 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   CHECK(summary12.at("final_scores").at("samples") == 30);
   CHECK(summary12.at("final_scores").contains("confident_share"));
   CHECK(summary12.at("config").at("arch") == "every-level");
+  CHECK(summary12.at("config").at("time_sampling") == "logit-normal");
+  CHECK(summary12.at("config").at("ema_statistics") == "recomputed");
+  CHECK(summary12.at("config").at("solver") == "midpoint");
   // Part 2's model at the same epoch, scored by this run on as many samples from the same noise, with its own solver
   CHECK(summary12.at("reference_final_scores").at("samples") == 30);
   CHECK(summary12.at("reference_final_scores").at("model") == "TimeUNet<1,28,28,D=16>");
@@ -441,6 +444,10 @@ TEST_CASE("report: runs with a missing or damaged summary.json are shown missing
   for (const char* id : {"g", "e"})
     CHECK_MESSAGE(html.find("<section id=\"" + std::string(id) + "\" class=\"deliverable is-missing\">") != std::string::npos, id);
   CHECK(html.find("--gamma-sweep 0,1,2,3,5,7.5 --data data/mnist</code>") != std::string::npos);
+  // D12's measured recipe table stands without its run: every candidate, the chosen one at 0.46x Part 2's
+  CHECK(html.find("What bought how much") != std::string::npos);
+  CHECK(html.find("+ t drawn logit-normal: the chosen recipe") != std::string::npos);
+  CHECK(html.find("86.7 (0.46×)") != std::string::npos);
   CHECK(html.find("--classes --arch residual --hidden 32 --flip --name emoji_class --preset quick</code>") != std::string::npos);
   // Self-contained and relative: every image and style sheet is inside the site, found again from a copy in another
   // folder; every link is to an anchor of the page.

@@ -238,6 +238,14 @@ inline std::string of_epochs(const Run& r, int epoch) {
   return "epoch " + std::to_string(epoch) + (total ? " of " + count(*total) : "");
 }
 
+// A figure of a run's samples at every epoch it lists <prefix><epoch>.png.
+inline void sample_figures(Builder& b, json& s, const Run& r, const std::string& prefix, const std::string& what) {
+  for (int e : listed_epochs(r, prefix, ".png"))
+    b.figure(s, r, prefix + std::to_string(e) + ".png",
+             what + " after " + of_epochs(r, e) + " (" + flow_sampling_phrase(r) + data_phrase(r) +
+                 "; the same starting noise at every epoch).");
+}
+
 // Part 1's sections (sections_part1.cpp).
 json d1(Builder& b);
 json d2(Builder& b);
@@ -245,6 +253,8 @@ json d3(Builder& b);
 json d4(Builder& b);
 json d5(Builder& b);
 json d6(Builder& b);
+// D12 (sections_d12.cpp).
+json d12(Builder& b);
 // Part 3 beyond D12 and D13 (sections_part3.cpp): the guidance sweep and the emoji.
 json guidance(Builder& b);
 json emoji(Builder& b);

@@ -13,7 +13,6 @@ const std::string flow_time_command = "build/examples/train_flow --data data/mni
 const std::string flow_class_command = "build/examples/train_flow --data data/mnist --classes --preset quick";
 const std::string flow_noscheduler_command =
     "build/examples/train_flow --data data/mnist --classes --no-scheduler --preset quick";
-const std::string flow_better_command = "build/examples/train_flow --data data/mnist --better --preset quick";
 
 json loss_section(Builder& b, const std::string& id, const std::string& title, const std::string& run,
                   const std::string& command, const std::string& file, const std::string& what) {
@@ -27,13 +26,6 @@ json loss_section(Builder& b, const std::string& id, const std::string& title, c
     s["tables"].push_back(training_table(*r));
   }
   return s;
-}
-
-void sample_figures(Builder& b, json& s, const Run& r, const std::string& prefix, const std::string& what) {
-  for (int e : listed_epochs(r, prefix, ".png"))
-    b.figure(s, r, prefix + std::to_string(e) + ".png",
-             what + " after " + of_epochs(r, e) + " (" + flow_sampling_phrase(r) + data_phrase(r) +
-                 "; the same starting noise at every epoch).");
 }
 
 json scoring_note(const Builder& b) {
@@ -127,73 +119,6 @@ json d11(Builder& b) {
 }
 
 // ---- Part 3 ----
-
-json d12(Builder& b) {
-  auto s = b.section("D12", "A better time-only model", {"flow_better"}, {flow_better_command});
-  const auto* r = b.run("flow_better");
-  if (!r) return s;
-  const auto epochs = listed_epochs(*r, files::epoch_prefix(files::d12_comparison), ".png");
-  if (!epochs.empty())
-    b.figure(s, *r, files::epoch_prefix(files::d12_comparison) + std::to_string(epochs.back()) + ".png",
-             "After " + of_epochs(*r, epochs.back()) +
-                 ", from the same starting noise: Part 2's time-conditioned UNet (top "
-                 "rows) and the better model (bottom rows, " +
-                 flow_sampling_phrase(*r) + ").");
-  else
-    sample_figures(b, s, *r, files::epoch_prefix(files::d12_samples), "40 samples of the better time-only model");
-  b.figure(s, *r, files::d12_loss + ".png", "Training loss of the better model: " + model_phrase(*r) + ".");
-  const auto* reference = b.run("flow_time");
-  json t = table("Final models, scored on their own samples",
-                 {"model", "samples", "confident", "class spread", "Fréchet distance"});
-  // Part 2's model is scored by the D12 run itself (reference_final_scores: the same classifier and sample count,
-  // Part 2's own solver), else by its own run when that was asked for --score-samples.
-  const bool scored_here = r->object({"reference_final_scores"}) != nullptr;
-  const char* reference_key = scored_here ? "reference_final_scores" : "final_scores";
-  auto add = [&](const Run& run, const char* key, const std::string& what) {
-    auto num = [&](const char* field) { return run.number({key, field}); };
-    add_row(t, {what, or_dash(num("samples"), count), or_dash(num("confident_share"), percent),
-                or_dash(num("class_spread"), [](double x) { return fixed(x, 3); }),
-                or_dash(num("frechet_distance"), [](double x) { return fixed(x, 1); })});
-  };
-  if (scored_here)
-    add(*r, reference_key, "Part 2: " + r->text({"reference_final_scores", "model"}).value_or("flow_time"));
-  else if (reference)
-    add(*reference, reference_key, "Part 2: " + reference->text({"config", "model"}).value_or("flow_time"));
-  add(*r, "final_scores", "better: " + r->text({"config", "model"}).value_or("flow_better"));
-  s["tables"].push_back(t);
-  s["tables"].push_back(scores_table(*r, false));
-  const auto arch = r->text({"config", "arch"}).value_or("");
-  s["answer_title"] = "What made the time-only model better";
-  s["answer"].push_back({{"p", "The better model (" + r->text({"config", "model"}).value_or("—") + ", --arch " +
-                                   (arch.empty() ? "—" : arch) +
-                                   ") tells every level of the UNet the time, not only the two upsampling levels of "
-                                   "the assignment's wiring: each "
-                                   "level's features are scaled by a small network of t, so the whole UNet knows how "
-                                   "noisy its input is. It trains "
-                                   "with the same data, batches and learning-rate schedule, samples from an "
-                                   "exponential moving average of its weights "
-                                   "and integrates with the midpoint rule (" +
-                                   flow_sampling_phrase(*r) +
-                                   "). One change at a time, measured on 500 "
-                                   "samples each (docs/part3.md), conditioning every level on the time did as much as "
-                                   "twice the training; the moving average of the weights helps once it is sampled "
-                                   "with batch-norm statistics recomputed for the averaged weights (the trained "
-                                   "weights' running statistics belong to other activations and made it worse); the "
-                                   "midpoint solver adds a little; a wider UNet did worse at this budget."}});
-  const auto fd = r->number({"final_scores", "frechet_distance"});
-  const auto confident = r->number({"final_scores", "confident_share"});
-  const Run* scorer_of_reference = scored_here ? r : reference;
-  if (scorer_of_reference && fd && confident) {
-    const auto ref_fd = scorer_of_reference->number({reference_key, "frechet_distance"});
-    const auto ref_confident = scorer_of_reference->number({reference_key, "confident_share"});
-    if (ref_fd && ref_confident)
-      s["answer"].push_back({{"p", "Measured here: Fréchet distance " + fixed(*ref_fd, 1) + " → " + fixed(*fd, 1) +
-                                       ", samples the "
-                                       "classifier is sure of " +
-                                       percent(*ref_confident) + " → " + percent(*confident) + "."}});
-  }
-  return s;
-}
 
 json d13(Builder& b) {
   const std::string fashion = "/usr/share/datasets/fashion-mnist";
