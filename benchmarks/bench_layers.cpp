@@ -2,11 +2,14 @@
 // standard set (activations, pooling, up-sampling, normalisation, dropout, fused ConvBn blocks with GELU and ReLU),
 // and PyTorch's MNIST example's network and its second convolution.
 // GFLOP/s counts the multiply-adds of convolutions (2 per MAC); element-wise layers report GB/s of tensors touched,
-// to set against copy_D_28 (a plain copy of the same bytes: the memory bandwidth). compare_pytorch.py --layers
+// to set against copy_D_28 (a plain copy of the same bytes: the memory bandwidth) and, for pooling and up-sampling,
+// against the simplest loop over the same streams (streams_*). compare_pytorch.py --layers
 // puts PyTorch's time for the same operations beside them.
 #include <benchmark/benchmark.h>
 
+#include <cstddef>
 #include <memory>
+#include <vector>
 #include <unetflow/unetflow.hpp>
 
 namespace {
@@ -86,6 +89,38 @@ void copy_case(benchmark::State& state) {
   state.counters["GB/s"] = benchmark::Counter(4.0 * batch * 2 * S::size * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The bound of a pooling or up-sampling pass: the simplest loop that reads and writes the same tensors in the same
+// streams (M floats = a D x 28 x 28 batch, M/4 = its pooled or un-upsampled size), every byte once, in parallel as
+// the layers are. A pass that moves more streams, or writes more than it reads, cannot reach a copy's GB/s.
+enum class Streams { pool_forward, pool_backward, upsample_forward };
+template <Streams P>
+void streams_case(benchmark::State& state) {
+  const std::ptrdiff_t m = std::ptrdiff_t(batch) * 128 * 28 * 28, q = m / 4;
+  std::vector<float> big(static_cast<std::size_t>(m)), small(static_cast<std::size_t>(q)), out_big(big.size());
+  Rng rng(0);
+  rng.fill_normal(big.data(), big.size());
+  rng.fill_normal(small.data(), small.size());
+  const float *x = big.data(), *g = small.data();
+  float *y = out_big.data(), *r = small.data();
+  for (auto _ : state) {
+    if constexpr (P == Streams::pool_forward) {  // reads M, writes M/4 (max pooling forward, up-sampling backward)
+#pragma omp parallel for simd schedule(static)
+      for (std::ptrdiff_t i = 0; i < q; ++i) r[i] = x[4 * i] + x[4 * i + 1] + x[4 * i + 2] + x[4 * i + 3];
+    } else if constexpr (P == Streams::pool_backward) {  // reads M and M/4, writes M (max pooling backward)
+#pragma omp parallel for simd schedule(static)
+      for (std::ptrdiff_t i = 0; i < q; ++i)  // four stores a lane, not y[i] = x[i] + g[i / 4] (a gather: 3x slower)
+        for (int j = 0; j < 4; ++j) y[4 * i + j] = x[4 * i + j] + g[i];
+    } else {  // reads M/4, writes M (up-sampling forward)
+#pragma omp parallel for simd schedule(static)
+      for (std::ptrdiff_t i = 0; i < q; ++i)
+        for (int j = 0; j < 4; ++j) y[4 * i + j] = g[i];
+    }
+    benchmark::ClobberMemory();
+  }
+  const double floats = P == Streams::pool_forward ? m + q : P == Streams::pool_backward ? 2 * m + q : m + q;
+  state.counters["GB/s"] = benchmark::Counter(4.0 * floats * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 template <class Layer, class In, bool BackwardReadsInput = true>
 void add(const char* name) {
   benchmark::RegisterBenchmark((std::string(name) + "/forward").c_str(), layer_case<Layer, In, false>)
@@ -111,6 +146,12 @@ const bool registered = [] {
   add<AvgPool2d<7>, Shape<2 * D, 7, 7>>("avgpool7_2D");
   // The standard set.
   benchmark::RegisterBenchmark("copy_D_28", copy_case)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+  benchmark::RegisterBenchmark("streams_pool_forward_D_28", streams_case<Streams::pool_forward>)
+      ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+  benchmark::RegisterBenchmark("streams_pool_backward_D_28", streams_case<Streams::pool_backward>)
+      ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+  benchmark::RegisterBenchmark("streams_upsample_forward_D_28", streams_case<Streams::upsample_forward>)
+      ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
   add<ReLU<>, Shape<D, 28, 28>>("relu_D_28");
   add<LeakyReLU<>, Shape<D, 28, 28>>("leaky_relu_D_28");
   add<SiLU<>, Shape<D, 28, 28>>("silu_D_28");

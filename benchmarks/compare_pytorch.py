@@ -12,8 +12,9 @@ build/benchmarks/bench_step with the same thread count, then prints, each with t
     PyTorch process, whose largest configuration is that one),
   - the speed-up of the time-conditioned step from 1 thread to --threads.
 --layers instead compares the standard layers (build/benchmarks/bench_layers against torch_steps.py layers): time
-per pass and its ratio, the element-wise layers' GB/s against a plain copy of the same bytes, and the fused ReLU
-ConvBn block against the GELU one.
+per pass and its ratio, the element-wise layers' GB/s against a plain copy of the same bytes (and the pooling and
+up-sampling passes' against the simplest loop over the same streams), and the fused ReLU ConvBn block against the GELU
+one.
 Absolute figures drift on shared machines; the ratios from one run are what to quote.
 Needs python3-torch and libopenblas0 (scripts/setup.sh --torch).
 """
@@ -49,7 +50,13 @@ def compare_layers():
     ref = subprocess.run([sys.executable, a.torch_ref, "layers", "--threads", str(a.threads)], check=True,
                          capture_output=True, text=True, env=env).stdout
     torch_ms = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+): ([\d.]+) ms", ref, re.M)}
-    names = sorted({n.split("/")[0] for n in torch_ms} | {"copy_D_28"})
+    # pooling and up-sampling passes beside the simplest loop over the same streams (bench_layers' streams_*)
+    bounds = {"maxpool2_D_28/forward": "streams_pool_forward_D_28", "maxpool2_D_28/backward": "streams_pool_backward_D_28",
+              "upsample_nearest_D_14/forward": "streams_upsample_forward_D_28",
+              "upsample_bilinear_D_14/forward": "streams_upsample_forward_D_28",
+              "upsample_nearest_D_14/backward": "streams_pool_forward_D_28",
+              "upsample_bilinear_D_14/backward": "streams_pool_forward_D_28"}
+    names = sorted({n.split("/")[0] for n in torch_ms} | {"copy_D_28"} | set(bounds.values()))
     print(f"unetflow bench_layers ({a.threads} threads)...", flush=True)
     # the median of five repetitions on both sides (torch_steps.timed): one timing on a shared machine is noise
     out = subprocess.run([layers_bin, "--benchmark_format=json", "--benchmark_filter=^(" + "|".join(names) + ")",
@@ -58,7 +65,8 @@ def compare_layers():
     ours = {b["run_name"].split("/min_time")[0]: b for b in json.loads(out)["benchmarks"]
             if b.get("aggregate_name") == "median"}
     copy_gbs = ours["copy_D_28"]["GB/s"]
-    print(f"\n{'case':<40} {'PyTorch ms':>11} {'unetflow ms':>12} {'ratio':>7} {'GB/s':>7} {'of copy':>8}")
+    print(f"\n{'case':<40} {'PyTorch ms':>11} {'unetflow ms':>12} {'ratio':>7} {'GB/s':>7} {'of copy':>8} "
+          f"{'of streams':>10}")
     for name, tms in torch_ms.items():
         b = ours.get(name)
         if not b:
@@ -66,8 +74,13 @@ def compare_layers():
         ms = b["real_time"]
         gbs = b.get("GB/s")
         extra = f" {gbs:>7.1f} {100 * gbs / copy_gbs:>7.0f}%" if gbs else ""
+        if gbs and name in bounds:
+            extra += f" {100 * gbs / ours[bounds[name]]['GB/s']:>9.0f}%"
         print(f"{name:<40} {tms:>11.3f} {ms:>12.3f} {tms / ms:>6.2f}x{extra}")
     print(f"copy of a D=128 28x28 batch (the memory bandwidth): {copy_gbs:.1f} GB/s")
+    for bound in sorted(set(bounds.values())):
+        print(f"{bound} (the simplest loop over the same streams): {ours[bound]['GB/s']:.1f} GB/s "
+              f"({100 * ours[bound]['GB/s'] / copy_gbs:.0f} % of the copy's)")
     gelu = ours["convbn_gelu_D_28/forward_backward"]["real_time"]
     relu = ours["convbn_relu_D_28/forward_backward"]["real_time"]
     print(f"fused ConvBn block, forward + backward: GELU {gelu:.2f} ms, ReLU {relu:.2f} ms (ReLU/GELU time {relu / gelu:.2f})")
