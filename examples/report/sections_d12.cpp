@@ -21,12 +21,13 @@ struct Candidate {
 // EPYC Zen 4 (2026-12-03), each with its own Part 2 reference from the same seed and starting noise.
 const Candidate candidates[] = {
     {"Part 2's model (the reference)", "", 187.2, 187.2},
-    {"midpoint solver, 25 steps (50 evaluations)", "--solver midpoint --sample-steps 25", 182.9, 187.2},
+    {"midpoint solver, 25 steps (50 evaluations)", "--solver midpoint --sample-steps 25", 182.9, 187.2, 252.1, 256.0},
     {"EMA of the weights, decay 0.999, the raw weights' statistics", "--ema 0.999 --ema-stats running", 210.0, 187.2},
     {"residual blocks, attention at 7 × 7, time at every level", "--arch residual", 174.8, 187.2},
     {"wider UNet, D = 32", "--hidden 32", 403.8, 187.2},
     {"twice the training (240 batches per epoch: not the same budget)", "--steps-per-epoch 240", 128.0, 187.2},
-    {"the time at every level", "--arch every-level", 126.5, 187.2},
+    {"the time at every level", "--arch every-level", 126.5, 187.2, 199.8, 247.3},
+    {"t drawn logit-normal (Part 2's model otherwise)", "--time-sampling logit-normal", 119.6, 187.7, 305.7, 247.3},
     {"every level + midpoint, raw weights", "--better --ema 0", 122.4, 187.7, 196.6, 247.3},
     {"+ EMA, the raw weights' statistics", "--better --ema-stats running", 123.3, 187.7, 302.2, 247.3},
     {"+ EMA, statistics averaged with the weights", "--better --ema-stats averaged", 107.8, 187.7, 203.7, 247.3},
