@@ -130,7 +130,7 @@ TEST_CASE("the trainer evaluates averaged weights with running, averaged or reco
     reset_parameters(*model, init);
     FlowMatchingTask<Small> task(0.0);
     TrainOptions o;
-    o.epochs = 1;
+    o.epochs = 2;
     o.batch = 16;
     o.lr = 1e-2;
     o.seed = 4;
@@ -141,20 +141,40 @@ TEST_CASE("the trainer evaluates averaged weights with running, averaged or reco
     o.progress = false;
     o.memory_limit_bytes = -1;
     Trainer<Small, FlowMatchingTask<Small>> trainer(*model, task, set, o, {{"model", "Small"}});
-    trainer.run();
+    std::vector<std::vector<float>> per_epoch;  // what evaluation_weights gives at each epoch's end
+    trainer.run([&](int) {
+      auto out = std::make_unique<Small>();
+      trainer.evaluation_weights(*out);
+      per_epoch.push_back(running_means(*out));
+    });
     trained = running_means(*model);  // the same training in every case: the choice changes evaluation only
-    auto out = std::make_unique<Small>(), again = std::make_unique<Small>();
+    auto out = std::make_unique<Small>();
     trainer.evaluation_weights(*out);
-    trainer.evaluation_weights(*again);
     evaluated[choice] = running_means(*out);
-    CHECK(evaluated[choice] == running_means(*again));  // the same batches and noise every time
-    // the weights file holds what evaluation_weights gives, and the checkpoint resumes with the same choice only
-    auto loaded = std::make_unique<Small>();
-    load_weights(dir / "model-epoch1.safetensors", {}, *loaded);
-    CHECK(running_means(*loaded) == evaluated[choice]);
+    REQUIRE(per_epoch.size() == 2);
+    CHECK(per_epoch[1] == evaluated[choice]);
+    CHECK(per_epoch[0] != per_epoch[1]);  // made again once the weights moved
+    // each weights file holds what evaluation_weights gave at its epoch, and the checkpoint resumes with the same
+    // choice only
+    for (int epoch : {1, 2}) {
+      auto loaded = std::make_unique<Small>();
+      load_weights(dir / ("model-epoch" + std::to_string(epoch) + ".safetensors"), {}, *loaded);
+      CHECK(running_means(*loaded) == per_epoch[std::size_t(epoch - 1)]);
+    }
+    {  // a trainer resumed from the checkpoint evaluates the same: the same batches and noise every time
+      auto resumed_options = o;
+      resumed_options.resume = true;
+      auto other = std::make_unique<Small>();
+      FlowMatchingTask<Small> task2(0.0);
+      Trainer<Small, FlowMatchingTask<Small>> t(*other, task2, set, resumed_options, {{"model", "Small"}});
+      t.run();
+      auto e = std::make_unique<Small>();
+      t.evaluation_weights(*e);
+      CHECK(running_means(*e) == evaluated[choice]);
+    }
     if (choice != EmaStatistics::running) {
       o.resume = true;
-      o.epochs = 2;
+      o.epochs = 3;
       o.ema_statistics = EmaStatistics::running;
       auto other = std::make_unique<Small>();
       FlowMatchingTask<Small> task2(0.0);

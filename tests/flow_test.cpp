@@ -72,6 +72,38 @@ TEST_CASE("a classifier-free-guidance sampling step matches PyTorch") {
   EXPECT_MATCHES(x.data(), x.numel(), "cfg_step/x_next");
 }
 
+TEST_CASE("guidance at gamma 0 and 1 (one pass of n) is the two-pass blend's unconditional and conditional velocity") {
+  auto m = std::make_unique<Model>();
+  fixture::load_state(*m, "cfg_step");
+  set_training(*m, false);
+  auto x = load<In>("cfg_step/x");
+  FlowSampler<Model> sampler;
+  sampler.prepare_classes({3, 7, -1});
+  auto at = [&](double gamma) {
+    Tensor<In, cpu> u(x.n());
+    sampler.guided_velocity(*m, x.view(), 0.3f, gamma, u.view());
+    return u.to_vector();
+  };
+  // u(gamma) = u_uncond + gamma (u_cond - u_uncond): from gamma 2 and 3, u_cond = 2 u(2) - u(3), u_uncond = 3 u(2) - 2
+  // u(3).
+  const auto u2 = at(2), u3 = at(3), cond = at(1), uncond = at(0);
+  double err_cond = 0, err_uncond = 0, mag = 0, gap = 0;
+  for (std::size_t k = 0; k < u2.size(); ++k) {
+    mag = std::max(mag, double(std::abs(u2[k])));
+    err_cond = std::max(err_cond, std::abs(double(cond[k]) - (2.0 * u2[k] - u3[k])));
+    err_uncond = std::max(err_uncond, std::abs(double(uncond[k]) - (3.0 * u2[k] - 2.0 * u3[k])));
+    gap = std::max(gap, double(std::abs(cond[k] - uncond[k])));
+  }
+  INFO("relative errors " << err_cond / mag << " (conditional), " << err_uncond / mag << " (unconditional)");
+  CHECK(err_cond <= 1e-5 * mag);
+  CHECK(err_uncond <= 1e-5 * mag);
+  // The classes move this barely trained fixture's velocity little (about 2e-4 of it); the errors must be far smaller.
+  CHECK(err_cond <= 0.02 * gap);
+  CHECK(err_uncond <= 0.02 * gap);
+  // The third sample asks for no class: its conditional velocity is its unconditional one.
+  for (std::size_t k = 2 * In::size; k < 3 * In::size; ++k) CHECK(cond[k] == doctest::Approx(uncond[k]).epsilon(1e-5));
+}
+
 TEST_CASE("the Euler sampler lands on the target of an exact velocity field") {
   using S = Shape<1, 4, 4>;
   Rng rng(1);

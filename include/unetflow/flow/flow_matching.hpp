@@ -98,10 +98,20 @@ class FlowSampler {
   }
 
   // u = u_uncond + gamma (u_cond - u_uncond) at time t, the two passes as one batch of 2n: [x; x] with
-  // classes [c; 0]. Needs prepare_classes first (sample() does it). The model evaluation is recorded once
-  // and replayed on a device backend (the time is set outside the recording).
+  // classes [c; 0]; gamma 1 is u_cond and gamma 0 u_uncond, one pass of n. Needs prepare_classes first (sample()
+  // does it). The model evaluation is recorded once and replayed on a device backend (the time is set outside
+  // the recording).
   void guided_velocity(Model& m, View<In, const T> x, T time, double gamma, View<In, T> out) {
     const int n = x.n;
+    if (gamma == 0 || gamma == 1) {
+      auto t = t_.resize(n);
+      B::fill(t.data, n, time);
+      const View<C, const T> c{c2_.view().data + (gamma == 0 ? std::ptrdiff_t(n) * C::size : 0), n};
+      graph_.run({std::uintptr_t(n), key_of(x.data), key_of(&m), modes_key(m), std::bit_cast<std::uint32_t>(T(gamma))},
+                 [&] { velocity_ = m.forward(x, View<Vec<1>, const T>(t), c).data; });
+      B::copy(velocity_, out.data, x.numel());
+      return;
+    }
     auto x2 = x2_.resize(2 * n);
     auto t2 = t_.resize(2 * n);
     B::fill(t2.data, 2 * n, time);

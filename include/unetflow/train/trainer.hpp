@@ -20,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,15 +110,9 @@ class Trainer {
   Adam<B>& optimizer() { return adam_; }
   // The weights to evaluate: the moving average when one is kept, else the model's own (written into `out`,
   // a second model of the same type), with the batch-norm statistics TrainOptions::ema_statistics names.
-  void evaluation_weights(Model& out) {
-    copy_model_state(out);
-    if (!ema_) return;
-    ema_->copy_to(out);
-    if (options_.ema_statistics == EmaStatistics::recomputed) recompute_statistics(out);
-  }
+  void evaluation_weights(Model& out) { copy_state(ema_ ? averaged_model() : model_, out); }
 
-  // What Ctrl-C does; also for tests.
-  static void request_stop() { detail::stop_flag() = true; }
+  static void request_stop() { detail::stop_flag() = true; }  // what Ctrl-C does; also for tests
   // Seconds spent in the gradient all-reduce so far (0 for one process).
   double reduce_seconds() const { return averager_ ? averager_->reduce_seconds() : 0.0; }
   bool writes_outputs() const { return comm_.rank() == 0; }
@@ -149,8 +144,8 @@ class Trainer {
 
  private:
   // A new run refuses a folder that holds a checkpoint; a resumed one loads it. A run stopped after an epoch's
-  // checkpoint but before that epoch's outputs were all written (its weights file is written last) completes them
-  // first: the checkpoint holds exactly the state they come from.
+  // checkpoint but before its outputs were all written (the weights file is last) completes them from the checkpoint's
+  // state.
   template <class OnEpochEnd>
   void start_or_resume(OnEpochEnd& on_epoch_end) {
     if (writes_outputs()) std::filesystem::create_directories(options_.run_dir);
@@ -252,15 +247,19 @@ class Trainer {
     progress_.noise_rng = save_rng(noise_);
     with_parts([&](auto&&... parts) { save_checkpoint(checkpoint_path(), metadata(), parts...); });
   }
-  // The weights to evaluate (evaluation_weights).
-  void save_weights(const std::filesystem::path& path) {
-    if (!ema_) {
-      save_checkpoint(path, metadata(), part("", model_));
-      return;
+  void save_weights(const std::filesystem::path& path) {  // the weights to evaluate (evaluation_weights)
+    save_checkpoint(path, metadata(), part("", ema_ ? averaged_model() : model_));
+  }
+  // The moving average's weights and statistics, made once per update: an epoch's outputs and weights file share them.
+  Model& averaged_model() {
+    if (!averaged_ || averaged_updates_ != ema_->updates()) {
+      if (!averaged_) averaged_ = std::make_unique<Model>();
+      copy_state(model_, *averaged_);
+      ema_->copy_to(*averaged_);
+      if (options_.ema_statistics == EmaStatistics::recomputed) recompute_statistics(*averaged_);
+      averaged_updates_ = ema_->updates();
     }
-    auto averaged = std::make_unique<Model>();
-    evaluation_weights(*averaged);
-    save_checkpoint(path, metadata(), part("", *averaged));
+    return *averaged_;
   }
   // The batch-norm statistics of `out` for its own weights, from the task's forward passes over the first batches
   // of epoch 1 (the loader's order: the same batches every time) and noise seeded apart from the training's.
@@ -278,10 +277,10 @@ class Trainer {
                                       });
     }
   }
-  void copy_model_state(Model& out) {
+  static void copy_state(Model& from, Model& to) {
     safetensors::File f;
-    detail::add_part(f, part("", model_));
-    detail::load_part(f, part("", out));
+    detail::add_part(f, part("", from));
+    detail::load_part(f, part("", to));
   }
   void load() {
     Metadata expected;
@@ -338,6 +337,8 @@ class Trainer {
   Rng noise_;
   int local_batch_;
   std::optional<Ema<B>> ema_;
+  std::unique_ptr<Model> averaged_;     // averaged_model()'s
+  std::int64_t averaged_updates_ = -1;  // the average's update count when averaged_ was made
   std::optional<GradientAverager<B, Comm>> averager_;
   std::shared_ptr<FolderLock> lock_;  // rank 0's: held for the trainer's life
   TrainProgress progress_;
