@@ -39,9 +39,14 @@ int main(int argc, char** argv) {
   app.add_option("--ema", f.ema, "decay of a moving average of the weights to sample from (0: none)")
       ->check(finite_number & CLI::Range(0.0, 0.99999));
   app.add_option("--ema-stats", f.ema_stats,
-                 "batch-norm statistics of the EMA weights: recomputed for them over 20 training batches, averaged "
-                 "with them, or running (the trained model's, which belong to other weights)")
+                 "batch-norm statistics of the EMA weights: recomputed for them over --stats-batches training "
+                 "batches, averaged with them, or running (the trained model's, which belong to other weights)")
       ->check(CLI::IsMember({"running", "averaged", "recomputed"}))
+      ->capture_default_str();
+  app.add_option("--stats-batches", f.statistics_batches,
+                 "--ema-stats recomputed: how many of the first training batches the statistics are recomputed "
+                 "over (forward passes at every epoch's weights file)")
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--time-sampling", f.time_sampling,
                  "how training draws t: uniform (the assignment's) or logit-normal (sigmoid of a standard normal)")

@@ -33,9 +33,10 @@ scripts/classifier.sh "$fashion"
 build/examples/train_flow --data "$fashion" --name fashion_time "$@"                  # D13, time-only
 build/examples/train_flow --data "$fashion" --classes --name fashion_class "$@"       # D13, class-conditioned
 # Emoji: 1,687 training images, so a run is many short epochs; a residual UNet with attention at 8x8, mirrored
-# images, a gentler learning rate than the digits' and a short moving average (docs/part3.md has the runs behind it).
+# images, a gentler learning rate than the digits' and a short moving average whose batch-norm statistics are
+# recomputed over 4 batches at every epoch's weights file (docs/part3.md has the runs behind it).
 scripts/classifier.sh data/emoji --epochs 40 --flip
-emoji=(--data data/emoji --arch residual --flip --lr 2e-3 --ema 0.995 --per-digit 8)
+emoji=(--data data/emoji --arch residual --flip --lr 2e-3 --ema 0.995 --stats-batches 4 --per-digit 8)
 if $quick; then emoji+=(--hidden 32 --epochs 30); else emoji+=(--hidden 64 --epochs 200); fi
 build/examples/train_flow "${emoji[@]}" --classes --name emoji_class "$@"           # E, class-conditioned
 build/examples/train_flow "${emoji[@]}" --name emoji_time "$@"                      # E, time-only

@@ -119,6 +119,7 @@ TEST_CASE("train_classifier, train_flow (time, classes, no scheduler), sample an
   const auto summary11 = nlohmann::json::parse(f11);
   CHECK(summary11.at("comparison").at("with_scheduler").at("samples") == 40);
   CHECK(summary11.at("config").at("ema_statistics") == "recomputed");  // the EMA weights' own statistics by default
+  CHECK(summary11.at("config").at("statistics_batches") == 20);
   CHECK(summary11.at("comparison").at("with_scheduler").at("accuracy") ==
         summary.at("scores").at("epoch2").at("accuracy"));  // the scheduled run's samples, scored again
   CHECK(summary11.at("comparison").at("without_scheduler").at("accuracy") ==
@@ -354,7 +355,8 @@ TEST_CASE("bad input stops the examples with one sentence") {
 
 TEST_CASE("flags: not-a-number and infinite values, and run names that leave --runs, are refused") {
   for (const char* flag : {" --gamma nan", " --gamma inf", " --lr nan", " --lr 0", " --lr x1", " --ema nan",
-                           " --p-uncond nan", " --name ''", " --name ../x", " --name a/b", " --name .."}) {
+                           " --p-uncond nan", " --stats-batches 0", " --stats-batches 2.5", " --name ''",
+                           " --name ../x", " --name a/b", " --name .."}) {
     const std::string bad = flag;
     auto r = run(std::string(TRAIN_FLOW) + bad);
     CHECK_MESSAGE(r.status != 0, bad);

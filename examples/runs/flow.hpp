@@ -23,6 +23,7 @@ struct Part2Flags {
   bool classes = false, no_scheduler = false;
   double p_uncond = 0.1, gamma = 5.0, ema = 0;
   std::string ema_stats = "recomputed";   // the batch-norm statistics of the EMA weights (docs/part3.md, D12)
+  int statistics_batches = 20;            // the batches they are recomputed over
   std::string time_sampling = "uniform";  // of training: uniform (B.1) or logit-normal
   int sample_steps = 50, per_digit = 4;
   int score_samples = 0;            // > 0: the final model's scores on this many samples (summary.json)

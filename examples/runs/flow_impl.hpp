@@ -130,6 +130,7 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
   options.ema_statistics = f.ema_stats == "averaged"     ? EmaStatistics::averaged
                            : f.ema_stats == "recomputed" ? EmaStatistics::recomputed
                                                          : EmaStatistics::running;
+  options.statistics_batches = f.statistics_batches;
   Trainer<Model, FlowMatchingTask<Model>, ProcessComm> trainer(*model, task, train, options,
                                                                {{"model", model_name},
                                                                 {"task", "flow_matching"},
@@ -153,6 +154,7 @@ int run_flow(const Part2Flags& f, const ImageSet& train, const std::string& mode
                        {"schedule", f.no_scheduler ? "none" : "ExponentialLR gamma " + fmt(lr_gamma, 5) + " per epoch"},
                        {"ema_decay", f.ema},
                        {"ema_statistics", f.ema > 0 ? f.ema_stats : "none"},
+                       {"statistics_batches", f.statistics_batches},
                        {"time_sampling", f.time_sampling},
                        {"p_uncond", Classes ? f.p_uncond : 0.0},
                        {"cfg_gamma", f.gamma},
