@@ -581,3 +581,32 @@ TEST_CASE("a batch seen as an Eigen tensor and back, without copies") {
   View<S, float> slice{x.data(), 2, 2 * S::size};
   CHECK_THROWS_AS(as_eigen(slice), Error);
 }
+
+TEST_CASE("LayerNorm's backward gives the same gradients into dy's own memory, into a fresh dx and accumulated") {
+  using S = Shape<3, 5, 4>;
+  Rng rng(23);
+  LayerNorm<S> ln;
+  std::vector<float> w(std::size_t(S::size));
+  rng.fill_normal(w.data(), w.size());
+  ln.weight.from_host(w.data());
+  Tensor<S, cpu> x(2), y(2), dy(2), dx(2), in_place(2), accumulated(2);
+  rng.fill_normal(x.data(), x.numel());
+  rng.fill_normal(dy.data(), dy.numel());
+  ln.forward(x.view(), y.view());
+  zero_grad(ln);
+  ln.backward(x.view(), View<S, const float>(dy.view()), dx.view());
+  const auto grads = [](Param<cpu>& p) { return std::vector<float>(p.grad.data(), p.grad.data() + p.size); };
+  const auto grad_w = grads(ln.weight), grad_b = grads(ln.bias);
+  std::copy(dy.data(), dy.data() + dy.numel(), in_place.data());
+  zero_grad(ln);
+  ln.backward(x.view(), View<S, const float>(in_place.view()), in_place.view());
+  CHECK(in_place.to_vector() == dx.to_vector());
+  CHECK(grads(ln.weight) == grad_w);
+  CHECK(grads(ln.bias) == grad_b);
+  cpu::fill(accumulated.data(), accumulated.numel(), 0.5f);
+  ln.backward(x.view(), View<S, const float>(dy.view()), accumulated.view(), true);
+  for (std::ptrdiff_t k = 0; k < dx.numel(); ++k) CHECK(accumulated.data()[k] == doctest::Approx(dx.data()[k] + 0.5f));
+  double largest = 0;
+  for (float v : dx.to_vector()) largest = std::max(largest, double(std::abs(v)));
+  CHECK(largest > 0.1);
+}

@@ -62,18 +62,22 @@ class LayerNorm : public OwnsOutput<LayerNorm<Norm, B>, B> {
     check<In, U, Out>();
     const int n = x.n, rows = n * int(In::size / len);
     const Strided<const T> g_in = rows_.contiguous(View<In, const T>{dy.data, n, dy.stride}, dy_copy_);
-    gradient_.reserve(std::ptrdiff_t(rows) * len);
+    // The input gradient is formed in dx itself when dx is a fresh contiguous tensor apart from the forward's input
+    // (dx may be dy: the bias sums read dy first, and the modulation reads each element before writing it).
+    const bool in_dx = dx && !accumulate && dx.contiguous() && dx.data != input_.data;
+    if (!in_dx) gradient_.reserve(std::ptrdiff_t(rows) * len);
+    T* gradient = in_dx ? dx.data : gradient_.data();
     dscale_.reserve(std::ptrdiff_t(rows) * len);
-    dshift_.reserve(std::ptrdiff_t(rows) * len);
+    B::channel_sums(Strided<const T>{g_in.data, len}, rows, len, 1, bias.grad.data());
     B::modulate_backward(Strided<const T>{normalised_.data(), len}, Strided<const T>{weight.data(), 0},
-                         Strided<const T>{g_in.data, len}, Strided<T>{gradient_.data(), len},
-                         Strided<T>{dscale_.data(), len}, Strided<T>{dshift_.data(), len}, rows, len, 1);
+                         Strided<const T>{g_in.data, len}, Strided<T>{gradient, len}, Strided<T>{dscale_.data(), len},
+                         Strided<T>{nullptr, 0}, rows, len, 1);
     B::channel_sums(Strided<const T>{dscale_.data(), len}, rows, len, 1, weight.grad.data());
-    B::channel_sums(Strided<const T>{dshift_.data(), len}, rows, len, 1, bias.grad.data());
     if (!dx) return;
-    B::bn_backward(input_, Strided<T>{gradient_.data(), 0}, 1, rows, len, rows_.mean.data(), rows_.invstd.data(),
+    B::bn_backward(input_, Strided<T>{gradient, 0}, 1, rows, len, rows_.mean.data(), rows_.invstd.data(),
                    rows_.ones.data(), rows_.zeros.data(), rows_.unused_a.data(), rows_.unused_b.data(), true,
                    Activation::none);
+    if (in_dx) return;
     const Strided<const T> g{gradient_.data(), In::size};
     if (accumulate)
       B::add_rows(g, dx.rows(), n, In::size);
@@ -102,7 +106,7 @@ class LayerNorm : public OwnsOutput<LayerNorm<Norm, B>, B> {
     static_assert(detail::same_scalar_v<U, T>, "LayerNorm: the input's scalar type differs from the backend's");
   }
   detail::NormRows<B> rows_;
-  Storage<B> normalised_, gradient_, dscale_, dshift_, contiguous_, dy_copy_, output_;
+  Storage<B> normalised_, gradient_, dscale_, contiguous_, dy_copy_, output_;
   Strided<const T> input_;
 };
 
