@@ -586,7 +586,7 @@ TEST_CASE("LayerNorm's backward gives the same gradients into dy's own memory, i
   using S = Shape<3, 5, 4>;
   Rng rng(23);
   LayerNorm<S> ln;
-  std::vector<float> w(std::size_t(S::size));
+  std::vector<float> w(static_cast<std::size_t>(S::size));
   rng.fill_normal(w.data(), w.size());
   ln.weight.from_host(w.data());
   Tensor<S, cpu> x(2), y(2), dy(2), dx(2), in_place(2), accumulated(2);
