@@ -91,7 +91,8 @@ TEST_CASE("standard layers match PyTorch") {
 // Max pooling and bilinear up-sampling as defined (PyTorch's rules, in double), against the CPU kernels at every
 // width: their fast paths work a row in blocks of vectors (bilinear: rows in pairs below 16 wide, planes in bands),
 // so widths around the block size and past the widest row they take (the general path) are all here, with ties (few
-// distinct values), NaNs, and accumulation.
+// distinct values), NaNs, and accumulation; and odd sides, whose last row and column no 2 x 2 window reads (the
+// primitives take any side, as PyTorch, though the layers refuse those at compile time).
 TEST_CASE("max pooling and x2 up-sampling (bilinear, nearest) follow their definitions at every width") {
   Rng rng(11);
   const auto draw = [&](std::vector<float>& v, bool ties) {
@@ -99,12 +100,12 @@ TEST_CASE("max pooling and x2 up-sampling (bilinear, nearest) follow their defin
     if (ties)
       for (auto& e : v) e = std::round(e);
   };
-  for (int w : {2, 4, 16, 30, 32, 34, 62, 66, 512, 514}) {
-    for (int k : {2, 3}) {
-      const int h = 6, s = 2, p = k == 3 ? 1 : 0, ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
-      if ((w + 2 * p - k) % s) continue;
+  for (int w : {2, 4, 9, 15, 16, 17, 30, 31, 32, 34, 62, 66, 512, 514}) {
+    for (int hk = 0; hk < 4; ++hk) {  // 6 and 7 rows, 2 x 2 and 3 x 3 windows
+      const int h = 6 + hk / 2, k = 2 + hk % 2;
+      const int s = 2, p = k == 3 ? 1 : 0, ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
       for (int variant = 0; variant < 3; ++variant) {  // ties; ties and a NaN; continuous values
-        INFO("maxpool k=" << k << " w=" << w << " variant " << variant);
+        INFO("maxpool k=" << k << " h=" << h << " w=" << w << " variant " << variant);
         std::vector<float> x(std::size_t(2 * h * w)), dy(std::size_t(2 * ho * wo)), dx(x.size()), base(x.size()),
             y(dy.size());
         draw(x, variant < 2);
@@ -141,8 +142,8 @@ TEST_CASE("max pooling and x2 up-sampling (bilinear, nearest) follow their defin
       }
     }
   }
-  for (int w : {1, 2, 3, 7, 8, 9, 15, 16, 17, 33, 255, 256, 257, 1030}) {
-    for (int h : {1, 2, 5, 40}) {  // 40 rows of 255 take three of the forward's bands
+  for (int w : {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33, 255, 256, 257, 1030}) {
+    for (int h : {1, 2, 5, 40}) {  // 40 rows of 255 take three of the forward's and the backward's bands
       INFO("bilinear h=" << h << " w=" << w);
       std::vector<float> x(std::size_t(h * w)), dy(std::size_t(4 * h * w)), y(dy.size()), dx(x.size()), base(x.size());
       draw(x, false);
@@ -183,7 +184,15 @@ TEST_CASE("max pooling and x2 up-sampling (bilinear, nearest) follow their defin
       worst_dx = 0;
       for (std::size_t i = 0; i < dx.size(); ++i) worst_dx = std::max(worst_dx, std::abs(dx[i] - want_dx[i]));
       CHECK(worst_dx <= 1e-5);
-      // nearest x2: the backward sums each input's 2 x 2 block of dy (into base when accumulating)
+      // nearest x2: the forward repeats each input over its 2 x 2 block, the backward sums that block of dy (into
+      // base when accumulating)
+      cpu::upsample_forward(Strided<const float>{x.data(), h * w}, Strided<float>{y.data(), 4 * h * w}, 1, 1, h, w, 2,
+                            false);
+      int repeated = 0;
+      for (int oy = 0; oy < 2 * h; ++oy)
+        for (int ox = 0; ox < 2 * w; ++ox)
+          repeated += y[std::size_t(oy * 2 * w + ox)] == x[std::size_t(oy / 2 * w + ox / 2)];
+      CHECK(repeated == 4 * h * w);
       for (bool accumulate : {false, true}) {
         dx = base;
         cpu::upsample_backward(Strided<const float>{dy.data(), 4 * h * w}, Strided<float>{dx.data(), h * w}, 1, 1, h, w,

@@ -14,8 +14,9 @@ struct PlaneKernels {
   // The blocks (whole vectors of outputs) the 2 x 2 pooling and x2 bilinear paths work a row in, and the widest row
   // (in blocks) their stack buffers take; wider rows take the general paths.
   static constexpr int lanes = 16, max_blocks = 16;
-  // 2 x 2 max pooling of one plane in whole vectors, as maxpool2_backward below reads and writes its rows. NaN
-  // by a sum, not in the maximum (which drops it).
+  // 2 x 2 max pooling of one plane in whole vectors of `lanes` outputs, whose lanes past a row's end read the rows
+  // below and write outputs the next rows then overwrite (the last row pair through padded buffers). NaN by a sum,
+  // not in the maximum (which drops it).
   static void maxpool2_forward(const T* in, T* out, int h, int w) {
     const int ho = h / 2, wo = w / 2, blocks = (wo + lanes - 1) / lanes, padded = 2 * lanes * blocks;
     alignas(64) T r0[2 * lanes * max_blocks], r1[2 * lanes * max_blocks], o[lanes * max_blocks];
@@ -43,147 +44,124 @@ struct PlaneKernels {
       if (!inside) std::copy(o, o + wo, out + oy * wo);
     }
   }
-  // 2 x 2 max pooling's backward of one plane, a row pair at a time in whole vectors of `lanes` outputs (a row
-  // of 14 outputs on its own ran scalar, with mispredicted branches: 7 ns an output). The lanes past the row's end
-  // read the rows below, inside the plane, and are dropped; where that would leave the plane (the last row pair),
-  // the rows are copied into -inf-padded buffers. A row pair holding a NaN goes through window_argmax; the NaN
-  // test is kept per lane and reduced after the loop (a reduction inside it kept GCC from vectorising: 4x slower).
+  // 2 x 2 max pooling's backward of one plane, a row pair at a time in blocks of L windows that stay inside the
+  // rows (the last block moved back to end at the row's end, rewriting a few outputs with the same values), both
+  // rows written in one pass. A NaN anywhere sends the plane (the row pair, when accumulating) to window_argmax;
+  // the test is kept per lane and reduced after the loops (a reduction inside them kept GCC from vectorising).
   static void maxpool2_backward(const T* in, const T* g, T* out, int h, int w, bool accumulate) {
-    const int ho = h / 2, wo = w / 2, blocks = (wo + lanes - 1) / lanes, padded = 2 * lanes * blocks;
-    alignas(64) T r0[2 * lanes * max_blocks], r1[2 * lanes * max_blocks], gp[lanes * max_blocks];
-    alignas(64) T d0[2 * lanes * max_blocks], d1[2 * lanes * max_blocks];
-    alignas(64) int nan_in[lanes * max_blocks];
-    std::fill(r0, r0 + padded, -std::numeric_limits<T>::infinity());
-    std::fill(r1, r1 + padded, -std::numeric_limits<T>::infinity());
-    std::fill(gp, gp + padded / 2, T(0));
-    for (int oy = 0; oy < ho; ++oy) {
-      const T *q0 = in + 2 * oy * w, *q1 = q0 + w, *gq = g + oy * wo;
-      T *row0 = out + 2 * oy * w, *row1 = row0 + w;
-      const bool inside = (2 * oy + 1) * w + padded <= h * w && oy * wo + padded / 2 <= ho * wo;
-      if (!inside) {
-        std::copy(q0, q0 + w, r0);
-        std::copy(q1, q1 + w, r1);
-        std::copy(gq, gq + wo, gp);
-        q0 = r0, q1 = r1, gq = gp;
-      }
-      // Written in place when that stays inside the plane: row 0 first, whose overflow row 1 then overwrites, and
-      // row 1's overflow is the next row pairs', written after. (Two passes: within one vector loop the order of
-      // the two rows' stores is the compiler's.)
-      const bool in_place = inside && !accumulate;
-      T *t0 = in_place ? row0 : d0, *t1 = in_place ? row1 : d1;
-      int nans = 0;
-      for (int blk = 0; blk < blocks; ++blk) {
-        const int o = 2 * lanes * blk;
+    widest_block(w / 2, [&]<int L>() { maxpool2_backward_rows<L>(in, g, out, h, w, accumulate); });
+  }
+  static bool maxpool2_backward_fits(int w) { return w >= 8 && w <= 2 * lanes * max_blocks; }
+  // x2 nearest up-sampling of one plane and its transpose (each input the sum of its 2 x 2 block, in PyTorch's
+  // order), in blocks of L inputs inside a row, the last moved back (a row loop with a scalar remainder, and the
+  // second row copied, took twice as long in cache). Rows of 4 to 256 inputs.
+  static bool nearest2_fits(int w) { return w >= 4 && w <= lanes * max_blocks; }
+  static void nearest2_forward(const T* in, T* out, int h, int w) {
+    widest_block(w, [&]<int L>() {
+      for (int iy = 0; iy < h; ++iy) {
+        const T* r = in + iy * w;
+        T *o0 = out + std::ptrdiff_t(4) * iy * w, *o1 = o0 + 2 * w;
+        spans<L>(w, [&](int s) {
 #pragma omp simd
-        for (int l = 0; l < lanes; ++l) {  // the first maximum in row-major order, as PyTorch
-          const T v0 = q0[o + 2 * l], v1 = q0[o + 2 * l + 1], v2 = q1[o + 2 * l], v3 = q1[o + 2 * l + 1];
-          const T top = std::max(std::max(v0, v1), std::max(v2, v3)), v = gq[o / 2 + l];
-          const bool w0 = v0 == top, w1 = !w0 & (v1 == top);
-          t0[o + 2 * l] = w0 ? v : T(0);
-          t0[o + 2 * l + 1] = w1 ? v : T(0);
-          nan_in[o / 2 + l] = (o / 2 + l < wo) & ((v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3));
-        }
+          for (int l = 0; l < L; ++l) {
+            const int o = 2 * (s + l);
+            o0[o] = o0[o + 1] = o1[o] = o1[o + 1] = r[s + l];
+          }
+        });
       }
-#pragma omp simd reduction(| : nans)
-      for (int i = 0; i < padded / 2; ++i) nans |= nan_in[i];
-      for (int blk = 0; blk < blocks; ++blk) {
-        const int o = 2 * lanes * blk;
+    });
+  }
+  static void nearest2_backward(const T* g, T* out, int h, int w, bool accumulate) {
+    alignas(64) T sums[lanes * max_blocks];
+    widest_block(w, [&]<int L>() {
+      for (int iy = 0; iy < h; ++iy) {
+        const T *g0 = g + std::ptrdiff_t(4) * iy * w, *g1 = g0 + 2 * w;
+        T* row = out + iy * w;
+        T* t = accumulate ? sums : row;  // blocks that overlap would add twice
+        spans<L>(w, [&](int s) {
 #pragma omp simd
-        for (int l = 0; l < lanes; ++l) {
-          const T v0 = q0[o + 2 * l], v1 = q0[o + 2 * l + 1], v2 = q1[o + 2 * l], v3 = q1[o + 2 * l + 1];
-          const T top = std::max(std::max(v0, v1), std::max(v2, v3)), v = gq[o / 2 + l];
-          const bool w01 = (v0 == top) | (v1 == top), w2 = !w01 & (v2 == top);
-          t1[o + 2 * l] = w2 ? v : T(0);
-          t1[o + 2 * l + 1] = (w01 | w2) ? T(0) : v;
-        }
-      }
-      if (nans != 0) {
-        if (!accumulate) std::fill(row0, row0 + 2 * w, T(0));
-        for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, 2, 2, 0, oy, ox)] += g[oy * wo + ox];
-      } else if (in_place) {
-      } else if (accumulate) {
+          for (int l = 0; l < L; ++l) {
+            const int o = 2 * (s + l);
+            t[s + l] = (g0[o] + g0[o + 1]) + (g1[o] + g1[o + 1]);
+          }
+        });
+        if (accumulate)
 #pragma omp simd
-        for (int x = 0; x < w; ++x) row0[x] += d0[x], row1[x] += d1[x];
-      } else {
-        std::copy(d0, d0 + w, row0);
-        std::copy(d1, d1 + w, row1);
+          for (int x = 0; x < w; ++x) row[x] += sums[x];
       }
-    }
-    if (!accumulate) std::fill(out + 2 * ho * w, out + std::ptrdiff_t(h) * w, T(0));  // rows no window reads
+    });
   }
   // x2 bilinear (align_corners = false) of one h x w plane, and its transpose. Every output is 1/4 and 3/4 of two
   // neighbours along each side (the edges repeat), horizontal first, then vertical, as PyTorch. Rows are short
   // (a 14-wide map), so both work in whole vectors that never run past a span: `spans` steps 16 at a time and lets
-  // the last block overlap the one before (same values written twice), and the forward widens rows in groups
-  // long enough for one vector. (Per-row loops ran at a fifth to a half of a copy's bandwidth: scalar remainders,
-  // and padded row copies read back before their stores had landed.)
-  static constexpr int widened_floats = 8192;  // the forward's stack buffer of widened rows
+  // the last block overlap the one before (same values written twice); the horizontal passes run flat over a band
+  // of whole rows (in row pairs the forward took 8 % longer in cache, the backward row by row 36 %). (Per-row
+  // loops ran at a fifth to a half of a copy's bandwidth: scalar remainders, and padded row copies read back before
+  // their stores had landed.)
+  static constexpr int widened_floats = 8192;  // the stack buffer of a band's widened or vertically summed rows
   static bool bilinear2_forward_fits(int h, int w) {
     return w >= 8 && (w >= lanes || h >= 2) && 8 * w <= widened_floats;
   }
   static void bilinear2_forward(const T* in, T* out, int h, int w) {
-    const int wo = 2 * w, group = w >= lanes ? 1 : 2, band = std::max(group, widened_floats / wo - 2);
+    const int wo = 2 * w, band = std::max(1, widened_floats / wo - 2);
     alignas(64) T widened[widened_floats];
     for (int b0 = 0; b0 < h; b0 += band) {  // output rows of input rows [b0, b1) need widened rows b0 - 1 ... b1
       const int b1 = std::min(b0 + band, h), r0 = std::max(b0 - 1, 0), r1 = std::min(b1 + 1, h);
-      for (int r = r0; r < r1; r += group) {
-        const int first = std::min(r, r1 - group);  // the last group may overlap the one before
-        widen(in, widened + (first - r0) * wo, h, w, first, group);
-      }
+      widen(in + r0 * w, widened, w, (r1 - r0) * w);
       for (int j = b0; j < b1; ++j) {
         const T *above = widened + (std::max(j - 1, 0) - r0) * wo, *here = widened + (j - r0) * wo,
                 *below = widened + (std::min(j + 1, h - 1) - r0) * wo;
         T *o0 = out + std::ptrdiff_t(2 * j) * wo, *o1 = o0 + wo;
         spans(wo, [&](int s) {
 #pragma omp simd
-          for (int l = 0; l < lanes; ++l) o0[s + l] = T(0.25) * above[s + l] + T(0.75) * here[s + l];
-        });
-        spans(wo, [&](int s) {
-#pragma omp simd
-          for (int l = 0; l < lanes; ++l) o1[s + l] = T(0.75) * here[s + l] + T(0.25) * below[s + l];
+          for (int l = 0; l < lanes; ++l) {
+            o0[s + l] = T(0.25) * above[s + l] + T(0.75) * here[s + l];
+            o1[s + l] = T(0.75) * here[s + l] + T(0.25) * below[s + l];
+          }
         });
       }
     }
   }
-  // The transpose: input row j collects output rows 2j - 1 ... 2j + 2 (vertical, into a ring of three rows, filled
-  // two rows ahead so their stores have landed before the strided reads below) and then columns 2l - 1 ... 2l + 2
-  // (the edges repeat), in whole vectors whose lanes past the row's end write into the next rows (written after),
-  // wherever that stays inside the plane, else into a row buffer. Rows of 8 to 256 inputs (bilinear2_backward_fits);
-  // others take the general path of cpu/pooling.hpp.
-  static bool bilinear2_backward_fits(int w) { return w >= lanes / 2 && w <= lanes * max_blocks; }
+  // The transpose, a band of rows at a time: input row j collects output rows 2j - 1 ... 2j + 2 (vertical), then,
+  // flat over the band, columns 2c - 1 ... 2c + 2 (the edges repeat). Rows of 8 to 256 inputs, at least two of them
+  // below 16 (bilinear2_backward_fits); others take the general path of cpu/pooling.hpp.
+  static bool bilinear2_backward_fits(int h, int w) {
+    return w >= 8 && (w >= lanes || h >= 2) && w <= lanes * max_blocks;
+  }
   static void bilinear2_backward(const T* dy, T* dx, int h, int w, bool accumulate) {
-    const int wo = 2 * w, span = lanes * ((w + lanes - 1) / lanes);
-    alignas(64) T ring[3][2 * lanes * max_blocks + 2 * lanes], row[lanes * max_blocks];
-    for (auto& r : ring) std::fill(r, r + lanes, T(0)), std::fill(r + lanes + wo, r + 2 * lanes + 2 * span, T(0));
-    const auto vertical = [&](int j) {
-      const T *g0 = dy + std::ptrdiff_t(std::max(2 * j - 1, 0)) * wo, *g1 = dy + std::ptrdiff_t(2 * j) * wo,
-              *g2 = g1 + wo, *g3 = dy + std::ptrdiff_t(std::min(2 * j + 2, 2 * h - 1)) * wo;
-      T* v = ring[j % 3] + lanes;
-      spans(wo, [&](int s) {
+    const int wo = 2 * w, bands = (h + widened_floats / wo - 1) / (widened_floats / wo), rows = (h + bands - 1) / bands;
+    alignas(64) T padded[widened_floats + 2 * lanes];  // rows of dy summed vertically, a band at a time
+    T* summed = padded + lanes;                        // the taps past a band's ends are read, never used
+    std::fill(padded, summed, T(0)), std::fill(summed + widened_floats, summed + widened_floats + lanes, T(0));
+    const float inv_w = 1.0f / float(w);
+    for (int j0 = 0; j0 < h; j0 += rows) {  // bands of equal size: every band holds at least lanes inputs
+      const int j1 = std::min(j0 + rows, h), n = (j1 - j0) * w;
+      for (int j = j0; j < j1; ++j) {
+        const T *g0 = dy + std::ptrdiff_t(std::max(2 * j - 1, 0)) * wo, *g1 = dy + std::ptrdiff_t(2 * j) * wo,
+                *g2 = g1 + wo, *g3 = dy + std::ptrdiff_t(std::min(2 * j + 2, 2 * h - 1)) * wo;
+        T* v = summed + (j - j0) * wo;
+        spans(wo, [&](int s) {
 #pragma omp simd
-        for (int l = 0; l < lanes; ++l)
-          v[s + l] = T(0.25) * g0[s + l] + T(0.75) * g1[s + l] + T(0.75) * g2[s + l] + T(0.25) * g3[s + l];
-      });
-    };
-    for (int j = 0; j < std::min(h, 2); ++j) vertical(j);
-    for (int j = 0; j < h; ++j) {
-      if (j + 2 < h) vertical(j + 2);
-      const T* v = ring[j % 3] + lanes;
-      T* d = dx + std::ptrdiff_t(j) * w;
-      const bool in_place = !accumulate && j * w + span <= h * w;
-      T* o = in_place ? d : row;
-      for (int s = 0; s < span; s += lanes) {
+          for (int l = 0; l < lanes; ++l)
+            v[s + l] = T(0.25) * g0[s + l] + T(0.75) * g1[s + l] + T(0.75) * g2[s + l] + T(0.25) * g3[s + l];
+        });
+      }
+      T* d = dx + std::ptrdiff_t(j0) * w;
+      int done = 0;  // accumulating, the last block adds only what the one before did not
+      spans(n, [&](int s) {
 #pragma omp simd
-        for (int l = 0; l < lanes; ++l) {
-          const int p = s + l;
-          const T c0 = v[2 * p - 1], c1 = v[2 * p], c2 = v[2 * p + 1], c3 = v[2 * p + 2];
-          o[p] = T(0.25) * (p == 0 ? c1 : c0) + T(0.75) * c1 + T(0.75) * c2 + T(0.25) * (p == w - 1 ? c2 : c3);
+        for (int l = 0; l < lanes; ++l) {  // flat over the band, as widen
+          const int i = s + l, col = i - int((float(i) + 0.5f) * inv_w) * w;
+          const T before = summed[2 * i - 1], c1 = summed[2 * i], c2 = summed[2 * i + 1], after = summed[2 * i + 2];
+          const T c0 = col == 0 ? c1 : before, c3 = col == w - 1 ? c2 : after;
+          const T v = T(0.25) * c0 + T(0.75) * c1 + T(0.75) * c2 + T(0.25) * c3;
+          if (!accumulate)
+            d[i] = v;
+          else if (i >= done)
+            d[i] += v;
         }
-      }
-      if (!in_place) {
-#pragma omp simd
-        for (int x = 0; x < w; ++x) d[x] = accumulate ? d[x] + row[x] : row[x];
-      }
+        done = s + lanes;
+      });
     }
   }
   // The window's arg-max (an index into the plane) for output (oy, ox).
@@ -204,36 +182,81 @@ struct PlaneKernels {
   }
 
  private:
-  // f(s) for s = 0, 16, 32, ... with the last block moved back to end at n (n >= lanes): whole vectors only.
-  template <class F>
-  static void spans(int n, F&& f) {
-    for (int s = 0;; s += lanes) {
-      s = std::min(s, n - lanes);
-      f(s);
-      if (s == n - lanes) return;
-    }
+  static bool any(const int* flags) {
+    int r = 0;
+    for (int l = 0; l < lanes; ++l) r |= flags[l];
+    return r != 0;
   }
-  // Rows [r, r + g) of the plane (g * w >= lanes inputs, contiguous) widened x2 into `to`, 2w per row. A block's
-  // neighbours past the plane's first or last input come from a small copy (the edge column's value is unused).
-  static void widen(const T* in, T* to, int h, int w, int r, int g) {
-    const int n = g * w;
-    const T* q = in + r * w;
-    alignas(64) T edge[lanes + 2];
-    spans(n, [&](int s) {
-      const T* src = q + s;
-      const bool at_start = r == 0 && s == 0, at_end = r + g == h && s == n - lanes;
-      if (at_start || at_end) {
-        edge[0] = at_start ? src[0] : src[-1];
-        std::copy(src, src + lanes, edge + 1);
-        edge[lanes + 1] = at_end ? src[lanes - 1] : src[lanes];
-        src = edge + 1;
+  template <int L>
+  static void maxpool2_backward_rows(const T* in, const T* g, T* out, int h, int w, bool accumulate) {
+    const int ho = h / 2, wo = w / 2;
+    alignas(64) T d0[2 * lanes * max_blocks], d1[2 * lanes * max_blocks];
+    alignas(64) int bad[lanes] = {};
+    for (int oy = 0; oy < ho; ++oy) {
+      const T *q0 = in + 2 * oy * w, *q1 = q0 + w, *gq = g + oy * wo;
+      T *row0 = out + 2 * oy * w, *row1 = row0 + w;
+      T *t0 = accumulate ? d0 : row0, *t1 = accumulate ? d1 : row1;
+      spans<L>(wo, [&](int s) {
+#pragma omp simd
+        for (int l = 0; l < L; ++l) {  // the first maximum in row-major order, as PyTorch (no NaN here)
+          const int o = 2 * (s + l);
+          const T v0 = q0[o], v1 = q0[o + 1], v2 = q1[o], v3 = q1[o + 1];
+          const T m01 = std::max(v0, v1), m012 = std::max(m01, v2), top = std::max(m012, v3), v = gq[s + l];
+          t0[o] = v0 == top ? v : T(0);
+          t0[o + 1] = (v1 == top) & (v0 < top) ? v : T(0);
+          t1[o] = (v2 == top) & (m01 < top) ? v : T(0);
+          t1[o + 1] = m012 < top ? v : T(0);
+          bad[l] |= std::isunordered(v0, v1) | std::isunordered(v2, v3);
+        }
+      });
+      if (!accumulate) {
+        if (w & 1) row0[w - 1] = row1[w - 1] = T(0);  // the column no window reads
+        continue;
+      }
+      if (any(bad)) {
+        for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, 2, 2, 0, oy, ox)] += gq[ox];
+        std::fill(bad, bad + lanes, 0);
+        continue;
       }
 #pragma omp simd
+      for (int x = 0; x < 2 * wo; ++x) row0[x] += d0[x], row1[x] += d1[x];
+    }
+    if (accumulate) return;
+    std::fill(out + 2 * ho * w, out + std::ptrdiff_t(h) * w, T(0));  // the row no window reads
+    if (any(bad)) {
+      std::fill(out, out + std::ptrdiff_t(h) * w, T(0));
+      for (int oy = 0; oy < ho; ++oy)
+        for (int ox = 0; ox < wo; ++ox) out[window_argmax(in, h, w, 2, 2, 0, oy, ox)] += g[oy * wo + ox];
+    }
+  }
+  // f(s) for s = 0, L, 2L, ... with the last block moved back to end at n (n >= L): whole vectors only.
+  template <int L = lanes, class F>
+  static void spans(int n, F&& f) {
+    for (int s = 0;; s += L) {
+      s = std::min(s, n - L);
+      f(s);
+      if (s == n - L) return;
+    }
+  }
+  // f.template operator()<L>() with the widest block of 16, 8 or 4 that a row of n fits (n >= 4).
+  template <class F>
+  static void widest_block(int n, F&& f) {
+    if (n >= 16) return f.template operator()<16>();
+    if (n >= 8) return f.template operator()<8>();
+    f.template operator()<4>();
+  }
+  // n inputs (whole rows of w, n >= lanes) widened x2 into `to`, as one flat run: a lane's column comes from float
+  // arithmetic (exact: the quotient is at least 1/(2w) from a whole number), and the neighbour across a row's edge,
+  // or past the run's ends, is never read (the edge repeats).
+  static void widen(const T* in, T* to, int w, int n) {
+    const float inv_w = 1.0f / float(w);
+    spans(n, [&](int s) {
+#pragma omp simd
       for (int l = 0; l < lanes; ++l) {
-        const int col = s + l >= w ? s + l - w : s + l;  // g <= 2
-        const T here = src[l], left = col == 0 ? here : src[l - 1], right = col == w - 1 ? here : src[l + 1];
-        to[2 * (s + l)] = T(0.25) * left + T(0.75) * here;
-        to[2 * (s + l) + 1] = T(0.75) * here + T(0.25) * right;
+        const int i = s + l, col = i - int((float(i) + 0.5f) * inv_w) * w;
+        const T here = in[i], left = col == 0 ? here : in[i - 1], right = col == w - 1 ? here : in[i + 1];
+        to[2 * i] = T(0.25) * left + T(0.75) * here;
+        to[2 * i + 1] = T(0.75) * here + T(0.25) * right;
       }
     });
   }

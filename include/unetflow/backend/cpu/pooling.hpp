@@ -89,7 +89,7 @@ void Pooling<T>::maxpool_backward(Strided<const T> x, Strided<const T> dy, Strid
       const T* in = x[b] + std::ptrdiff_t(c) * h * w;
       const T* g = dy[b] + std::ptrdiff_t(c) * ho * wo;
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
-      if (p == 0 && k == 2 && s == 2 && w <= 2 * K::lanes * K::max_blocks) {
+      if (p == 0 && k == 2 && s == 2 && K::maxpool2_backward_fits(w)) {
         K::maxpool2_backward(in, g, out, h, w, accumulate);
         continue;
       }
@@ -126,6 +126,10 @@ void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C
     for (int c = 0; c < C; ++c) {
       const T* in = x[b] + std::ptrdiff_t(c) * h * w;
       T* out = y[b] + std::ptrdiff_t(c) * ho * wo;
+      if (!bilinear && f == 2 && K::nearest2_fits(w)) {
+        K::nearest2_forward(in, out, h, w);
+        continue;
+      }
       if (!bilinear) {  // each input row widened once, then copied to its other f - 1 output rows
         for (int iy = 0; iy < h; ++iy) {
           T* first = out + std::ptrdiff_t(iy) * f * wo;
@@ -162,7 +166,7 @@ template <class T>
 void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, int C, int h, int w, int f, bool bilinear,
                                    bool accumulate) {
   const int ho = h * f, wo = w * f;
-  const bool x2_kernel = f == 2 && K::bilinear2_backward_fits(w), general = bilinear && !x2_kernel;
+  const bool x2_kernel = f == 2 && K::bilinear2_backward_fits(h, w), general = bilinear && !x2_kernel;
   const auto ys = taps(general ? ho : 0, h, f), xs = taps(general ? wo : 0, w, f);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; ++b)
@@ -171,6 +175,10 @@ void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, in
       T* out = dx[b] + std::ptrdiff_t(c) * h * w;
       if (bilinear && x2_kernel) {
         K::bilinear2_backward(g, out, h, w, accumulate);
+        continue;
+      }
+      if (!bilinear && f == 2 && K::nearest2_fits(w)) {
+        K::nearest2_backward(g, out, h, w, accumulate);
         continue;
       }
       if (!bilinear && f == 2) {  // each input sums its 2 x 2 block, written once
