@@ -93,46 +93,56 @@ struct PlaneKernels {
   }
   // x2 bilinear (align_corners = false) of one h x w plane, and its transpose. Every output is 1/4 and 3/4 of two
   // neighbours along each side (the edges repeat), horizontal first, then vertical, as PyTorch. Rows are short
-  // (a 14-wide map), so both work in whole vectors that never run past a span: `spans` steps 16 at a time and lets
-  // the last block overlap the one before (same values written twice); the horizontal passes run flat over a band
-  // of whole rows (in row pairs the forward took 8 % longer in cache, the backward row by row 36 %). (Per-row
-  // loops ran at a fifth to a half of a copy's bandwidth: scalar remainders, and padded row copies read back before
-  // their stores had landed.)
-  static constexpr int widened_floats = 8192;  // the stack buffer of a band's widened or vertically summed rows
-  static bool bilinear2_forward_fits(int h, int w) {
-    return w >= 8 && (w >= lanes || h >= 2) && 8 * w <= widened_floats;
-  }
+  // (a 14-wide map), so both work in whole vectors that never run past a span: `spans` steps L at a time and lets
+  // the last block overlap the one before (same values written twice). The forward walks strips of L input columns
+  // down the plane, each input row widened once and kept for the two output rows it shares (widening all rows into
+  // a buffer first took half as long again in cache); per-row loops with remainders ran at a fifth to a half of a
+  // copy's bandwidth.
+  static bool bilinear2_forward_fits(int w) { return w >= 4; }
   static void bilinear2_forward(const T* in, T* out, int h, int w) {
-    const int wo = 2 * w, band = std::max(1, widened_floats / wo - 2);
-    alignas(64) T widened[widened_floats];
-    for (int b0 = 0; b0 < h; b0 += band) {  // output rows of input rows [b0, b1) need widened rows b0 - 1 ... b1
-      const int b1 = std::min(b0 + band, h), r0 = std::max(b0 - 1, 0), r1 = std::min(b1 + 1, h);
-      widen(in + r0 * w, widened, w, (r1 - r0) * w);
-      for (int j = b0; j < b1; ++j) {
-        const T *above = widened + (std::max(j - 1, 0) - r0) * wo, *here = widened + (j - r0) * wo,
-                *below = widened + (std::min(j + 1, h - 1) - r0) * wo;
-        T *o0 = out + std::ptrdiff_t(2 * j) * wo, *o1 = o0 + wo;
-        spans(wo, [&](int s) {
+    const int wo = 2 * w;
+    widest_block(w, [&]<int L>() {
+      spans<L>(w, [&](int s) {
+        alignas(64) T up_even[L], up_odd[L], even[L], odd[L];  // input rows j - 1 and j, widened
 #pragma omp simd
-          for (int l = 0; l < lanes; ++l) {
-            o0[s + l] = T(0.25) * above[s + l] + T(0.75) * here[s + l];
-            o1[s + l] = T(0.75) * here[s + l] + T(0.25) * below[s + l];
+        for (int l = 0; l < L; ++l) {
+          const int c = s + l;
+          const T here = in[c], left = c == 0 ? here : in[c - 1], right = c == w - 1 ? here : in[c + 1];
+          even[l] = up_even[l] = T(0.25) * left + T(0.75) * here;
+          odd[l] = up_odd[l] = T(0.75) * here + T(0.25) * right;
+        }
+        for (int j = 0; j < h; ++j) {
+          const T* below = in + std::min(j + 1, h - 1) * w;
+          T* o = out + std::ptrdiff_t(2 * j) * wo;
+#pragma omp simd
+          for (int l = 0; l < L; ++l) {
+            const int c = s + l;
+            const T here = below[c], left = c == 0 ? here : below[c - 1], right = c == w - 1 ? here : below[c + 1];
+            const T down_even = T(0.25) * left + T(0.75) * here, down_odd = T(0.75) * here + T(0.25) * right;
+            o[2 * c] = T(0.25) * up_even[l] + T(0.75) * even[l];
+            o[2 * c + 1] = T(0.25) * up_odd[l] + T(0.75) * odd[l];
+            o[wo + 2 * c] = T(0.75) * even[l] + T(0.25) * down_even;
+            o[wo + 2 * c + 1] = T(0.75) * odd[l] + T(0.25) * down_odd;
+            up_even[l] = even[l], up_odd[l] = odd[l], even[l] = down_even, odd[l] = down_odd;
           }
-        });
-      }
-    }
+        }
+      });
+    });
   }
+  static constexpr int summed_floats = 8192;  // the backward's stack buffer of a band's vertically summed rows
   // The transpose, a band of rows at a time: input row j collects output rows 2j - 1 ... 2j + 2 (vertical), then,
-  // flat over the band, columns 2c - 1 ... 2c + 2 (the edges repeat). Rows of 8 to 256 inputs, at least two of them
-  // below 16 (bilinear2_backward_fits); others take the general path of cpu/pooling.hpp.
+  // flat over the band, columns 2c - 1 ... 2c + 2 (the edges repeat; a lane's column c from float arithmetic, exact
+  // because the quotient is at least 1/(2w) from a whole number; row by row took 36 % longer in cache). Rows of 8 to
+  // 256 inputs, at least two of them below 16 (bilinear2_backward_fits); others take the general path of
+  // cpu/pooling.hpp.
   static bool bilinear2_backward_fits(int h, int w) {
     return w >= 8 && (w >= lanes || h >= 2) && w <= lanes * max_blocks;
   }
   static void bilinear2_backward(const T* dy, T* dx, int h, int w, bool accumulate) {
-    const int wo = 2 * w, bands = (h + widened_floats / wo - 1) / (widened_floats / wo), rows = (h + bands - 1) / bands;
-    alignas(64) T padded[widened_floats + 2 * lanes];  // rows of dy summed vertically, a band at a time
-    T* summed = padded + lanes;                        // the taps past a band's ends are read, never used
-    std::fill(padded, summed, T(0)), std::fill(summed + widened_floats, summed + widened_floats + lanes, T(0));
+    const int wo = 2 * w, bands = (h + summed_floats / wo - 1) / (summed_floats / wo), rows = (h + bands - 1) / bands;
+    alignas(64) T padded[summed_floats + 2 * lanes];  // rows of dy summed vertically, a band at a time
+    T* summed = padded + lanes;                       // the taps one past a band's ends are read (zeros), never used
+    std::fill(padded, summed, T(0));
     const float inv_w = 1.0f / float(w);
     for (int j0 = 0; j0 < h; j0 += rows) {  // bands of equal size: every band holds at least lanes inputs
       const int j1 = std::min(j0 + rows, h), n = (j1 - j0) * w;
@@ -146,6 +156,7 @@ struct PlaneKernels {
             v[s + l] = T(0.25) * g0[s + l] + T(0.75) * g1[s + l] + T(0.75) * g2[s + l] + T(0.25) * g3[s + l];
         });
       }
+      summed[2 * n] = T(0);
       T* d = dx + std::ptrdiff_t(j0) * w;
       int done = 0;  // accumulating, the last block adds only what the one before did not
       spans(n, [&](int s) {
@@ -244,21 +255,6 @@ struct PlaneKernels {
     if (n >= 16) return f.template operator()<16>();
     if (n >= 8) return f.template operator()<8>();
     f.template operator()<4>();
-  }
-  // n inputs (whole rows of w, n >= lanes) widened x2 into `to`, as one flat run: a lane's column comes from float
-  // arithmetic (exact: the quotient is at least 1/(2w) from a whole number), and the neighbour across a row's edge,
-  // or past the run's ends, is never read (the edge repeats).
-  static void widen(const T* in, T* to, int w, int n) {
-    const float inv_w = 1.0f / float(w);
-    spans(n, [&](int s) {
-#pragma omp simd
-      for (int l = 0; l < lanes; ++l) {
-        const int i = s + l, col = i - int((float(i) + 0.5f) * inv_w) * w;
-        const T here = in[i], left = col == 0 ? here : in[i - 1], right = col == w - 1 ? here : in[i + 1];
-        to[2 * i] = T(0.25) * left + T(0.75) * here;
-        to[2 * i + 1] = T(0.75) * here + T(0.25) * right;
-      }
-    });
   }
 };
 
