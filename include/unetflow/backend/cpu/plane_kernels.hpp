@@ -214,8 +214,8 @@ struct PlaneKernels {
           const T v0 = q0[o], v1 = q0[o + 1], v2 = q1[o], v3 = q1[o + 1];
           const T m01 = std::max(v0, v1), m012 = std::max(m01, v2), top = std::max(m012, v3), v = gq[s + l];
           t0[o] = v0 == top ? v : T(0);
-          t0[o + 1] = (v1 == top) & (v0 < top) ? v : T(0);
-          t1[o] = (v2 == top) & (m01 < top) ? v : T(0);
+          t0[o + 1] = ((v1 == top) & (v0 < top)) ? v : T(0);
+          t1[o] = ((v2 == top) & (m01 < top)) ? v : T(0);
           t1[o + 1] = m012 < top ? v : T(0);
           bad[l] |= std::isunordered(v0, v1) | std::isunordered(v2, v3);
         }
