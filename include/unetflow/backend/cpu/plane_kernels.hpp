@@ -11,8 +11,8 @@ namespace unetflow::cpu_impl {
 
 template <class T>
 struct PlaneKernels {
-  // The blocks (whole vectors of outputs) the 2 x 2 pooling and x2 bilinear paths work a row in, and the widest row
-  // (in blocks) their stack buffers take; wider rows take the general paths.
+  // The widest block (a whole vector of outputs) the kernels below work a row in, and the widest row (in blocks)
+  // the stack buffers of the max-pool and the up-sampling backward passes take; wider rows take the general paths.
   static constexpr int lanes = 16, max_blocks = 16;
   // 2 x 2 max pooling of one plane in whole vectors of `lanes` outputs, whose lanes past a row's end read the rows
   // below and write outputs the next rows then overwrite (the last row pair through padded buffers). NaN by a sum,
@@ -161,7 +161,7 @@ struct PlaneKernels {
       int done = 0;  // accumulating, the last block adds only what the one before did not
       spans(n, [&](int s) {
 #pragma omp simd
-        for (int l = 0; l < lanes; ++l) {  // flat over the band, as widen
+        for (int l = 0; l < lanes; ++l) {  // flat over the band
           const int i = s + l, col = i - int((float(i) + 0.5f) * inv_w) * w;
           const T before = summed[2 * i - 1], c1 = summed[2 * i], c2 = summed[2 * i + 1], after = summed[2 * i + 2];
           const T c0 = col == 0 ? c1 : before, c3 = col == w - 1 ? c2 : after;
