@@ -217,7 +217,7 @@ struct PlaneKernels {
           t0[o + 1] = ((v1 == top) & (v0 < top)) ? v : T(0);
           t1[o] = ((v2 == top) & (m01 < top)) ? v : T(0);
           t1[o + 1] = m012 < top ? v : T(0);
-          bad[l] |= std::isunordered(v0, v1) | std::isunordered(v2, v3);
+          bad[l] |= int(std::isunordered(v0, v1)) | int(std::isunordered(v2, v3));
         }
       });
       if (!accumulate) {
