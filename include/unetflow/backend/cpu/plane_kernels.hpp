@@ -12,7 +12,7 @@ namespace unetflow::cpu_impl {
 template <class T>
 struct PlaneKernels {
   // The widest block (a whole vector of outputs) the kernels below work a row in, and the widest row (in blocks)
-  // the stack buffers of the max-pool and the up-sampling backward passes take; wider rows take the general paths.
+  // the stack buffers of the max-pool and bilinear backward passes take; wider rows take the general paths.
   static constexpr int lanes = 16, max_blocks = 16;
   // 2 x 2 max pooling of one plane in whole vectors of `lanes` outputs, whose lanes past a row's end read the rows
   // below and write outputs the next rows then overwrite (the last row pair through padded buffers). NaN by a sum,
@@ -54,8 +54,8 @@ struct PlaneKernels {
   static bool maxpool2_backward_fits(int w) { return w >= 8 && w <= 2 * lanes * max_blocks; }
   // x2 nearest up-sampling of one plane and its transpose (each input the sum of its 2 x 2 block, in PyTorch's
   // order), in blocks of L inputs inside a row, the last moved back (a row loop with a scalar remainder, and the
-  // second row copied, took twice as long in cache). Rows of 4 to 256 inputs.
-  static bool nearest2_fits(int w) { return w >= 4 && w <= lanes * max_blocks; }
+  // second row copied, took twice as long in cache). Rows of 4 inputs or more.
+  static bool nearest2_fits(int w) { return w >= 4; }
   static void nearest2_forward(const T* in, T* out, int h, int w) {
     widest_block(w, [&]<int L>() {
       for (int iy = 0; iy < h; ++iy) {
@@ -72,22 +72,23 @@ struct PlaneKernels {
     });
   }
   static void nearest2_backward(const T* g, T* out, int h, int w, bool accumulate) {
-    alignas(64) T sums[lanes * max_blocks];
     widest_block(w, [&]<int L>() {
       for (int iy = 0; iy < h; ++iy) {
         const T *g0 = g + std::ptrdiff_t(4) * iy * w, *g1 = g0 + 2 * w;
         T* row = out + iy * w;
-        T* t = accumulate ? sums : row;  // blocks that overlap would add twice
+        int done = 0;  // accumulating, the last block adds only what the one before did not
         spans<L>(w, [&](int s) {
 #pragma omp simd
           for (int l = 0; l < L; ++l) {
             const int o = 2 * (s + l);
-            t[s + l] = (g0[o] + g0[o + 1]) + (g1[o] + g1[o + 1]);
+            const T v = (g0[o] + g0[o + 1]) + (g1[o] + g1[o + 1]);
+            if (!accumulate)
+              row[s + l] = v;
+            else if (s + l >= done)
+              row[s + l] += v;
           }
+          done = s + L;
         });
-        if (accumulate)
-#pragma omp simd
-          for (int x = 0; x < w; ++x) row[x] += sums[x];
       }
     });
   }

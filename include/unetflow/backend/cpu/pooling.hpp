@@ -134,12 +134,7 @@ void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C
         for (int iy = 0; iy < h; ++iy) {
           T* first = out + std::ptrdiff_t(iy) * f * wo;
           const T* r = in + iy * w;
-          if (f == 2) {
-#pragma omp simd
-            for (int ix = 0; ix < w; ++ix) first[2 * ix] = first[2 * ix + 1] = r[ix];
-          } else {
-            for (int ox = 0; ox < wo; ++ox) first[ox] = r[ox / f];
-          }
+          for (int ox = 0; ox < wo; ++ox) first[ox] = r[ox / f];
           for (int rep = 1; rep < f; ++rep) std::copy(first, first + wo, first + std::ptrdiff_t(rep) * wo);
         }
         continue;
@@ -179,18 +174,6 @@ void Pooling<T>::upsample_backward(Strided<const T> dy, Strided<T> dx, int n, in
       }
       if (!bilinear && f == 2 && K::nearest2_fits(w)) {
         K::nearest2_backward(g, out, h, w, accumulate);
-        continue;
-      }
-      if (!bilinear && f == 2) {  // each input sums its 2 x 2 block, written once
-        for (int iy = 0; iy < h; ++iy) {
-          const T *g0 = g + std::ptrdiff_t(2 * iy) * wo, *g1 = g0 + wo;
-          T* row = out + iy * w;
-#pragma omp simd
-          for (int ix = 0; ix < w; ++ix) {
-            const T v = (g0[2 * ix] + g0[2 * ix + 1]) + (g1[2 * ix] + g1[2 * ix + 1]);
-            row[ix] = accumulate ? row[ix] + v : v;
-          }
-        }
         continue;
       }
       if (!accumulate) std::fill(out, out + std::ptrdiff_t(h) * w, T(0));
