@@ -89,10 +89,11 @@ TEST_CASE("standard layers match PyTorch") {
 }
 
 // Max pooling and bilinear up-sampling as defined (PyTorch's rules, in double), against the CPU kernels at every
-// width: their fast paths work a row in blocks of vectors (bilinear: rows in pairs below 16 wide, planes in bands),
-// so widths around the block size and past the widest row they take (the general path) are all here, with ties (few
-// distinct values), NaNs, and accumulation; and odd sides, whose last row and column no 2 x 2 window reads (the
-// primitives take any side, as PyTorch, though the layers refuse those at compile time).
+// width: their fast paths work a row in blocks of vectors (compiled for each count of up to 4 blocks; the up-sampling
+// passes in bands of rows, the forward reading the plane's last rows from a padded copy), so widths around the block
+// sizes, at each count, and past the widest row they take (the general path) are all here, with ties (few distinct
+// values), NaNs, and accumulation; and odd sides, whose last row and column no 2 x 2 window reads (the primitives
+// take any side, as PyTorch, though the layers refuse those at compile time).
 TEST_CASE("max pooling and x2 up-sampling (bilinear, nearest) follow their definitions at every width") {
   Rng rng(11);
   const auto draw = [&](std::vector<float>& v, bool ties) {
@@ -100,7 +101,7 @@ TEST_CASE("max pooling and x2 up-sampling (bilinear, nearest) follow their defin
     if (ties)
       for (auto& e : v) e = std::round(e);
   };
-  for (int w : {2, 4, 9, 15, 16, 17, 30, 31, 32, 34, 62, 66, 512, 514}) {
+  for (int w : {2, 4, 9, 15, 16, 17, 30, 31, 32, 34, 62, 66, 100, 128, 130, 512, 514}) {
     for (int hk = 0; hk < 4; ++hk) {  // 6 and 7 rows, 2 x 2 and 3 x 3 windows
       const int h = 6 + hk / 2, k = 2 + hk % 2;
       const int s = 2, p = k == 3 ? 1 : 0, ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
@@ -142,7 +143,7 @@ TEST_CASE("max pooling and x2 up-sampling (bilinear, nearest) follow their defin
       }
     }
   }
-  for (int w : {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33, 255, 256, 257, 1030}) {
+  for (int w : {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33, 49, 64, 65, 255, 256, 257, 1030, 4097}) {
     for (int h : {1, 2, 5, 40}) {  // 40 rows of 255 take three of the forward's and the backward's bands
       INFO("bilinear h=" << h << " w=" << w);
       std::vector<float> x(std::size_t(h * w)), dy(std::size_t(4 * h * w)), y(dy.size()), dx(x.size()), base(x.size());
