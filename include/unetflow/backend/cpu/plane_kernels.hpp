@@ -82,8 +82,8 @@ struct PlaneKernels {
   static bool maxpool2_backward_fits(int w) { return w >= 8 && w <= 2 * lanes * max_blocks; }
   // x2 nearest up-sampling of one plane (the forward: upsample2_forward below) and its transpose: each input the
   // sum of its 2 x 2 block, in PyTorch's order, in blocks of L inputs inside a row, the last moved back (a row loop
-  // with a scalar remainder took twice as long in cache). Rows of 4 inputs or more.
-  static bool nearest2_fits(int w) { return w >= 4 && w <= band_floats / 2; }
+  // with a scalar remainder took twice as long in cache). The transpose takes rows of 4 inputs or more.
+  static bool nearest2_fits(int w) { return w >= 4; }
   static void nearest2_forward(const T* in, T* out, int h, int w) { upsample2_forward<false>(in, out, h, w); }
   static void nearest2_backward(const T* g, T* out, int h, int w, bool accumulate) {
     const bool ask = asks_ahead();
@@ -110,8 +110,8 @@ struct PlaneKernels {
   }
   // x2 bilinear (align_corners = false) of one h x w plane, and its transpose. Every output is 1/4 and 3/4 of two
   // neighbours along each side (the edges repeat); the forward blends vertically first (upsample2_forward below).
-  static bool bilinear2_forward_fits(int w) { return w >= 4 && w <= band_floats / 2; }
   static void bilinear2_forward(const T* in, T* out, int h, int w) { upsample2_forward<true>(in, out, h, w); }
+  static bool upsample2_forward_fits(int w) { return w >= 4 && w <= band_floats / 2; }  // both forwards
   // The transpose, a band of rows at a time: input row j collects output rows 2j - 1 ... 2j + 2 (vertical), then,
   // flat over the band, columns 2c - 1 ... 2c + 2 (the edges repeat; a lane's column c from float arithmetic, exact
   // because the quotient is at least 1/(2w) from a whole number; row by row took 36 % longer in cache). Rows of 8 to
@@ -235,8 +235,8 @@ struct PlaneKernels {
   // stack buffer; then the output is V widened flat, out[2i] and out[2i + 1] from V[i] (bilinear: and V[i - 1],
   // V[i + 1]), so the stores are whole vectors at the alignment of the plane, not two short rows a time (which took
   // twice as long where stores miss the L1). The bilinear taps at a row's ends read the next row's V; those two
-  // outputs a row are rewritten after. A row of V is written in whole vectors past its end (the next row rewrites
-  // them); rows whose whole vectors would read past the plane are read from a padded copy.
+  // outputs a row are rewritten after. Rows of up to 4 vectors run past their end (the next row rewrites it), read
+  // from a padded copy where that would leave the plane; wider rows end with a block moved back.
   template <bool Bilinear>
   static void upsample2_forward(const T* in, T* out, int h, int w) {
     with_blocks<lanes>(w, [&]<int B>() { upsample2_forward<Bilinear, B>(in, out, h, w); });
@@ -247,37 +247,37 @@ struct PlaneKernels {
     alignas(64) T buffer[band_floats + 2 * lanes], tail[3 * pad] = {};
     T* V = buffer + lanes;
     V[-1] = T(0);  // read by the first tap (its output is rewritten), as V[n] is
-    const int wo = 2 * w, rows = std::min(h, band_floats / wo), wide = Blocks ? pad : (w + lanes - 1) / lanes * lanes;
-    const std::ptrdiff_t last = std::ptrdiff_t(h) * w - wide;  // the last row start whole vectors may read from
+    const int wo = 2 * w, rows = std::min(h, band_floats / wo);
+    const std::ptrdiff_t last = std::ptrdiff_t(h) * w - pad;  // the last row start whole vectors may read from
     const bool ask = asks_ahead();
-    int slot = 0;
-    const auto readable = [&](const T* row) -> const T* {  // the row, or its padded copy
+    const auto readable = [&](const T* row, int slot) -> const T* {  // the row, or its padded copy
       if (!Blocks || row - in <= last) return row;
-      T* copy = tail + pad * (slot++ % 3);
-      std::copy(row, row + w, copy);
-      return copy;
+      std::copy(row, row + w, tail + slot * pad);
+      return tail + slot * pad;
     };
     for (int j0 = 0; j0 < h; j0 += rows) {
       const int j1 = std::min(j0 + rows, h), n = (j1 - j0) * wo;
       for (int j = j0; j < j1; ++j) {
-        const T *mid = readable(in + std::ptrdiff_t(j) * w),
-                *up = Bilinear ? readable(in + std::ptrdiff_t(std::max(j - 1, 0)) * w) : mid,
-                *down = Bilinear ? readable(in + std::ptrdiff_t(std::min(j + 1, h - 1)) * w) : mid;
+        const T *mid = readable(in + std::ptrdiff_t(j) * w, 0),
+                *up = Bilinear ? readable(in + std::ptrdiff_t(std::max(j - 1, 0)) * w, 1) : mid,
+                *down = Bilinear ? readable(in + std::ptrdiff_t(std::min(j + 1, h - 1)) * w, 2) : mid;
         T *even = V + (j - j0) * wo, *odd = even + w;
-        if (!Blocks && std::ptrdiff_t(std::min(j + 1, h - 1)) * w > last) {  // wide rows: the last ones exactly
-          for (int c = 0; c < w; ++c) even[c] = Bilinear ? T(0.25) * up[c] + T(0.75) * mid[c] : mid[c];
-          for (int c = 0; c < w; ++c) odd[c] = Bilinear ? T(0.75) * mid[c] + T(0.25) * down[c] : mid[c];
-          continue;
-        }
-        for (int c = 0; c < wide; c += lanes) {  // the even row first: its overflow lands in the odd row
+        const auto even_at = [&](int c) {
 #pragma omp simd
           for (int l = 0; l < lanes; ++l)
             even[c + l] = Bilinear ? T(0.25) * up[c + l] + T(0.75) * mid[c + l] : mid[c + l];
-        }
-        for (int c = 0; c < wide; c += lanes) {
+        };
+        const auto odd_at = [&](int c) {
 #pragma omp simd
           for (int l = 0; l < lanes; ++l)
             odd[c + l] = Bilinear ? T(0.75) * mid[c + l] + T(0.25) * down[c + l] : mid[c + l];
+        };
+        if constexpr (Blocks > 0) {  // the even row first: its overflow lands in the odd row
+          for (int c = 0; c < pad; c += lanes) even_at(c);
+          for (int c = 0; c < pad; c += lanes) odd_at(c);
+        } else {  // wide rows: the last block moved back, nothing past the row
+          spans(w, even_at);
+          spans(w, odd_at);
         }
       }
       V[n] = T(0);

@@ -119,14 +119,14 @@ void Pooling<T>::maxpool_backward(Strided<const T> x, Strided<const T> dy, Strid
 template <class T>
 void Pooling<T>::upsample_forward(Strided<const T> x, Strided<T> y, int n, int C, int h, int w, int f, bool bilinear) {
   const int ho = h * f, wo = w * f;
-  const bool x2_kernel = f == 2 && K::bilinear2_forward_fits(w), general = bilinear && !x2_kernel;
+  const bool x2_kernel = f == 2 && K::upsample2_forward_fits(w), general = bilinear && !x2_kernel;
   const auto ys = taps(general ? ho : 0, h, f), xs = taps(general ? wo : 0, w, f);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; ++b)
     for (int c = 0; c < C; ++c) {
       const T* in = x[b] + std::ptrdiff_t(c) * h * w;
       T* out = y[b] + std::ptrdiff_t(c) * ho * wo;
-      if (!bilinear && f == 2 && K::nearest2_fits(w)) {
+      if (!bilinear && x2_kernel) {
         K::nearest2_forward(in, out, h, w);
         continue;
       }
