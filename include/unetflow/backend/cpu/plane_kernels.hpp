@@ -5,35 +5,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <cstdint>
 #include <limits>
+
+#include "plane_blocks.hpp"
 
 namespace unetflow::cpu_impl {
 
 template <class T>
-struct PlaneKernels {
-  // The widest block (a whole vector of outputs) the kernels below work a row in, and the widest row (in blocks)
-  // the stack buffers of the max-pool and bilinear backward passes take; wider rows take the general paths.
-  static constexpr int lanes = 16, max_blocks = 16;
+struct PlaneKernels : PlaneBlocks {
+  // The widest row (in blocks of `lanes`) the stack buffers of the max-pool and bilinear backward passes take;
+  // wider rows take the general paths.
+  static constexpr int max_blocks = 16;
   // The stack buffer of the x2 up-sampling passes: a band of rows, up-sampled vertically (forward) or summed
   // (backward).
   static constexpr int band_floats = 8192;
-  // The row loops below ask for the cache line 2 KB past each block they read or write (write: to be written), on
-  // Intel cores only: there it added 5-12 points of a copy's bandwidth to each pass; on AMD Zen 4 asking for whole
-  // planes ahead made them slower (docs/performance.md).
-  static bool asks_ahead() {
-#if defined(__x86_64__) || defined(__i386__)
-    static const bool intel = (__builtin_cpu_init(), __builtin_cpu_is("intel"));
-    return intel;
-#else
-    return false;
-#endif
-  }
-  static void ask_ahead(const T* p, bool write) {
-    // the line may lie past the tensor: a hint never faults, and integer arithmetic forms its address
-    const auto* line = reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + 2048);
-    write ? __builtin_prefetch(line, 1) : __builtin_prefetch(line, 0);
-  }
   // 2 x 2 max pooling of one plane in whole vectors of `lanes` outputs, whose lanes past a row's end read the rows
   // below and write outputs the next rows then overwrite (the last row pair through padded buffers). NaN by a sum,
   // not in the maximum (which drops it).
@@ -45,16 +30,10 @@ struct PlaneKernels {
     const int ho = h / 2, wo = w / 2, blocks = Blocks ? Blocks : (wo + lanes - 1) / lanes, padded = 2 * lanes * blocks;
     alignas(64) T r0[2 * lanes * max_blocks], r1[2 * lanes * max_blocks], o[lanes * max_blocks];
     const bool ask = asks_ahead();
-    std::fill(r0, r0 + padded, T(0));
-    std::fill(r1, r1 + padded, T(0));
     for (int oy = 0; oy < ho; ++oy) {
       const T *q0 = in + 2 * oy * w, *q1 = q0 + w;
       const bool inside = (2 * oy + 1) * w + padded <= h * w && oy * wo + padded / 2 <= ho * wo;
-      if (!inside) {
-        std::copy(q0, q0 + w, r0);
-        std::copy(q1, q1 + w, r1);
-        q0 = r0, q1 = r1;
-      }
+      if (!inside) q0 = padded_copy(q0, w, r0, padded), q1 = padded_copy(q1, w, r1, padded);
       T* t = inside ? out + oy * wo : o;  // in place, the overflow is the next row's start
       for (int blk = 0; blk < blocks; ++blk) {
         const int at = 2 * lanes * blk;
@@ -67,7 +46,12 @@ struct PlaneKernels {
           t[at / 2 + l] = sum != sum && (a != a) + (b != b) + (c != c) + (d != d) > 0 ? sum : top;
         }
       }
-      if (!inside) std::copy(o, o + wo, out + oy * wo);
+      if (!inside) {
+        T* row = out + oy * wo;
+#pragma omp simd
+        for (int c = 0; c < padded / 2; ++c)
+          if (c < wo) row[c] = o[c];
+      }
     }
   }
   // 2 x 2 max pooling's backward of one plane, a row pair at a time in blocks of L windows that stay inside the
@@ -113,8 +97,9 @@ struct PlaneKernels {
   static void bilinear2_forward(const T* in, T* out, int h, int w) { upsample2_forward<true>(in, out, h, w); }
   static bool upsample2_forward_fits(int w) { return w >= 4 && w <= band_floats / 2; }  // both forwards
   // The transpose, a band of rows at a time: input row j collects output rows 2j - 1 ... 2j + 2 (vertical), then,
-  // flat over the band, columns 2c - 1 ... 2c + 2 (the edges repeat; a lane's column c from float arithmetic, exact
-  // because the quotient is at least 1/(2w) from a whole number; row by row took 36 % longer in cache). Rows of 8 to
+  // flat over the band, columns 2c - 1 ... 2c + 2 (the edges repeat; a lane's column c told by the fraction of
+  // (i + 1/2) / w, below 1/w at c = 0 and above 1 - 1/w at c = w - 1, in float arithmetic exact enough since it is at
+  // least 1/(2w) from either bound; row by row took 36 % longer in cache). Rows of 8 to
   // 256 inputs, at least two of them below 16 (bilinear2_backward_fits); others take the general path of
   // cpu/pooling.hpp.
   static bool bilinear2_backward_fits(int h, int w) {
@@ -125,7 +110,8 @@ struct PlaneKernels {
   }
   template <int Blocks>
   static void bilinear2_backward(const T* dy, T* dx, int h, int w, bool accumulate) {
-    const int wo = 2 * w, bands = (h + band_floats / wo - 1) / (band_floats / wo), rows = (h + bands - 1) / bands;
+    const int wo = 2 * w, per_band = band_floats / wo, bands = h <= per_band ? 1 : (h + per_band - 1) / per_band,
+              rows = bands == 1 ? h : (h + bands - 1) / bands;
     alignas(64) T padded[band_floats + 2 * lanes];  // rows of dy summed vertically, a band at a time
     T* summed = padded + lanes;                     // the taps one past a band's ends are read (zeros), never used
     std::fill(padded, summed, T(0));
@@ -133,10 +119,10 @@ struct PlaneKernels {
     const bool ask = asks_ahead();
     for (int j0 = 0; j0 < h; j0 += rows) {  // bands of equal size: every band holds at least lanes inputs
       const int j1 = std::min(j0 + rows, h), n = (j1 - j0) * w;
-      for (int j = j0; j < j1; ++j) {
-        const T *g0 = dy + std::ptrdiff_t(std::max(2 * j - 1, 0)) * wo, *g1 = dy + std::ptrdiff_t(2 * j) * wo,
-                *g2 = g1 + wo, *g3 = dy + std::ptrdiff_t(std::min(2 * j + 2, 2 * h - 1)) * wo;
-        T* v = summed + (j - j0) * wo;
+      const T* g1 = dy + std::ptrdiff_t(2 * j0) * wo;  // rows walked by pointer: with indices GCC spilled them
+      T* v = summed;
+      for (int j = j0; j < j1; ++j, g1 += 2 * wo, v += wo) {
+        const T *g2 = g1 + wo, *g0 = j > 0 ? g1 - wo : g1, *g3 = j + 1 < h ? g2 + wo : g2;
         spans<lanes, Blocks>(wo, [&](int s) {
           if (ask) ask_ahead(g3 + s, false);
 #pragma omp simd
@@ -150,9 +136,10 @@ struct PlaneKernels {
       spans(n, [&](int s) {
 #pragma omp simd
         for (int l = 0; l < lanes; ++l) {  // flat over the band
-          const int i = s + l, col = i - int((float(i) + 0.5f) * inv_w) * w;
+          const int i = s + l;
+          const float q = (float(i) + 0.5f) * inv_w, f = q - float(int(q));  // (column + 1/2) / w
           const T before = summed[2 * i - 1], c1 = summed[2 * i], c2 = summed[2 * i + 1], after = summed[2 * i + 2];
-          const T c0 = col == 0 ? c1 : before, c3 = col == w - 1 ? c2 : after;
+          const T c0 = f < inv_w ? c1 : before, c3 = f > 1.0f - inv_w ? c2 : after;
           const T v = T(0.25) * c0 + T(0.75) * c1 + T(0.75) * c2 + T(0.25) * c3;
           if (!accumulate)
             d[i] = v;
@@ -181,6 +168,13 @@ struct PlaneKernels {
   }
 
  private:
+  // The first n of a row, then zeros, to `width` in buffer: whole vectors with masked lanes, so neither a call
+  // (std::copy of a short row is one) nor a read past the row.
+  static const T* padded_copy(const T* row, int n, T* buffer, int width) {
+#pragma omp simd
+    for (int c = 0; c < width; ++c) buffer[c] = c < n ? row[c] : T(0);
+    return buffer;
+  }
   static bool any(const int* flags) {
     int r = 0;
     for (int l = 0; l < lanes; ++l) r |= flags[l];
@@ -244,24 +238,30 @@ struct PlaneKernels {
   template <bool Bilinear, int Blocks>
   static void upsample2_forward(const T* in, T* out, int h, int w) {
     constexpr int pad = (Blocks ? Blocks : 1) * lanes;
-    alignas(64) T buffer[band_floats + 2 * lanes], tail[3 * pad] = {};
+    alignas(64) T buffer[band_floats + 2 * lanes], tail[3 * pad];
     T* V = buffer + lanes;
     V[-1] = T(0);  // read by the first tap (its output is rewritten), as V[n] is
-    const int wo = 2 * w, rows = std::min(h, band_floats / wo);
+    const int wo = 2 * w, rows = h * wo <= band_floats ? h : band_floats / wo;
     const std::ptrdiff_t last = std::ptrdiff_t(h) * w - pad;  // the last row start whole vectors may read from
     const bool ask = asks_ahead();
     const auto readable = [&](const T* row, int slot) -> const T* {  // the row, or its padded copy
-      if (!Blocks || row - in <= last) return row;
-      std::copy(row, row + w, tail + slot * pad);
-      return tail + slot * pad;
+      return !Blocks || row - in <= last ? row : padded_copy(row, w, tail + slot * pad, pad);
     };
+    // Rows j in [inner_from, inner_to) read their rows (and those above and below) in place, without a test each.
+    const int inner_from = Bilinear,
+              inner_to = int(std::min<std::ptrdiff_t>(h, Blocks ? (last + w) / w : h)) - Bilinear;
     for (int j0 = 0; j0 < h; j0 += rows) {
       const int j1 = std::min(j0 + rows, h), n = (j1 - j0) * wo;
       for (int j = j0; j < j1; ++j) {
-        const T *mid = readable(in + std::ptrdiff_t(j) * w, 0),
-                *up = Bilinear ? readable(in + std::ptrdiff_t(std::max(j - 1, 0)) * w, 1) : mid,
-                *down = Bilinear ? readable(in + std::ptrdiff_t(std::min(j + 1, h - 1)) * w, 2) : mid;
+        const T* row = in + std::ptrdiff_t(j) * w;
+        const bool inner = j >= inner_from && j < inner_to;
+        const T *mid = inner ? row : readable(row, 0), *up = mid, *down = mid;
+        if constexpr (Bilinear) {
+          up = inner ? row - w : readable(in + std::ptrdiff_t(std::max(j - 1, 0)) * w, 1);
+          down = inner ? row + w : readable(in + std::ptrdiff_t(std::min(j + 1, h - 1)) * w, 2);
+        }
         T *even = V + (j - j0) * wo, *odd = even + w;
+        if (ask) ask_ahead(row, false);
         const auto even_at = [&](int c) {
 #pragma omp simd
           for (int l = 0; l < lanes; ++l)
@@ -306,44 +306,6 @@ struct PlaneKernels {
           o[r * wo + wo - 1] = v[r * w + w - 1];
         }
     }
-  }
-  // f(s) for s = 0, L, 2L, ... with the last block moved back to end at n (n >= L): whole vectors only. B, when not
-  // 0, is their count, ceil(n / L), known to the compiler.
-  template <int L = lanes, int B = 0, class F>
-  static void spans(int n, F&& f) {
-    if constexpr (B > 0) {
-      for (int b = 0; b < B; ++b) f(std::min(b * L, n - L));
-    } else {
-      for (int s = 0;; s += L) {
-        s = std::min(s, n - L);
-        f(s);
-        if (s == n - L) return;
-      }
-    }
-  }
-  // f.template operator()<B>() with B the count of L-blocks in n when it is 4 or less, else 0: the row loops above
-  // are compiled for each count (counted at run time, a 14-wide plane in cache took 11-80 % longer).
-  template <int L, class F>
-  static void with_blocks(int n, F&& f) {
-    switch ((n + L - 1) / L) {
-      case 1:
-        return f.template operator()<1>();
-      case 2:
-        return f.template operator()<2>();
-      case 3:
-        return f.template operator()<3>();
-      case 4:
-        return f.template operator()<4>();
-      default:
-        return f.template operator()<0>();
-    }
-  }
-  // f.template operator()<L>() with the widest block of 16, 8 or 4 that a row of n fits (n >= 4).
-  template <class F>
-  static void widest_block(int n, F&& f) {
-    if (n >= 16) return f.template operator()<16>();
-    if (n >= 8) return f.template operator()<8>();
-    f.template operator()<4>();
   }
 };
 
