@@ -58,9 +58,12 @@ def compare_layers():
               "upsample_bilinear_D_14/backward": "streams_pool_forward_D_28"}
     names = sorted({n.split("/")[0] for n in torch_ms} | {"copy_D_28"} | set(bounds.values()))
     print(f"unetflow bench_layers ({a.threads} threads)...", flush=True)
-    # the median of five repetitions on both sides (torch_steps.timed): one timing on a shared machine is noise
+    # medians of repetitions on both sides (torch_steps.timed): one timing on a shared machine is noise. Ours are
+    # interleaved at random across the cases, so that a slow phase of the machine falls on the copy and on the
+    # passes set against it alike (five back-to-back repetitions put one pass at 49 % of the copy, interleaved 93 %)
     out = subprocess.run([layers_bin, "--benchmark_format=json", "--benchmark_filter=^(" + "|".join(names) + ")",
-                          "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"],
+                          "--benchmark_repetitions=9", "--benchmark_enable_random_interleaving=true",
+                          "--benchmark_report_aggregates_only=true"],
                          check=True, capture_output=True, text=True, env=env).stdout
     ours = {b["run_name"].split("/min_time")[0]: b for b in json.loads(out)["benchmarks"]
             if b.get("aggregate_name") == "median"}

@@ -31,8 +31,7 @@ struct PlaneBlocks {
   template <int L = lanes, int B = 0, class F>
   static void spans(int n, F&& f) {
     if constexpr (B > 0) {
-      for (int b = 0; b + 1 < B; ++b) f(b * L);
-      f(n - L);
+      for (int b = 0; b < B; ++b) f(std::min(b * L, n - L));
     } else {
       for (int s = 0;; s += L) {
         s = std::min(s, n - L);
