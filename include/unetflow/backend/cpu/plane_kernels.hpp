@@ -241,7 +241,7 @@ struct PlaneKernels : PlaneBlocks {
     alignas(64) T buffer[band_floats + 2 * lanes], tail[3 * pad];
     T* V = buffer + lanes;
     V[-1] = T(0);  // read by the first tap (its output is rewritten), as V[n] is
-    const int wo = 2 * w, rows = h * wo <= band_floats ? h : band_floats / wo;
+    const int wo = 2 * w, rows = std::ptrdiff_t(h) * wo <= band_floats ? h : band_floats / wo;
     const std::ptrdiff_t last = std::ptrdiff_t(h) * w - pad;  // the last row start whole vectors may read from
     const bool ask = asks_ahead();
     const auto readable = [&](const T* row, int slot) -> const T* {  // the row, or its padded copy
